@@ -1,0 +1,114 @@
+//! Strategy parameters and partial overrides of them.
+
+use serde::{Deserialize, Serialize};
+
+/// The complete parameter set of the quoting market maker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StrategyParams {
+    /// How long a quote must rest at the touch before a fill can count (ms).
+    pub touch_dwell_ms: f64,
+    /// Quote size in base units.
+    pub min_lot: f64,
+    /// Distance of each quote from the mid, basis points.
+    pub quote_offset_bps: f64,
+    /// Absolute inventory (base units) at which the strategy hedges.
+    pub inventory_limit: f64,
+    /// Mid move (basis points) that triggers a requote.
+    pub requote_threshold_bps: f64,
+    /// Maker fee in basis points; negative is a rebate.
+    pub maker_fee_bps: f64,
+    /// Taker fee in basis points.
+    pub taker_fee_bps: f64,
+    /// Mark-out horizon for the reference mid (ms).
+    pub markout_ms: f64,
+}
+
+impl Default for StrategyParams {
+    fn default() -> Self {
+        Self {
+            touch_dwell_ms: 50.0,
+            min_lot: 0.01,
+            quote_offset_bps: 1.0,
+            inventory_limit: 1.0,
+            requote_threshold_bps: 0.5,
+            maker_fee_bps: -0.5,
+            taker_fee_bps: 5.5,
+            markout_ms: 1000.0,
+        }
+    }
+}
+
+impl StrategyParams {
+    /// Returns a copy with every present override applied.
+    pub fn with_overrides(&self, o: &ParamOverrides) -> Self {
+        let mut p = self.clone();
+        macro_rules! apply {
+            ($($f:ident),*) => { $( if let Some(v) = o.$f { p.$f = v; } )* };
+        }
+        apply!(
+            touch_dwell_ms,
+            min_lot,
+            quote_offset_bps,
+            inventory_limit,
+            requote_threshold_bps,
+            maker_fee_bps,
+            taker_fee_bps,
+            markout_ms
+        );
+        p
+    }
+}
+
+/// A partial parameter set: absent fields keep the value underneath.
+/// Unknown keys are an error, so a typo in a profile is never a silent default.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamOverrides {
+    /// See [`StrategyParams::touch_dwell_ms`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub touch_dwell_ms: Option<f64>,
+    /// See [`StrategyParams::min_lot`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_lot: Option<f64>,
+    /// See [`StrategyParams::quote_offset_bps`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote_offset_bps: Option<f64>,
+    /// See [`StrategyParams::inventory_limit`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory_limit: Option<f64>,
+    /// See [`StrategyParams::requote_threshold_bps`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requote_threshold_bps: Option<f64>,
+    /// See [`StrategyParams::maker_fee_bps`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maker_fee_bps: Option<f64>,
+    /// See [`StrategyParams::taker_fee_bps`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taker_fee_bps: Option<f64>,
+    /// See [`StrategyParams::markout_ms`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub markout_ms: Option<f64>,
+}
+
+impl ParamOverrides {
+    /// True when no field is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl From<&StrategyParams> for ParamOverrides {
+    fn from(p: &StrategyParams) -> Self {
+        Self {
+            touch_dwell_ms: Some(p.touch_dwell_ms),
+            min_lot: Some(p.min_lot),
+            quote_offset_bps: Some(p.quote_offset_bps),
+            inventory_limit: Some(p.inventory_limit),
+            requote_threshold_bps: Some(p.requote_threshold_bps),
+            maker_fee_bps: Some(p.maker_fee_bps),
+            taker_fee_bps: Some(p.taker_fee_bps),
+            markout_ms: Some(p.markout_ms),
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! The ITER_SUMMARY document: the result of one shadow window.
+//!
+//! This is the on-disk format of `artifacts/soak/<run_id>/ITER_SUMMARY_NNN.json`
+//! (JSON Schema in `schemas/iter_summary.schema.json`). Maps are ordered so the
+//! same run serialises byte-identically.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::kpi::KpiSet;
+use crate::params::StrategyParams;
+
+/// Version written into every ITER_SUMMARY.
+pub const SCHEMA_VERSION: &str = "1.0";
+
+/// Event-time interval `[start_ms, end_ms)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Window {
+    /// First millisecond (inclusive).
+    pub start_ms: i64,
+    /// End (exclusive).
+    pub end_ms: i64,
+}
+
+/// Feed-quality counters from ingestd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct IngestCounters {
+    /// Skipped sequence numbers.
+    #[serde(default)]
+    pub seq_gaps: u64,
+    /// Ticks moved back into place by the reorder buffer.
+    #[serde(default)]
+    pub reordered: u64,
+    /// Ticks dropped for a slow subscriber.
+    #[serde(default)]
+    pub bp_drops: u64,
+    /// Repeated or older sequence numbers dropped.
+    #[serde(default)]
+    pub duplicates: u64,
+    /// Entries sent to the dead-letter stream.
+    #[serde(default)]
+    pub rejected: u64,
+}
+
+impl IngestCounters {
+    /// Adds another set of counters to this one.
+    pub fn add(&mut self, other: &IngestCounters) {
+        self.seq_gaps += other.seq_gaps;
+        self.reordered += other.reordered;
+        self.bp_drops += other.bp_drops;
+        self.duplicates += other.duplicates;
+        self.rejected += other.rejected;
+    }
+}
+
+/// One symbol's result in one window.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SymbolSummary {
+    /// The KPIs of the window.
+    pub summary: KpiSet,
+    /// Effective parameters for this symbol.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<StrategyParams>,
+    /// Ingest counters of this symbol in the window.
+    #[serde(default)]
+    pub counters: IngestCounters,
+    /// Ticks processed for this symbol in the window.
+    #[serde(default)]
+    pub ticks: u64,
+}
+
+/// One shadow window over every symbol of a soak.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct IterSummary {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: String,
+    /// The soak that produced it.
+    pub run_id: String,
+    /// 1-based window index.
+    pub iteration: u32,
+    /// Event-time interval.
+    pub window: Window,
+    /// Feed description (`redis:lob:ticks`, `synthetic`, …).
+    pub source: String,
+    /// Profile or preset name.
+    #[serde(default)]
+    pub profile: String,
+    /// Per-symbol results, ordered by symbol.
+    pub symbols: BTreeMap<String, SymbolSummary>,
+    /// Default parameters of the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<StrategyParams>,
+    /// Skipped sequence numbers over all symbols.
+    #[serde(default)]
+    pub seq_gaps: u64,
+    /// Reordered ticks over all symbols.
+    #[serde(default)]
+    pub reordered: u64,
+    /// Backpressure drops over all symbols.
+    #[serde(default)]
+    pub bp_drops: u64,
+    /// `commit=… source=… profile=… seq_gaps=N reordered=N bp_drops=N`.
+    #[serde(default)]
+    pub notes: String,
+}
+
+impl IterSummary {
+    /// Builds the `notes` line from the other fields.
+    pub fn make_notes(&self, commit: &str) -> String {
+        format!(
+            "commit={commit} source={} profile={} seq_gaps={} reordered={} bp_drops={}",
+            self.source,
+            if self.profile.is_empty() { "default" } else { &self.profile },
+            self.seq_gaps,
+            self.reordered,
+            self.bp_drops
+        )
+    }
+}
