@@ -1,1 +1,33 @@
-fn main() {}
+//! `shadowctl`: the command-line client of shadowkpi.
+//!
+//! A thin client: every command talks to the four services over gRPC. When no
+//! service address is configured it starts them in-process on loopback ports
+//! (all-in-one) and talks to them over real gRPC all the same.
+//!
+//! # Layout
+//! - [`cli`]: the clap command tree and global options.
+//! - [`cmd`]: one module per subcommand.
+//! - [`error`]: [`error::CliError`] and the exit codes of the contract.
+
+mod cli;
+mod cmd;
+mod error;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cmd::dispatch(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            if let Some(hint) = e.hint() {
+                eprintln!("hint: {hint}");
+            }
+            e.exit_code()
+        }
+    }
+}

@@ -111,7 +111,11 @@ impl IterSummary {
         format!(
             "commit={commit} source={} profile={} seq_gaps={} reordered={} bp_drops={}",
             self.source,
-            if self.profile.is_empty() { "default" } else { &self.profile },
+            if self.profile.is_empty() {
+                "default"
+            } else {
+                &self.profile
+            },
             self.seq_gaps,
             self.reordered,
             self.bp_drops

@@ -1,1 +1,32 @@
-//! placeholder
+//! The service runtime every shadowkpi binary is built on.
+//!
+//! It owns everything a service needs that is not its own RPC logic: flags with
+//! environment fallbacks, `tracing` logs (pretty or JSON), OpenTelemetry export
+//! and W3C trace-context propagation through gRPC metadata, the Prometheus
+//! `/metrics` endpoint, gRPC health and reflection, tower layers (timeout,
+//! global concurrency limit, load shedding) and graceful shutdown with a drain
+//! deadline. It must not know what any service does.
+//!
+//! # Layout
+//! - [`config`]: [`config::ServiceArgs`] shared by every binary, duration and
+//!   endpoint parsing.
+//! - [`telemetry`]: logging and tracing setup, trace-context propagation.
+//! - [`metrics`]: the `/metrics` HTTP server and the gRPC request metrics.
+//! - [`observe`]: the server-side tower layer (span per RPC, metrics).
+//! - [`server`]: [`server::ServiceHost`], which serves a set of gRPC services.
+//! - [`shutdown`]: signals and the drain token.
+//! - [`client`]: connecting to peers with trace propagation.
+//! - [`app`]: [`app::run_service`], the shared `main` of every binary.
+
+pub mod app;
+pub mod client;
+pub mod config;
+pub mod metrics;
+pub mod observe;
+pub mod server;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use config::{ServiceArgs, normalize_endpoint, parse_duration};
+pub use server::{ServiceHost, ServingHandle};
+pub use shutdown::Shutdown;

@@ -1,1 +1,272 @@
-//! placeholder
+//! Storage backends of shadowkpi: the market-feed stream and the KPI store.
+//!
+//! Services talk to storage only through the [`Store`] trait, so the same code
+//! runs against Redis in a deployment and against the in-process backend in
+//! all-in-one mode. This crate knows nothing about KPIs or gRPC: it moves
+//! strings in and out of keys, hashes and streams with the semantics of the
+//! Redis commands it names.
+//!
+//! # Layout
+//! - [`Store`]: the interface (streams with consumer groups, pipelined writes,
+//!   reads, `SCAN`).
+//! - [`WriteCommand`]: one write of a pipeline, printable for dry runs.
+//! - [`redis_backend`]: the Redis backend ([`RedisStore`]).
+//! - [`StoreError`]: errors, classified so callers can map them to gRPC codes.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+pub mod redis_backend;
+
+pub use redis_backend::{RedisStore, StoreOptions};
+
+/// One stream entry: its id (`<ms>-<seq>`) and its fields in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamEntry {
+    /// Entry id.
+    pub id: String,
+    /// Field/value pairs, in the order they were written.
+    pub fields: Vec<(String, String)>,
+}
+
+impl StreamEntry {
+    /// The value of a field, if present.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == field)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Result of an `XAUTOCLAIM`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AutoClaimed {
+    /// Cursor for the next call (`0-0` when the scan is complete).
+    pub next: String,
+    /// Entries now owned by the claiming consumer.
+    pub entries: Vec<StreamEntry>,
+    /// Ids that were pending but no longer exist in the stream.
+    pub deleted: Vec<String>,
+}
+
+/// One write of a non-transactional pipeline.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteCommand {
+    /// `HSET key field value [field value …]`.
+    HSet {
+        /// Key.
+        key: String,
+        /// Field/value pairs.
+        fields: Vec<(String, String)>,
+    },
+    /// `EXPIRE key seconds`.
+    Expire {
+        /// Key.
+        key: String,
+        /// Time to live.
+        seconds: u64,
+    },
+    /// `SET key value [EX seconds]`.
+    Set {
+        /// Key.
+        key: String,
+        /// Value.
+        value: String,
+        /// Time to live, if any.
+        ttl_seconds: Option<u64>,
+    },
+    /// `XADD key [MAXLEN ~ n] id field value …`, skipped when an entry with
+    /// that id already exists (so re-exporting is idempotent).
+    XAddIfAbsent {
+        /// Stream key.
+        key: String,
+        /// Explicit entry id.
+        id: String,
+        /// Field/value pairs.
+        fields: Vec<(String, String)>,
+        /// Approximate length cap.
+        maxlen: Option<u64>,
+    },
+    /// `DEL key`.
+    Del {
+        /// Key.
+        key: String,
+    },
+}
+
+impl WriteCommand {
+    /// The key the command writes.
+    pub fn key(&self) -> &str {
+        match self {
+            WriteCommand::HSet { key, .. }
+            | WriteCommand::Expire { key, .. }
+            | WriteCommand::Set { key, .. }
+            | WriteCommand::XAddIfAbsent { key, .. }
+            | WriteCommand::Del { key } => key,
+        }
+    }
+}
+
+impl fmt::Display for WriteCommand {
+    /// Renders the command as it would be typed in `redis-cli`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn pairs(f: &mut fmt::Formatter<'_>, fields: &[(String, String)]) -> fmt::Result {
+            for (k, v) in fields {
+                write!(f, " {k} {v}")?;
+            }
+            Ok(())
+        }
+        match self {
+            WriteCommand::HSet { key, fields } => {
+                write!(f, "HSET {key}")?;
+                pairs(f, fields)
+            }
+            WriteCommand::Expire { key, seconds } => write!(f, "EXPIRE {key} {seconds}"),
+            WriteCommand::Set {
+                key,
+                value,
+                ttl_seconds: Some(t),
+            } => write!(f, "SET {key} {value} EX {t}"),
+            WriteCommand::Set {
+                key,
+                value,
+                ttl_seconds: None,
+            } => write!(f, "SET {key} {value}"),
+            WriteCommand::XAddIfAbsent {
+                key,
+                id,
+                fields,
+                maxlen,
+            } => {
+                write!(f, "XADD {key}")?;
+                if let Some(n) = maxlen {
+                    write!(f, " MAXLEN ~ {n}")?;
+                }
+                write!(f, " {id}")?;
+                pairs(f, fields)
+            }
+            WriteCommand::Del { key } => write!(f, "DEL {key}"),
+        }
+    }
+}
+
+/// Storage errors, classified for callers.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// The store cannot be reached (refused, timed out, dropped, circuit open).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Authentication failed; retrying will not help.
+    #[error("store authentication failed: {0}")]
+    Auth(String),
+    /// The store answered with an error to a command.
+    #[error("store command failed: {0}")]
+    Command(String),
+    /// The URL or options are invalid.
+    #[error("invalid store configuration: {0}")]
+    Config(String),
+}
+
+impl StoreError {
+    /// True when retrying later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+/// Result alias of this crate.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The storage interface every service uses.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + fmt::Debug + 'static {
+    /// A short description for logs (`redis://host:6379`, `in-process`), no secrets.
+    fn describe(&self) -> String;
+
+    /// `PING`.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // ---- streams and consumer groups ----
+
+    /// `XGROUP CREATE stream group 0 MKSTREAM`; an existing group is fine.
+    async fn create_group(&self, stream: &str, group: &str) -> StoreResult<()>;
+
+    /// `XREADGROUP GROUP group consumer COUNT count [BLOCK ms] STREAMS stream id`
+    /// with id `0` (this consumer's pending entries) when `pending` is true and
+    /// `>` (new entries) otherwise. A timeout with nothing to read is `Ok(vec![])`.
+    async fn read_group(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        count: usize,
+        block: Option<Duration>,
+        pending: bool,
+    ) -> StoreResult<Vec<StreamEntry>>;
+
+    /// `XACK stream group id…`; returns the number acknowledged.
+    async fn ack(&self, stream: &str, group: &str, ids: &[String]) -> StoreResult<u64>;
+
+    /// `XAUTOCLAIM stream group consumer min-idle start COUNT count`.
+    async fn autoclaim(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        min_idle: Duration,
+        start: &str,
+        count: usize,
+    ) -> StoreResult<AutoClaimed>;
+
+    /// Appends entries with auto ids (`XADD stream [MAXLEN ~ n] * …`) in one
+    /// pipeline; returns the new ids.
+    async fn append(
+        &self,
+        stream: &str,
+        entries: &[Vec<(String, String)>],
+        maxlen: Option<u64>,
+    ) -> StoreResult<Vec<String>>;
+
+    /// Consumer-group lag (`XINFO GROUPS` `lag`, falling back to `pending`);
+    /// `None` when the group does not exist.
+    async fn group_lag(&self, stream: &str, group: &str) -> StoreResult<Option<u64>>;
+
+    /// Number of entries pending in the group (`XPENDING` summary).
+    async fn pending_count(&self, stream: &str, group: &str) -> StoreResult<u64>;
+
+    /// `XLEN`.
+    async fn stream_len(&self, stream: &str) -> StoreResult<u64>;
+
+    /// `XRANGE key start end [COUNT n]`.
+    async fn stream_range(
+        &self,
+        stream: &str,
+        start: &str,
+        end: &str,
+        count: Option<usize>,
+    ) -> StoreResult<Vec<StreamEntry>>;
+
+    // ---- keys and hashes ----
+
+    /// Runs the commands as one non-transactional pipeline. Fails when any
+    /// command failed (the others may have been applied).
+    async fn apply(&self, commands: &[WriteCommand]) -> StoreResult<()>;
+
+    /// `HGETALL`; empty when the key does not exist.
+    async fn hgetall(&self, key: &str) -> StoreResult<BTreeMap<String, String>>;
+
+    /// `GET`.
+    async fn get(&self, key: &str) -> StoreResult<Option<String>>;
+
+    /// Every key matching a glob pattern, found with `SCAN` (never `KEYS`), sorted.
+    async fn scan(&self, pattern: &str) -> StoreResult<Vec<String>>;
+
+    /// `PTTL` in milliseconds: `None` when the key does not exist, `Some(-1)`
+    /// when it has no expiry.
+    async fn pttl(&self, key: &str) -> StoreResult<Option<i64>>;
+
+    /// `TYPE` (`string`, `hash`, `stream`, `none`, …).
+    async fn key_type(&self, key: &str) -> StoreResult<String>;
+}

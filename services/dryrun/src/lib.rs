@@ -1,1 +1,124 @@
-//! placeholder
+//! `dryrund`: checks shadow predictions against a fresh, stricter dry run.
+//!
+//! Reads predicted KPIs and their provenance from the KPI store, subscribes to
+//! `ingestd` for a fresh window of the live feed, runs the same strategy through
+//! the strict execution models, and reports MAPE per KPI with PASS/WARN/FAIL.
+//!
+//! # Layout
+//! - [`Args`]: flags of the binary.
+//! - [`DryRunServer`]: the gRPC service.
+//! - [`host`], [`spawn`], [`run`]: serving it.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use shadowkpi_proto::v1::dry_run_service_server::{DryRunService, DryRunServiceServer};
+use shadowkpi_proto::v1::{ValidateRequest, ValidateResponse};
+use shadowkpi_runtime::app::{Ports, run_service};
+use shadowkpi_runtime::{ServiceArgs, ServiceHost, ServingHandle, Shutdown};
+use shadowkpi_store::{RedisStore, Store, StoreOptions};
+use tonic::{Request, Response, Status};
+
+/// Default gRPC port.
+pub const GRPC_PORT: u16 = 50054;
+/// Default metrics port.
+pub const METRICS_PORT: u16 = 9104;
+
+/// `dryrund` flags.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "dryrund",
+    version,
+    about = "shadowkpi dry-run service: prediction accuracy validation",
+    after_help = "Examples:\n  dryrund --redis-url redis://127.0.0.1:6379 --ingest-addr 127.0.0.1:50051\n  SHADOWKPI_INGEST_ADDR=http://ingestd:50051 REDIS_URL=redis://redis:6379 dryrund"
+)]
+pub struct Args {
+    /// Flags shared by every service.
+    #[command(flatten)]
+    pub service: ServiceArgs,
+    /// Address of ingestd.
+    #[arg(
+        long,
+        env = "SHADOWKPI_INGEST_ADDR",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub ingest_addr: String,
+}
+
+/// Peers of the dry-run service.
+#[derive(Debug, Clone)]
+pub struct DryRunConfig {
+    /// Address of ingestd.
+    pub ingest_addr: String,
+}
+
+/// The `DryRunService` implementation.
+#[derive(Debug, Clone)]
+pub struct DryRunServer {
+    #[allow(dead_code)]
+    config: DryRunConfig,
+    #[allow(dead_code)]
+    store: Arc<dyn Store>,
+    #[allow(dead_code)]
+    shutdown: Shutdown,
+}
+
+impl DryRunServer {
+    /// A server reading predictions from `store`.
+    pub fn new(config: DryRunConfig, store: Arc<dyn Store>, shutdown: Shutdown) -> Self {
+        Self {
+            config,
+            store,
+            shutdown,
+        }
+    }
+}
+
+type ValidateStream = std::pin::Pin<
+    Box<dyn tokio_stream::Stream<Item = Result<ValidateResponse, Status>> + Send + 'static>,
+>;
+
+#[tonic::async_trait]
+impl DryRunService for DryRunServer {
+    type ValidateStream = ValidateStream;
+
+    async fn validate(
+        &self,
+        _request: Request<ValidateRequest>,
+    ) -> Result<Response<Self::ValidateStream>, Status> {
+        Err(Status::unimplemented("Validate is not implemented yet"))
+    }
+}
+
+/// The gRPC host of the service.
+pub fn host(server: DryRunServer) -> ServiceHost {
+    ServiceHost::new("dryrund").add_service(DryRunServiceServer::new(server))
+}
+
+/// Serves the service on `listener` in the background (tests, all-in-one).
+pub fn spawn(
+    config: DryRunConfig,
+    store: Arc<dyn Store>,
+    listener: tokio::net::TcpListener,
+    shutdown: Shutdown,
+) -> Result<ServingHandle, shadowkpi_runtime::server::ServeError> {
+    host(DryRunServer::new(config, store, shutdown.clone())).spawn_on(listener, shutdown)
+}
+
+/// Runs the binary.
+pub async fn run(args: Args) -> ExitCode {
+    let ports = Ports {
+        grpc: GRPC_PORT,
+        metrics: METRICS_PORT,
+    };
+    let config = DryRunConfig {
+        ingest_addr: args.ingest_addr.clone(),
+    };
+    let redis_url = args.service.redis_url.clone();
+    run_service("dryrund", &args.service, ports, |shutdown| async move {
+        let store: Arc<dyn Store> =
+            Arc::new(RedisStore::open(&redis_url, StoreOptions::default())?);
+        Ok::<_, shadowkpi_store::StoreError>(host(DryRunServer::new(config, store, shutdown)))
+    })
+    .await
+}

@@ -1,0 +1,660 @@
+//! The shadow engine: a simulated exchange and a quoting strategy per symbol,
+//! measured in event-time KPI windows.
+//!
+//! Feed it ticks one by one with [`ShadowEngine::on_tick`]; it returns every
+//! [`WindowResult`] that became final. Call [`ShadowEngine::finish`] when the
+//! feed ends or goes idle.
+//!
+//! # Event time and windows
+//! All time is the feed's `ts_server_ms`. Window `i` (1-based) is
+//! `[t0 + (i-1)·w, t0 + i·w)` where `t0` is the `ts_server_ms` of the first
+//! accepted tick and `w` is [`EngineConfig::window_ms`]. A window closes when a
+//! tick at or after its end arrives; windows the feed skipped entirely are
+//! emitted too (no ticks, inventory carried), so iteration numbers always match
+//! the grid. Each symbol's time never runs backwards: a tick older than the
+//! symbol's last event (or than a window already closed) is applied at that
+//! later time, so it lands in the oldest open window.
+//!
+//! # Mark-outs
+//! A fill's reference mid is the symbol's mid in force `markout_ms` after it
+//! (the last tick at or before the horizon). A closed window is *emitted* only
+//! once every one of its fills has a reference mid, i.e. once event time passed
+//! `end + markout_ms`; so results are final and exact when emitted.
+//! [`ShadowEngine::finish`] marks the fills still waiting to the symbol's last
+//! mid, closes the open window as `partial`, and emits everything.
+//!
+//! # Determinism
+//! State lives in ordered maps and vectors, sums run in event order, and each
+//! symbol draws latencies from its own ChaCha8 stream seeded from
+//! [`EngineConfig::seed`], the latency model's seed and the symbol name. The
+//! same ticks in the same order and the same seed give bit-identical KPIs.
+//!
+//! # Layout
+//! - [`models`]: fill, queue, latency and fee models and [`ModelSet`].
+//! - [`exchange`]: the exchange side for one symbol.
+//! - [`strategy`]: the quoting market maker for one symbol.
+//! - [`fill`]: [`Fill`] and the per-fill edge.
+//! - [`window`]: KPI accumulation and [`WindowResult`].
+//! - [`testfeed`]: a small deterministic tick generator for tests and benches.
+
+pub mod exchange;
+pub mod fill;
+pub mod models;
+pub mod strategy;
+pub mod testfeed;
+pub mod window;
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::params::{ParamError, StrategyParams};
+use crate::summary::Window;
+use crate::symbol::normalize_symbol;
+use crate::tick::Tick;
+
+pub use exchange::{OrderAction, SimExchange};
+pub use fill::{Fill, Liquidity, OrderSide};
+pub use models::{
+    ConservativeQueue, ConstantLatency, FeeModel, FillModel, FrontOfQueue, LatencyModel, ModelSet,
+    ModelSetBuilder, ParamsFee, QueueModel, TouchDwellFill, UniformLatency,
+};
+pub use strategy::QuotingStrategy;
+pub use window::{DRIFT_EWMA_ALPHA, SymbolWindow, WindowResult};
+
+use window::KpiWindow;
+
+/// Why an engine could not be built.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EngineError {
+    /// `window_ms` must be positive.
+    #[error("window_ms must be positive, got {0}")]
+    InvalidWindow(i64),
+    /// A symbol's parameters are unusable.
+    #[error("params for `{symbol}`: {source}")]
+    InvalidParams {
+        /// The symbol (`*` for the defaults).
+        symbol: String,
+        /// What is wrong.
+        source: ParamError,
+    },
+    /// A configured symbol normalises to nothing.
+    #[error("symbol `{0}` is empty after normalisation")]
+    InvalidSymbol(String),
+}
+
+/// Configuration of a [`ShadowEngine`].
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Window length in event-time milliseconds (the contract default is 60 000).
+    pub window_ms: i64,
+    /// Parameters for symbols without an entry in `symbol_params`.
+    pub default_params: StrategyParams,
+    /// Per-symbol parameters (keys are normalised).
+    pub symbol_params: BTreeMap<String, StrategyParams>,
+    /// Symbols to run; empty means every symbol in the feed. Listed symbols are
+    /// present in every window, even before their first tick.
+    pub symbols: BTreeSet<String>,
+    /// Exchange models.
+    pub models: ModelSet,
+    /// Seed of every random model.
+    pub seed: u64,
+}
+
+impl EngineConfig {
+    /// One-minute windows, default parameters, lenient models, seed 0.
+    pub fn new(window_ms: i64) -> Self {
+        Self {
+            window_ms,
+            default_params: StrategyParams::default(),
+            symbol_params: BTreeMap::new(),
+            symbols: BTreeSet::new(),
+            models: ModelSet::lenient(),
+            seed: 0,
+        }
+    }
+
+    /// Sets the default parameters.
+    pub fn with_params(mut self, params: StrategyParams) -> Self {
+        self.default_params = params;
+        self
+    }
+
+    /// Sets one symbol's parameters (the symbol is normalised and added to
+    /// `symbols`).
+    pub fn with_symbol(mut self, symbol: &str, params: StrategyParams) -> Self {
+        let s = normalize_symbol(symbol).unwrap_or_default();
+        self.symbols.insert(s.clone());
+        self.symbol_params.insert(s, params);
+        self
+    }
+
+    /// Sets the models.
+    pub fn with_models(mut self, models: ModelSet) -> Self {
+        self.models = models;
+        self
+    }
+
+    /// Sets the seed.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The parameters a symbol runs with.
+    pub fn params_for(&self, symbol: &str) -> &StrategyParams {
+        self.symbol_params
+            .get(symbol)
+            .unwrap_or(&self.default_params)
+    }
+}
+
+/// A fill waiting for its mark-out horizon.
+#[derive(Debug, Clone, Copy)]
+struct PendingMarkout {
+    horizon_ms: i64,
+    iteration: u32,
+    index: usize,
+}
+
+/// Everything the engine keeps for one symbol.
+#[derive(Debug)]
+struct SymbolState {
+    name: String,
+    /// Position in `ShadowEngine::symbols` and in every window's accumulators.
+    slot: usize,
+    params: StrategyParams,
+    exchange: SimExchange,
+    strategy: QuotingStrategy,
+    /// Effective time of the symbol's last event (never decreases).
+    clock_ms: i64,
+    /// Inventory has been integrated up to here.
+    risk_mark_ms: i64,
+    started: bool,
+    mid: Option<f64>,
+    drift: Option<f64>,
+    pending: VecDeque<PendingMarkout>,
+    markout_ms: i64,
+}
+
+impl SymbolState {
+    fn risk(&self) -> f64 {
+        self.strategy.inventory().abs() / self.params.inventory_limit
+    }
+}
+
+/// One window that is open or waiting for mark-outs.
+#[derive(Debug)]
+struct OpenWindow {
+    iteration: u32,
+    window: Window,
+    closed: bool,
+    partial: bool,
+    unresolved: usize,
+    /// Indexed like `ShadowEngine::symbols`.
+    symbols: Vec<KpiWindow>,
+}
+
+/// Multi-symbol shadow engine; see the [module docs](self).
+#[derive(Debug)]
+pub struct ShadowEngine {
+    config: EngineConfig,
+    symbols: Vec<SymbolState>,
+    index: BTreeMap<String, usize>,
+    /// Oldest first; the last one is open unless `finished`.
+    windows: VecDeque<OpenWindow>,
+    t0_ms: Option<i64>,
+    now_ms: i64,
+    max_markout_ms: i64,
+    rejected: u64,
+    emitted: u32,
+    finished: bool,
+}
+
+impl ShadowEngine {
+    /// Builds an engine, validating the window and every parameter set.
+    pub fn new(config: EngineConfig) -> Result<Self, EngineError> {
+        if config.window_ms <= 0 {
+            return Err(EngineError::InvalidWindow(config.window_ms));
+        }
+        config
+            .default_params
+            .validate()
+            .map_err(|source| EngineError::InvalidParams {
+                symbol: "*".into(),
+                source,
+            })?;
+        let mut symbol_params = BTreeMap::new();
+        for (s, p) in &config.symbol_params {
+            let n = normalize_symbol(s).ok_or_else(|| EngineError::InvalidSymbol(s.clone()))?;
+            p.validate().map_err(|source| EngineError::InvalidParams {
+                symbol: n.clone(),
+                source,
+            })?;
+            symbol_params.insert(n, p.clone());
+        }
+        let mut symbols = BTreeSet::new();
+        for s in &config.symbols {
+            symbols.insert(normalize_symbol(s).ok_or_else(|| EngineError::InvalidSymbol(s.clone()))?);
+        }
+        let config = EngineConfig {
+            symbol_params,
+            symbols,
+            ..config
+        };
+        let mut engine = Self {
+            config,
+            symbols: Vec::new(),
+            index: BTreeMap::new(),
+            windows: VecDeque::new(),
+            t0_ms: None,
+            now_ms: i64::MIN,
+            max_markout_ms: 0,
+            rejected: 0,
+            emitted: 0,
+            finished: false,
+        };
+        let listed: Vec<String> = engine.config.symbols.iter().cloned().collect();
+        for s in listed {
+            engine.add_symbol(s, i64::MIN);
+        }
+        Ok(engine)
+    }
+
+    /// Runs a whole recording: every tick, then [`finish`](Self::finish).
+    pub fn run(config: EngineConfig, ticks: &[Tick]) -> Result<Vec<WindowResult>, EngineError> {
+        let mut engine = Self::new(config)?;
+        let mut out = Vec::new();
+        for t in ticks {
+            out.extend(engine.on_tick(t));
+        }
+        out.extend(engine.finish());
+        Ok(out)
+    }
+
+    /// The configuration in use (symbols normalised).
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// `ts_server_ms` of the first accepted tick: the origin of the window grid.
+    pub fn t0_ms(&self) -> Option<i64> {
+        self.t0_ms
+    }
+
+    /// Latest event time seen.
+    pub fn now_ms(&self) -> Option<i64> {
+        (self.now_ms != i64::MIN).then_some(self.now_ms)
+    }
+
+    /// Windows emitted so far.
+    pub fn windows_emitted(&self) -> u32 {
+        self.emitted
+    }
+
+    /// Ticks dropped as undecodable or for an unlisted symbol.
+    pub fn rejected_ticks(&self) -> u64 {
+        self.rejected
+    }
+
+    /// Current inventory of a symbol.
+    pub fn inventory(&self, symbol: &str) -> Option<f64> {
+        self.index
+            .get(symbol)
+            .map(|&i| self.symbols[i].strategy.inventory())
+    }
+
+    /// True after [`finish`](Self::finish); later ticks are ignored.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Applies one tick and returns the windows that became final.
+    ///
+    /// Ticks with a non-finite or non-positive price, a crossed book
+    /// (`bid > ask`), a negative or non-finite size, or an unlisted symbol are
+    /// skipped and counted, never a panic.
+    pub fn on_tick(&mut self, tick: &Tick) -> Vec<WindowResult> {
+        if self.finished {
+            return Vec::new();
+        }
+        let name = match symbol_key(&tick.symbol) {
+            Some(n) => n,
+            None => {
+                self.rejected += 1;
+                return Vec::new();
+            }
+        };
+        if !self.config.symbols.is_empty() && !self.config.symbols.contains(name.as_ref()) {
+            self.rejected += 1;
+            return Vec::new();
+        }
+        if !tick_is_valid(tick) {
+            self.rejected += 1;
+            if let (Some(&i), Some(w)) = (self.index.get(name.as_ref()), self.windows.back_mut()) {
+                w.symbols[i].skipped_ticks += 1;
+            }
+            return Vec::new();
+        }
+        if self.t0_ms.is_none() {
+            self.t0_ms = Some(tick.ts_server_ms);
+            self.open_window(1);
+        }
+        let idx = match self.index.get(name.as_ref()) {
+            Some(&i) => i,
+            None => {
+                let start = self.windows.back().map_or(i64::MIN, |w| w.window.start_ms);
+                self.add_symbol(name.into_owned(), start)
+            }
+        };
+
+        let te = tick.ts_server_ms.max(self.symbols[idx].clock_ms);
+        self.close_windows_before(te);
+        self.now_ms = self.now_ms.max(te);
+
+        // Mark-outs due before this tick see the mid in force until now.
+        resolve_due(&mut self.symbols[idx], &mut self.windows, te);
+        self.sweep_markouts();
+
+        self.apply_tick(idx, tick, te);
+        self.emit_ready()
+    }
+
+    /// Moves event time forward to `ts_ms` without a tick (a watermark),
+    /// closing the windows that end at or before it and emitting those whose
+    /// mark-outs are complete.
+    pub fn advance_to(&mut self, ts_ms: i64) -> Vec<WindowResult> {
+        if self.finished || self.t0_ms.is_none() || ts_ms <= self.now_ms {
+            return Vec::new();
+        }
+        self.close_windows_before(ts_ms);
+        self.now_ms = ts_ms;
+        self.sweep_markouts();
+        self.emit_ready()
+    }
+
+    /// Ends the run: closes the open window as `partial` (when it saw a tick),
+    /// marks every fill still waiting for its horizon to its symbol's last mid,
+    /// and returns every window not yet emitted. Later ticks are ignored.
+    pub fn finish(&mut self) -> Vec<WindowResult> {
+        if self.finished {
+            return Vec::new();
+        }
+        self.finished = true;
+        let now = self.now_ms;
+        if let Some(mut open) = self.windows.pop_back() {
+            if open.closed {
+                self.windows.push_back(open);
+            } else {
+                for (i, sym) in self.symbols.iter_mut().enumerate() {
+                    if !sym.started {
+                        continue;
+                    }
+                    let fills = sym.exchange.settle(now, &sym.params);
+                    let acc = &mut open.symbols[i];
+                    for f in fills {
+                        book_fill(sym, acc, &mut open.unresolved, open.iteration, f);
+                    }
+                    acc.integrate(sym.risk(), now - sym.risk_mark_ms);
+                    sym.risk_mark_ms = now;
+                    acc.drift_ms = sym.drift;
+                    acc.inventory_end = sym.strategy.inventory();
+                }
+                open.closed = true;
+                open.partial = true;
+                if open.symbols.iter().any(|s| s.ticks > 0 || !s.fills.is_empty()) {
+                    self.windows.push_back(open);
+                }
+            }
+        }
+        // Whatever is still waiting is marked to the last mid of its symbol.
+        for sym in &mut self.symbols {
+            while let Some(p) = sym.pending.pop_front() {
+                set_reference(&mut self.windows, sym, p);
+            }
+        }
+        self.emit_ready()
+    }
+
+    fn add_symbol(&mut self, name: String, start_ms: i64) -> usize {
+        let params = self.config.params_for(&name).clone();
+        let seed = mix_seed(self.config.seed, self.config.models.latency.seed(), &name);
+        let idx = self.symbols.len();
+        let markout_ms = params.markout_ms.max(0.0).floor() as i64;
+        self.max_markout_ms = self.max_markout_ms.max(markout_ms);
+        self.symbols.push(SymbolState {
+            name: name.clone(),
+            slot: idx,
+            exchange: SimExchange::new(self.config.models.clone(), ChaCha8Rng::seed_from_u64(seed)),
+            strategy: QuotingStrategy::new(params.clone()),
+            params,
+            clock_ms: start_ms,
+            risk_mark_ms: start_ms,
+            started: false,
+            mid: None,
+            drift: None,
+            pending: VecDeque::new(),
+            markout_ms,
+        });
+        self.index.insert(name, idx);
+        for w in &mut self.windows {
+            if !w.closed {
+                w.symbols.push(KpiWindow::default());
+            }
+        }
+        idx
+    }
+
+    fn open_window(&mut self, iteration: u32) {
+        let (t0, w) = (self.t0_ms.unwrap_or(0), self.config.window_ms);
+        let start_ms = t0.saturating_add(w.saturating_mul(i64::from(iteration) - 1));
+        self.windows.push_back(OpenWindow {
+            iteration,
+            window: Window {
+                start_ms,
+                end_ms: start_ms.saturating_add(w),
+            },
+            closed: false,
+            partial: false,
+            unresolved: 0,
+            symbols: (0..self.symbols.len()).map(|_| KpiWindow::default()).collect(),
+        });
+    }
+
+    /// Closes the open window (and opens the next) while `t` is at or past its end.
+    fn close_windows_before(&mut self, t: i64) {
+        loop {
+            let Some(open) = self.windows.back_mut() else { return };
+            if open.closed || t < open.window.end_ms {
+                return;
+            }
+            let end = open.window.end_ms;
+            for (i, sym) in self.symbols.iter_mut().enumerate() {
+                let acc = &mut open.symbols[i];
+                if sym.started {
+                    // Orders that reached the exchange before the end belong here.
+                    let fills = sym.exchange.settle(end - 1, &sym.params);
+                    for f in fills {
+                        book_fill(sym, acc, &mut open.unresolved, open.iteration, f);
+                    }
+                    acc.integrate(sym.risk(), end - sym.risk_mark_ms);
+                    sym.risk_mark_ms = end;
+                }
+                sym.clock_ms = sym.clock_ms.max(end);
+                acc.drift_ms = sym.drift;
+                acc.inventory_end = sym.strategy.inventory();
+            }
+            open.closed = true;
+            let next = open.iteration + 1;
+            self.open_window(next);
+        }
+    }
+
+    fn apply_tick(&mut self, idx: usize, tick: &Tick, te: i64) {
+        let Some(open) = self.windows.back_mut() else { return };
+        let iteration = open.iteration;
+        let sym = &mut self.symbols[idx];
+        let acc = &mut open.symbols[idx];
+        let unresolved = &mut open.unresolved;
+        if !sym.started {
+            sym.started = true;
+            sym.risk_mark_ms = te;
+        }
+        sym.clock_ms = te;
+
+        // Orders that arrived since the last event, then the tick itself.
+        let mut fills = sym.exchange.settle(te, &sym.params);
+        fills.extend(sym.exchange.on_tick(tick, te, &sym.params));
+        for f in fills {
+            book_fill(sym, acc, unresolved, iteration, f);
+        }
+        sym.mid = Some(tick.mid());
+        if tick.ts_ingest_ms != 0 {
+            let d = (tick.ts_ingest_ms - tick.ts_server_ms) as f64;
+            sym.drift = Some(match sym.drift {
+                None => d,
+                Some(e) => e + DRIFT_EWMA_ALPHA * (d - e),
+            });
+        }
+        acc.ticks += 1;
+
+        // The strategy reacts after the feed delay; with no latency its orders
+        // are live at once.
+        let decided = sym.exchange.decision_time(te);
+        for action in sym.strategy.decide(tick) {
+            sym.exchange.submit(action, decided);
+        }
+        let fills = sym.exchange.settle(te, &sym.params);
+        for f in fills {
+            book_fill(sym, acc, unresolved, iteration, f);
+        }
+        acc.integrate(sym.risk(), 0);
+    }
+
+    /// Resolves, for every symbol, the mark-outs whose horizon is before `now`,
+    /// once the oldest closed window is waiting only for them.
+    fn sweep_markouts(&mut self) {
+        let Some(front) = self.windows.front() else { return };
+        if !(front.closed && front.unresolved > 0) {
+            return;
+        }
+        if self.now_ms <= front.window.end_ms.saturating_add(self.max_markout_ms) {
+            return;
+        }
+        let now = self.now_ms;
+        for sym in &mut self.symbols {
+            resolve_due(sym, &mut self.windows, now);
+        }
+    }
+
+    fn emit_ready(&mut self) -> Vec<WindowResult> {
+        let mut out = Vec::new();
+        while let Some(front) = self.windows.front() {
+            if !(front.closed && front.unresolved == 0) {
+                break;
+            }
+            let Some(w) = self.windows.pop_front() else { break };
+            let symbols = self
+                .symbols
+                .iter()
+                .zip(w.symbols)
+                .map(|(s, acc)| (s.name.clone(), acc.into_symbol_window()))
+                .collect();
+            self.emitted += 1;
+            out.push(WindowResult {
+                iteration: w.iteration,
+                window: w.window,
+                partial: w.partial,
+                symbols,
+            });
+        }
+        out
+    }
+}
+
+/// Integrates inventory up to the fill, books it with the strategy and the
+/// window, and queues its mark-out.
+fn book_fill(sym: &mut SymbolState, acc: &mut KpiWindow, unresolved: &mut usize, iteration: u32, mut f: Fill) {
+    acc.integrate(sym.risk(), f.ts_ms - sym.risk_mark_ms);
+    sym.risk_mark_ms = sym.risk_mark_ms.max(f.ts_ms);
+    sym.strategy.on_fill(&mut f);
+    sym.pending.push_back(PendingMarkout {
+        horizon_ms: f.ts_ms.saturating_add(sym.markout_ms),
+        iteration,
+        index: acc.fills.len(),
+    });
+    acc.fills.push(f);
+    *unresolved += 1;
+}
+
+/// Gives every fill of `sym` whose horizon is before `now` the symbol's current mid.
+fn resolve_due(sym: &mut SymbolState, windows: &mut VecDeque<OpenWindow>, now: i64) {
+    while sym.pending.front().is_some_and(|p| p.horizon_ms < now) {
+        if let Some(p) = sym.pending.pop_front() {
+            set_reference(windows, sym, p);
+        }
+    }
+}
+
+/// Sets the reference mid of one pending fill to the symbol's current mid
+/// (the fill's own mid if the symbol has none, which cannot happen after a tick).
+fn set_reference(windows: &mut VecDeque<OpenWindow>, sym: &SymbolState, p: PendingMarkout) {
+    let Some(first) = windows.front().map(|w| w.iteration) else { return };
+    let Some(offset) = p.iteration.checked_sub(first) else { return };
+    let Some(w) = windows.get_mut(offset as usize) else { return };
+    let Some(f) = w
+        .symbols
+        .get_mut(sym.slot)
+        .and_then(|acc| acc.fills.get_mut(p.index))
+    else {
+        return;
+    };
+    if f.reference_mid.is_none() {
+        f.reference_mid = Some(sym.mid.unwrap_or(f.mid));
+        w.unresolved = w.unresolved.saturating_sub(1);
+    }
+}
+
+/// The symbol as a map key: borrowed when the feed already normalised it.
+fn symbol_key(raw: &str) -> Option<Cow<'_, str>> {
+    let clean = !raw.is_empty()
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if clean {
+        Some(Cow::Borrowed(raw))
+    } else {
+        normalize_symbol(raw).map(Cow::Owned)
+    }
+}
+
+/// The checks of the feed contract that matter to the simulation.
+fn tick_is_valid(t: &Tick) -> bool {
+    let price_ok = |p: f64| p.is_finite() && p > 0.0;
+    let size_ok = |q: f64| q.is_finite() && q >= 0.0;
+    price_ok(t.bid)
+        && price_ok(t.ask)
+        && t.bid <= t.ask
+        && size_ok(t.last_qty)
+        && t.bid_qty.is_none_or(size_ok)
+        && t.ask_qty.is_none_or(size_ok)
+        && t.last_px.is_none_or(price_ok)
+}
+
+/// Per-symbol seed: the engine seed and the model seed, mixed with an FNV-1a
+/// hash of the symbol (stable across Rust releases, unlike `DefaultHasher`)
+/// and finished with SplitMix64 so nearby seeds give unrelated streams.
+fn mix_seed(engine_seed: u64, model_seed: u64, symbol: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in symbol.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let mut z = h ^ engine_seed.rotate_left(17) ^ model_seed.rotate_left(41);
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}

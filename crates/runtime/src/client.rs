@@ -1,0 +1,81 @@
+//! Connecting to peer services with trace-context propagation.
+
+use std::time::Duration;
+
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::config::normalize_endpoint;
+
+/// A channel that injects the current trace context into every request.
+pub type TracedChannel = InterceptedService<Channel, TracePropagation>;
+
+/// Client interceptor writing the current span's `traceparent` into metadata, so
+/// the server continues the caller's trace.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TracePropagation;
+
+impl Interceptor for TracePropagation {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        crate::telemetry::inject_current(req.metadata_mut());
+        Ok(req)
+    }
+}
+
+/// Errors while connecting to a peer.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot connect to {service} at {addr}: {reason}")]
+pub struct ConnectError {
+    /// Peer service name.
+    pub service: String,
+    /// Address tried.
+    pub addr: String,
+    /// Why it failed.
+    pub reason: String,
+}
+
+/// Builds a lazily connecting traced channel to `addr` (`host:port` or URL).
+pub fn channel(service: &str, addr: &str) -> Result<TracedChannel, ConnectError> {
+    let uri = normalize_endpoint(addr);
+    let endpoint = Endpoint::from_shared(uri.clone())
+        .map_err(|e| ConnectError {
+            service: service.to_string(),
+            addr: uri.clone(),
+            reason: e.to_string(),
+        })?
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_while_idle(true);
+    Ok(InterceptedService::new(
+        endpoint.connect_lazy(),
+        TracePropagation,
+    ))
+}
+
+/// Like [`channel`] but connects now, so an unreachable peer is reported at once.
+pub async fn connect(service: &str, addr: &str) -> Result<TracedChannel, ConnectError> {
+    let uri = normalize_endpoint(addr);
+    let err = |reason: String| ConnectError {
+        service: service.to_string(),
+        addr: uri.clone(),
+        reason,
+    };
+    let endpoint = Endpoint::from_shared(uri.clone())
+        .map_err(|e| err(e.to_string()))?
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_while_idle(true);
+    let ch = endpoint.connect().await.map_err(|e| {
+        let mut msg = e.to_string();
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            msg = format!("{msg}: {s}");
+            src = s.source();
+        }
+        err(msg)
+    })?;
+    Ok(InterceptedService::new(ch, TracePropagation))
+}

@@ -1,0 +1,261 @@
+//! [`ServiceHost`]: serves a set of gRPC services with health, reflection,
+//! tower layers, metrics and graceful shutdown.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tonic::body::Body;
+use tonic::server::NamedService;
+use tonic::service::RoutesBuilder;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::load_shed::LoadShedLayer;
+use tower::{Service, ServiceBuilder};
+
+use crate::config::ServiceArgs;
+use crate::observe::ObserveLayer;
+use crate::shutdown::Shutdown;
+
+/// Errors of the server itself (not of an RPC).
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The listener could not be used.
+    #[error("listener: {0}")]
+    Listener(#[from] std::io::Error),
+    /// The transport failed.
+    #[error("grpc transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Limits applied to every request of a host.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Deadline to the response of a request.
+    pub request_timeout: Duration,
+    /// Requests in flight over all connections before load shedding.
+    pub max_concurrent: usize,
+    /// How long open streams may drain after shutdown was triggered.
+    pub drain_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(30),
+            max_concurrent: 256,
+            drain_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl From<&ServiceArgs> for Limits {
+    fn from(a: &ServiceArgs) -> Self {
+        Self {
+            request_timeout: a.request_timeout,
+            max_concurrent: a.max_concurrent,
+            drain_timeout: a.drain_timeout,
+        }
+    }
+}
+
+/// A set of gRPC services served together, with `grpc.health.v1` and server
+/// reflection (v1 and v1alpha) added automatically.
+pub struct ServiceHost {
+    name: String,
+    routes: RoutesBuilder,
+    service_names: Vec<&'static str>,
+    limits: Limits,
+}
+
+impl std::fmt::Debug for ServiceHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceHost")
+            .field("name", &self.name)
+            .field("services", &self.service_names)
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+/// A running host: its address and a way to stop it and wait.
+#[derive(Debug)]
+pub struct ServingHandle {
+    /// The bound gRPC address.
+    pub addr: SocketAddr,
+    /// Triggering it starts a graceful shutdown.
+    pub shutdown: Shutdown,
+    join: JoinHandle<Result<(), ServeError>>,
+}
+
+impl ServingHandle {
+    /// `http://addr`, for clients.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Triggers shutdown and waits until the host has stopped.
+    pub async fn stop(self) -> Result<(), ServeError> {
+        self.shutdown.trigger();
+        self.join().await
+    }
+
+    /// Waits until the host has stopped.
+    pub async fn join(self) -> Result<(), ServeError> {
+        match self.join.await {
+            Ok(r) => r,
+            Err(e) if e.is_cancelled() => Ok(()),
+            Err(e) => Err(ServeError::Listener(std::io::Error::other(e.to_string()))),
+        }
+    }
+}
+
+impl ServiceHost {
+    /// A host named `name` (used in logs) with default limits.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            routes: RoutesBuilder::default(),
+            service_names: Vec::new(),
+            limits: Limits::default(),
+        }
+    }
+
+    /// Sets the request limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Adds a gRPC service; health reports it `SERVING` while the host runs.
+    pub fn add_service<S>(mut self, svc: S) -> Self
+    where
+        S: Service<http::Request<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Response: axum::response::IntoResponse,
+        S::Future: Send + 'static,
+    {
+        self.service_names.push(S::NAME);
+        self.routes.add_service(svc);
+        self
+    }
+
+    /// Binds `addr` and serves in a background task.
+    pub async fn spawn(
+        self,
+        addr: SocketAddr,
+        shutdown: Shutdown,
+    ) -> Result<ServingHandle, ServeError> {
+        let listener = TcpListener::bind(addr).await?;
+        self.spawn_on(listener, shutdown)
+    }
+
+    /// Serves on an already bound listener in a background task (bind first, then
+    /// serve: no port races in tests).
+    pub fn spawn_on(
+        self,
+        listener: TcpListener,
+        shutdown: Shutdown,
+    ) -> Result<ServingHandle, ServeError> {
+        let addr = listener.local_addr()?;
+        let s = shutdown.clone();
+        let join = tokio::spawn(async move { self.serve(listener, s).await });
+        Ok(ServingHandle {
+            addr,
+            shutdown,
+            join,
+        })
+    }
+
+    /// Serves until `shutdown` triggers, then drains open streams for at most the
+    /// drain timeout.
+    pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> Result<(), ServeError> {
+        let addr = listener.local_addr()?;
+        let (reporter, health) = tonic_health::server::health_reporter();
+        reporter
+            .set_service_status("", ServingStatus::Serving)
+            .await;
+        for name in &self.service_names {
+            reporter
+                .set_service_status(*name, ServingStatus::Serving)
+                .await;
+        }
+        let reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(shadowkpi_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .map_err(|e| ServeError::Listener(std::io::Error::other(e.to_string())))?;
+        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(shadowkpi_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1alpha()
+            .map_err(|e| ServeError::Listener(std::io::Error::other(e.to_string())))?;
+
+        let mut routes = self.routes;
+        routes
+            .add_service(health)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha);
+
+        let layers = ServiceBuilder::new()
+            .layer(ObserveLayer)
+            .layer(LoadShedLayer::new())
+            .layer(GlobalConcurrencyLimitLayer::new(
+                self.limits.max_concurrent.max(1),
+            ))
+            .into_inner();
+
+        tracing::info!(service = %self.name, %addr, services = ?self.service_names, "grpc server listening");
+        let token = shutdown.token();
+        let health_reporter = reporter.clone();
+        let names = self.service_names.clone();
+        let server = Server::builder()
+            .timeout(self.limits.request_timeout)
+            .tcp_nodelay(true)
+            .layer(layers)
+            .add_routes(routes.routes())
+            .serve_with_incoming_shutdown(
+                tonic::transport::server::TcpIncoming::from(listener),
+                async move {
+                    token.cancelled().await;
+                    // Tell load balancers first, then stop accepting.
+                    health_reporter
+                        .set_service_status("", ServingStatus::NotServing)
+                        .await;
+                    for name in names {
+                        health_reporter
+                            .set_service_status(name, ServingStatus::NotServing)
+                            .await;
+                    }
+                },
+            );
+        let mut server = tokio::spawn(server);
+        let drain = self.limits.drain_timeout;
+        let token = shutdown.token();
+        tokio::select! {
+            res = &mut server => flatten(res),
+            () = async { token.cancelled().await; tokio::time::sleep(drain).await } => {
+                tracing::warn!(service = %self.name, drain_ms = drain.as_millis() as u64, "drain deadline passed, closing remaining streams");
+                server.abort();
+                Ok(())
+            }
+        }
+        .inspect(|()| tracing::info!(service = %self.name, "grpc server stopped"))
+    }
+}
+
+fn flatten(
+    res: Result<Result<(), tonic::transport::Error>, tokio::task::JoinError>,
+) -> Result<(), ServeError> {
+    match res {
+        Ok(r) => r.map_err(ServeError::from),
+        Err(e) => Err(ServeError::Listener(std::io::Error::other(e.to_string()))),
+    }
+}

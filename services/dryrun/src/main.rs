@@ -1,0 +1,11 @@
+//! `dryrund`: see the library crate for what it does.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = dryrund::Args::parse();
+    dryrund::run(args).await
+}

@@ -1,0 +1,11 @@
+//! `exportd`: see the library crate for what it does.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = exportd::Args::parse();
+    exportd::run(args).await
+}

@@ -1,0 +1,11 @@
+//! `ingestd`: see the library crate for what it does.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = ingestd::Args::parse();
+    ingestd::run(args).await
+}

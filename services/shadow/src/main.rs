@@ -1,0 +1,11 @@
+//! `shadowd`: see the library crate for what it does.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = shadowd::Args::parse();
+    shadowd::run(args).await
+}
