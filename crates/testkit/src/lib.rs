@@ -10,6 +10,10 @@
 //! - [`RedisServer`]: the private server (plain, with an ACL user, or TLS).
 //! - [`free_port`]: an unused loopback port.
 //! - [`wait_until`]: polls a condition with a deadline (no bare sleeps in tests).
+//! - [`process`]: runs a real service binary on free ports and checks the
+//!   runtime contract (health, reflection, `/metrics`, SIGTERM drain).
+
+pub mod process;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
