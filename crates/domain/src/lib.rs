@@ -1,11 +1,12 @@
 //! The pure domain of shadowkpi.
 //!
 //! Everything that decides a number lives here: tick decoding and symbol
-//! normalisation, the feed guards, the simulated exchange and the quoting
-//! strategy, KPI windows, the Go/No-Go gate, aggregation and prediction
-//! accuracy. This crate does no I/O, spawns nothing and never reads the clock:
-//! callers pass event time in, so the same input and seed give the same output,
-//! bit for bit. It knows nothing about gRPC or Redis.
+//! normalisation, the simulated exchange and the quoting strategy, KPI windows,
+//! the Go/No-Go gate, aggregation, prediction accuracy, strategy profiles and
+//! auto-tune. This crate
+//! does no I/O, spawns nothing and never reads the clock: callers pass event
+//! time in, so the same input and seed give the same output, bit for bit. It
+//! knows nothing about gRPC or Redis.
 //!
 //! # Layout
 //! - [`symbol`]: symbol normalisation (`btc-usdt` → `BTCUSDT`).
@@ -13,9 +14,26 @@
 //! - [`kpi`]: [`kpi::KpiSet`] and the KPI names of the contract.
 //! - [`params`]: strategy parameters and overrides.
 //! - [`summary`]: the ITER_SUMMARY document and its counters.
+//! - [`stats`]: numpy-compatible percentiles, winsorising, median, mean.
+//! - [`engine`]: the shadow engine — [`engine::ShadowEngine`] fed tick by tick,
+//!   the simulated exchange with swappable models ([`engine::ModelSet`]:
+//!   lenient for shadow, strict for the dry run), the quoting strategy, and
+//!   event-time KPI windows ([`engine::WindowResult`]).
+//! - [`aggregate`]: combining window KPIs (median, mean, last).
+//! - [`gate`]: the Go/No-Go gate ([`gate::GateThresholds`], [`gate::SoakVerdict`]).
+//! - [`profile`]: the strategy profile document and parameter resolution.
+//! - [`autotune`]: grid search of quoting parameters on a recording.
+//! - [`accuracy`]: dry-run accuracy of the predictions (MAPE, PASS/WARN/FAIL).
 
+pub mod accuracy;
+pub mod aggregate;
+pub mod autotune;
+pub mod engine;
+pub mod gate;
 pub mod kpi;
 pub mod params;
+pub mod profile;
+pub mod stats;
 pub mod summary;
 pub mod symbol;
 pub mod tick;

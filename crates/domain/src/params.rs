@@ -39,7 +39,61 @@ impl Default for StrategyParams {
     }
 }
 
+/// A parameter value the simulation cannot run with.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{field} {reason}, got {value}")]
+pub struct ParamError {
+    /// The offending field, e.g. `min_lot`.
+    pub field: &'static str,
+    /// What it must be, e.g. `must be positive`.
+    pub reason: &'static str,
+    /// The value given.
+    pub value: f64,
+}
+
 impl StrategyParams {
+    /// Checks that every value is finite and in range: `min_lot` and
+    /// `inventory_limit` positive; `touch_dwell_ms`, `quote_offset_bps`,
+    /// `requote_threshold_bps` and `markout_ms` non-negative. Fees may be
+    /// negative (rebates).
+    pub fn validate(&self) -> Result<(), ParamError> {
+        let checks: [(&'static str, f64, bool); 8] = [
+            ("touch_dwell_ms", self.touch_dwell_ms, false),
+            ("min_lot", self.min_lot, true),
+            ("quote_offset_bps", self.quote_offset_bps, false),
+            ("inventory_limit", self.inventory_limit, true),
+            ("requote_threshold_bps", self.requote_threshold_bps, false),
+            ("maker_fee_bps", self.maker_fee_bps, false),
+            ("taker_fee_bps", self.taker_fee_bps, false),
+            ("markout_ms", self.markout_ms, false),
+        ];
+        for (field, value, positive) in checks {
+            if !value.is_finite() {
+                return Err(ParamError {
+                    field,
+                    reason: "must be finite",
+                    value,
+                });
+            }
+            let fee = field.ends_with("fee_bps");
+            if positive && value <= 0.0 {
+                return Err(ParamError {
+                    field,
+                    reason: "must be positive",
+                    value,
+                });
+            }
+            if !fee && value < 0.0 {
+                return Err(ParamError {
+                    field,
+                    reason: "must not be negative",
+                    value,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Returns a copy with every present override applied.
     pub fn with_overrides(&self, o: &ParamOverrides) -> Self {
         let mut p = self.clone();

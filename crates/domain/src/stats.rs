@@ -132,7 +132,10 @@ mod tests {
         assert!(close(w[9], 910.81));
         assert_eq!(w[4], 5.0);
         assert!(close(p95_winsorized(&v).unwrap(), 504.9955));
-        assert!(close(percentile_linear(&sorted_copy(&v), 0.95).unwrap(), 554.05));
+        assert!(close(
+            percentile_linear(&sorted_copy(&v), 0.95).unwrap(),
+            554.05
+        ));
         assert_eq!(p95_winsorized(&[]), None);
     }
 

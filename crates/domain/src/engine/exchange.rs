@@ -231,7 +231,9 @@ impl SimExchange {
                 FillTrigger::Through => order.remaining,
                 FillTrigger::AtPrice(traded) => {
                     // The queue ahead advances whether or not we may fill yet.
-                    let reaches_us = models.queue.on_trade_at_price(&mut order.queue_ahead, traded);
+                    let reaches_us = models
+                        .queue
+                        .on_trade_at_price(&mut order.queue_ahead, traded);
                     reaches_us.min(order.remaining)
                 }
             };

@@ -70,7 +70,7 @@ impl Fill {
     /// at the execution. `None` until the reference mid is known.
     pub fn edge_bps(&self) -> Option<f64> {
         let reference = self.reference_mid?;
-        if !(self.mid > 0.0) {
+        if self.mid.is_nan() || self.mid <= 0.0 {
             return None;
         }
         Some(self.side.sign() * (reference - self.price) / self.mid * 1e4 - self.fee_bps)

@@ -237,7 +237,8 @@ impl ShadowEngine {
         }
         let mut symbols = BTreeSet::new();
         for s in &config.symbols {
-            symbols.insert(normalize_symbol(s).ok_or_else(|| EngineError::InvalidSymbol(s.clone()))?);
+            symbols
+                .insert(normalize_symbol(s).ok_or_else(|| EngineError::InvalidSymbol(s.clone()))?);
         }
         let config = EngineConfig {
             symbol_params,
@@ -404,7 +405,11 @@ impl ShadowEngine {
                 }
                 open.closed = true;
                 open.partial = true;
-                if open.symbols.iter().any(|s| s.ticks > 0 || !s.fills.is_empty()) {
+                if open
+                    .symbols
+                    .iter()
+                    .any(|s| s.ticks > 0 || !s.fills.is_empty())
+                {
                     self.windows.push_back(open);
                 }
             }
@@ -459,14 +464,18 @@ impl ShadowEngine {
             closed: false,
             partial: false,
             unresolved: 0,
-            symbols: (0..self.symbols.len()).map(|_| KpiWindow::default()).collect(),
+            symbols: (0..self.symbols.len())
+                .map(|_| KpiWindow::default())
+                .collect(),
         });
     }
 
     /// Closes the open window (and opens the next) while `t` is at or past its end.
     fn close_windows_before(&mut self, t: i64) {
         loop {
-            let Some(open) = self.windows.back_mut() else { return };
+            let Some(open) = self.windows.back_mut() else {
+                return;
+            };
             if open.closed || t < open.window.end_ms {
                 return;
             }
@@ -493,7 +502,9 @@ impl ShadowEngine {
     }
 
     fn apply_tick(&mut self, idx: usize, tick: &Tick, te: i64) {
-        let Some(open) = self.windows.back_mut() else { return };
+        let Some(open) = self.windows.back_mut() else {
+            return;
+        };
         let iteration = open.iteration;
         let sym = &mut self.symbols[idx];
         let acc = &mut open.symbols[idx];
@@ -536,7 +547,9 @@ impl ShadowEngine {
     /// Resolves, for every symbol, the mark-outs whose horizon is before `now`,
     /// once the oldest closed window is waiting only for them.
     fn sweep_markouts(&mut self) {
-        let Some(front) = self.windows.front() else { return };
+        let Some(front) = self.windows.front() else {
+            return;
+        };
         if !(front.closed && front.unresolved > 0) {
             return;
         }
@@ -555,7 +568,9 @@ impl ShadowEngine {
             if !(front.closed && front.unresolved == 0) {
                 break;
             }
-            let Some(w) = self.windows.pop_front() else { break };
+            let Some(w) = self.windows.pop_front() else {
+                break;
+            };
             let symbols = self
                 .symbols
                 .iter()
@@ -576,7 +591,13 @@ impl ShadowEngine {
 
 /// Integrates inventory up to the fill, books it with the strategy and the
 /// window, and queues its mark-out.
-fn book_fill(sym: &mut SymbolState, acc: &mut KpiWindow, unresolved: &mut usize, iteration: u32, mut f: Fill) {
+fn book_fill(
+    sym: &mut SymbolState,
+    acc: &mut KpiWindow,
+    unresolved: &mut usize,
+    iteration: u32,
+    mut f: Fill,
+) {
     acc.integrate(sym.risk(), f.ts_ms - sym.risk_mark_ms);
     sym.risk_mark_ms = sym.risk_mark_ms.max(f.ts_ms);
     sym.strategy.on_fill(&mut f);
@@ -601,9 +622,15 @@ fn resolve_due(sym: &mut SymbolState, windows: &mut VecDeque<OpenWindow>, now: i
 /// Sets the reference mid of one pending fill to the symbol's current mid
 /// (the fill's own mid if the symbol has none, which cannot happen after a tick).
 fn set_reference(windows: &mut VecDeque<OpenWindow>, sym: &SymbolState, p: PendingMarkout) {
-    let Some(first) = windows.front().map(|w| w.iteration) else { return };
-    let Some(offset) = p.iteration.checked_sub(first) else { return };
-    let Some(w) = windows.get_mut(offset as usize) else { return };
+    let Some(first) = windows.front().map(|w| w.iteration) else {
+        return;
+    };
+    let Some(offset) = p.iteration.checked_sub(first) else {
+        return;
+    };
+    let Some(w) = windows.get_mut(offset as usize) else {
+        return;
+    };
     let Some(f) = w
         .symbols
         .get_mut(sym.slot)

@@ -134,7 +134,7 @@ impl FillModel for TouchDwellFill {
 
 /// The trade carried by a tick, as `(price, aggressor)`, when there is one.
 pub fn trade_of(tick: &Tick) -> Option<(f64, Side)> {
-    if !(tick.last_qty > 0.0) {
+    if tick.last_qty.is_nan() || tick.last_qty <= 0.0 {
         return None;
     }
     let aggressor = match tick.side {
@@ -224,7 +224,9 @@ impl QueueModel for ConservativeQueue {
         }
         *ahead = match level {
             LevelView::BetterThanTouch => Some(0.0),
-            LevelView::AtTouch(size) => Some(size.filter(|s| s.is_finite()).unwrap_or(0.0).max(0.0)),
+            LevelView::AtTouch(size) => {
+                Some(size.filter(|s| s.is_finite()).unwrap_or(0.0).max(0.0))
+            }
             LevelView::BehindTouch => None,
         };
     }
@@ -271,7 +273,10 @@ pub struct ConstantLatency {
 
 impl LatencyModel for ConstantLatency {
     fn describe(&self) -> String {
-        format!("constant(feed={}ms,entry={}ms)", self.feed_ms, self.entry_ms)
+        format!(
+            "constant(feed={}ms,entry={}ms)",
+            self.feed_ms, self.entry_ms
+        )
     }
 
     fn feed_delay_ms(&self, _rng: &mut ChaCha8Rng) -> i64 {
@@ -533,7 +538,10 @@ mod tests {
             FillTrigger::Through
         );
         // ask came down to our bid
-        assert_eq!(m.trigger(&q, &tick(99.9, 100.0, None)), FillTrigger::Through);
+        assert_eq!(
+            m.trigger(&q, &tick(99.9, 100.0, None)),
+            FillTrigger::Through
+        );
         // sell above our (deeper) bid
         assert_eq!(
             m.trigger(&q, &tick(100.2, 100.3, Some((100.2, 1.0, Side::Sell)))),
@@ -541,7 +549,10 @@ mod tests {
         );
         // unspecified side inferred from price at the bid
         assert_eq!(
-            m.trigger(&q, &tick(100.0, 100.1, Some((100.0, 2.0, Side::Unspecified)))),
+            m.trigger(
+                &q,
+                &tick(100.0, 100.1, Some((100.0, 2.0, Side::Unspecified)))
+            ),
             FillTrigger::AtPrice(2.0)
         );
     }

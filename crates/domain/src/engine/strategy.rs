@@ -102,7 +102,7 @@ impl QuotingStrategy {
     /// on.
     pub fn decide(&mut self, book: &Tick) -> Vec<OrderAction> {
         let mut actions = Vec::new();
-        let p = &self.params;
+        let p = self.params.clone();
         let limit = p.inventory_limit;
         let lot = p.min_lot;
         let mid = book.mid();
@@ -145,7 +145,7 @@ impl QuotingStrategy {
                 (true, Some(q)) => {
                     let mid_move = bps(mid - q.ref_mid, q.ref_mid);
                     let target_move = bps(target - q.price, mid);
-                    let th = self.params.requote_threshold_bps;
+                    let th = p.requote_threshold_bps;
                     if mid_move > th || target_move > th {
                         Some(self.place(side, target, mid, Some(q.id), &mut actions))
                     } else {
@@ -193,5 +193,9 @@ impl QuotingStrategy {
 
 /// `|delta| / base` in basis points (0 for a non-positive base).
 fn bps(delta: f64, base: f64) -> f64 {
-    if base > 0.0 { delta.abs() / base * 1e4 } else { 0.0 }
+    if base > 0.0 {
+        delta.abs() / base * 1e4
+    } else {
+        0.0
+    }
 }

@@ -171,9 +171,17 @@ mod tests {
     fn edge_is_volume_weighted_and_net_of_fees() {
         let mut w = KpiWindow::default();
         // maker buy 1 @ 99.99, ref 100, rebate 0.5: 1 + 0.5 = 1.5 bp
-        w.fills.push(fill(OrderSide::Buy, Liquidity::Maker, 99.99, 1.0, 100, -0.5));
+        w.fills.push(fill(
+            OrderSide::Buy,
+            Liquidity::Maker,
+            99.99,
+            1.0,
+            100,
+            -0.5,
+        ));
         // taker sell 3 @ 99.99, ref 100, fee 5.5: −1 − 5.5 = −6.5 bp
-        w.fills.push(fill(OrderSide::Sell, Liquidity::Taker, 99.99, 3.0, 40, 5.5));
+        w.fills
+            .push(fill(OrderSide::Sell, Liquidity::Taker, 99.99, 3.0, 40, 5.5));
         let k = w.kpis();
         // (1 × 1.5 + 3 × −6.5) / 4 = (1.5 − 19.5) / 4 = −4.5
         assert!((k.edge_bps.unwrap() + 4.5).abs() < 1e-9);
