@@ -166,8 +166,8 @@ pub fn compare_kpi(
     if p.abs() < floor {
         out.note = format!("|prediction| below {floor}: error relative to {floor}");
     }
-    let mape =
-        present.iter().map(|a| (a - p).abs() / scale).sum::<f64>() / present.len() as f64 * 100.0;
+    let mape = present.iter().map(|a| (a - p).abs() / scale).sum::<f64>() / present.len() as f64
+        * 100.0;
     out.mape_pct = Some(mape);
     out.status = thresholds.grade(mape);
     if present.len() < out.actuals.len() {
