@@ -11,14 +11,17 @@
 //!   reads, `SCAN`).
 //! - [`WriteCommand`]: one write of a pipeline, printable for dry runs.
 //! - [`redis_backend`]: the Redis backend ([`RedisStore`]).
+//! - [`memory`]: the in-process backend ([`MemoryStore`]) for all-in-one mode.
 //! - [`StoreError`]: errors, classified so callers can map them to gRPC codes.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+pub mod memory;
 pub mod redis_backend;
 
+pub use memory::MemoryStore;
 pub use redis_backend::{RedisStore, StoreOptions};
 
 /// One stream entry: its id (`<ms>-<seq>`) and its fields in order.

@@ -1,0 +1,377 @@
+//! The store conformance suite: every assertion runs against the in-process
+//! backend and against a real `redis-server`, and both must pass.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use shadowkpi_store::{MemoryStore, RedisStore, Store, StoreError, StoreOptions, WriteCommand};
+use shadowkpi_testkit::{RedisServer, wait_until};
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn memory() {
+                    let store = std::sync::Arc::new(shadowkpi_store::MemoryStore::new());
+                    super::$name(store).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn redis() {
+                    let server = shadowkpi_testkit::RedisServer::start();
+                    let store = super::redis_store(&server).await;
+                    super::$name(store).await;
+                }
+            }
+        )*
+    };
+}
+
+conformance!(
+    hashes_expire_after_their_ttl,
+    flat_keys_with_and_without_ttl,
+    rewriting_the_same_commands_is_idempotent,
+    explicit_stream_ids_are_added_once,
+    scan_finds_matching_keys_only,
+    consumer_group_pending_ack_and_claim,
+    blocking_read_wakes_on_append,
+    autoclaim_leaves_recently_delivered_entries,
+    wrong_type_is_a_command_error,
+);
+
+async fn redis_store(server: &RedisServer) -> Arc<RedisStore> {
+    Arc::new(
+        RedisStore::connect(&server.url(), StoreOptions::default())
+            .await
+            .unwrap(),
+    )
+}
+
+fn hset(key: &str, pairs: &[(&str, &str)]) -> WriteCommand {
+    WriteCommand::HSet {
+        key: key.into(),
+        fields: pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    }
+}
+
+fn fields(n: u32) -> Vec<(String, String)> {
+    vec![("n".to_string(), n.to_string())]
+}
+
+async fn hashes_expire_after_their_ttl<S: Store>(s: Arc<S>) {
+    s.apply(&[
+        hset(
+            "dev:bybit:shadow:latest:BTCUSDT",
+            &[("edge_bps", "3.2"), ("p95_latency_ms", "250")],
+        ),
+        WriteCommand::Expire {
+            key: "dev:bybit:shadow:latest:BTCUSDT".into(),
+            seconds: 1,
+        },
+    ])
+    .await
+    .unwrap();
+    let h = s.hgetall("dev:bybit:shadow:latest:BTCUSDT").await.unwrap();
+    assert_eq!(
+        h,
+        BTreeMap::from([
+            ("edge_bps".to_string(), "3.2".to_string()),
+            ("p95_latency_ms".to_string(), "250".to_string())
+        ])
+    );
+    assert_eq!(
+        s.key_type("dev:bybit:shadow:latest:BTCUSDT").await.unwrap(),
+        "hash"
+    );
+    let ttl = s
+        .pttl("dev:bybit:shadow:latest:BTCUSDT")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(ttl > 0 && ttl <= 1000, "pttl {ttl}");
+    let gone = wait_until(Duration::from_secs(5), || {
+        let s = s.clone();
+        async move {
+            s.hgetall("dev:bybit:shadow:latest:BTCUSDT")
+                .await
+                .unwrap()
+                .is_empty()
+                .then_some(())
+        }
+    })
+    .await;
+    assert!(gone.is_some(), "hash did not expire");
+    assert_eq!(
+        s.pttl("dev:bybit:shadow:latest:BTCUSDT").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.key_type("dev:bybit:shadow:latest:BTCUSDT").await.unwrap(),
+        "none"
+    );
+}
+
+async fn flat_keys_with_and_without_ttl<S: Store>(s: Arc<S>) {
+    s.apply(&[
+        WriteCommand::Set {
+            key: "k:ttl".into(),
+            value: "0.91".into(),
+            ttl_seconds: Some(3600),
+        },
+        WriteCommand::Set {
+            key: "k:forever".into(),
+            value: "x".into(),
+            ttl_seconds: None,
+        },
+    ])
+    .await
+    .unwrap();
+    assert_eq!(s.get("k:ttl").await.unwrap().as_deref(), Some("0.91"));
+    let ttl = s.pttl("k:ttl").await.unwrap().unwrap();
+    assert!(ttl > 3_590_000 && ttl <= 3_600_000, "pttl {ttl}");
+    assert_eq!(s.pttl("k:forever").await.unwrap(), Some(-1));
+    assert_eq!(s.get("k:missing").await.unwrap(), None);
+    s.apply(&[WriteCommand::Del {
+        key: "k:forever".into(),
+    }])
+    .await
+    .unwrap();
+    assert_eq!(s.get("k:forever").await.unwrap(), None);
+}
+
+async fn dump<S: Store>(s: &S) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for k in s.scan("*").await.unwrap() {
+        let t = s.key_type(&k).await.unwrap();
+        let v = match t.as_str() {
+            "hash" => format!("{:?}", s.hgetall(&k).await.unwrap()),
+            "string" => format!("{:?}", s.get(&k).await.unwrap()),
+            "stream" => format!("{:?}", s.stream_range(&k, "-", "+", None).await.unwrap()),
+            other => other.to_string(),
+        };
+        out.push((k, t, v));
+    }
+    out
+}
+
+async fn rewriting_the_same_commands_is_idempotent<S: Store>(s: Arc<S>) {
+    let cmds = vec![
+        hset("h", &[("a", "1"), ("b", "2")]),
+        WriteCommand::Expire {
+            key: "h".into(),
+            seconds: 3600,
+        },
+        WriteCommand::Set {
+            key: "f".into(),
+            value: "3".into(),
+            ttl_seconds: Some(3600),
+        },
+        WriteCommand::XAddIfAbsent {
+            key: "st".into(),
+            id: "1700000000000-1".into(),
+            fields: fields(1),
+            maxlen: Some(100),
+        },
+        WriteCommand::XAddIfAbsent {
+            key: "st".into(),
+            id: "1700000060000-2".into(),
+            fields: fields(2),
+            maxlen: Some(100),
+        },
+    ];
+    s.apply(&cmds).await.unwrap();
+    let first = dump(&*s).await;
+    s.apply(&cmds).await.unwrap();
+    let second = dump(&*s).await;
+    assert_eq!(first, second);
+    assert_eq!(first.len(), 3);
+    assert_eq!(s.stream_len("st").await.unwrap(), 2);
+}
+
+async fn explicit_stream_ids_are_added_once<S: Store>(s: Arc<S>) {
+    let add = |id: &str, n| WriteCommand::XAddIfAbsent {
+        key: "st".into(),
+        id: id.into(),
+        fields: fields(n),
+        maxlen: None,
+    };
+    s.apply(&[add("100-0", 1), add("200-0", 2), add("100-0", 9)])
+        .await
+        .unwrap();
+    let entries = s.stream_range("st", "-", "+", None).await.unwrap();
+    let ids: Vec<_> = entries.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["100-0", "200-0"]);
+    assert_eq!(entries[0].get("n"), Some("1"), "the first write wins");
+    // An id below the top that is not there cannot be inserted in a stream.
+    let err = s.apply(&[add("150-0", 3)]).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Command(ref m) if m.contains("equal or smaller")),
+        "{err}"
+    );
+}
+
+async fn scan_finds_matching_keys_only<S: Store>(s: Arc<S>) {
+    let mut cmds = Vec::new();
+    for i in 0..120 {
+        cmds.push(hset(
+            &format!("dev:bybit:shadow:latest:SYM{i:03}"),
+            &[("edge_bps", "1")],
+        ));
+    }
+    cmds.push(hset(
+        "prod:bybit:shadow:latest:BTCUSDT",
+        &[("edge_bps", "1")],
+    ));
+    cmds.push(hset("dev:bybit:shadow:meta:SYM000", &[("run_id", "r")]));
+    s.apply(&cmds).await.unwrap();
+    let keys = s.scan("dev:bybit:shadow:latest:*").await.unwrap();
+    assert_eq!(keys.len(), 120);
+    assert_eq!(keys[0], "dev:bybit:shadow:latest:SYM000");
+    assert_eq!(keys[119], "dev:bybit:shadow:latest:SYM119");
+    assert!(keys.windows(2).all(|w| w[0] < w[1]), "sorted");
+}
+
+async fn consumer_group_pending_ack_and_claim<S: Store>(s: Arc<S>) {
+    s.create_group("feed", "g").await.unwrap();
+    s.create_group("feed", "g").await.unwrap(); // existing group is fine
+    let ids = s
+        .append("feed", &(1..=5).map(fields).collect::<Vec<_>>(), None)
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 5);
+    assert_eq!(s.group_lag("feed", "g").await.unwrap(), Some(5));
+
+    let got = s
+        .read_group("feed", "g", "c1", 3, None, false)
+        .await
+        .unwrap();
+    let ns: Vec<_> = got.iter().map(|e| e.get("n").unwrap_or("")).collect();
+    assert_eq!(ns, ["1", "2", "3"]);
+    assert_eq!(s.pending_count("feed", "g").await.unwrap(), 3);
+    assert_eq!(s.group_lag("feed", "g").await.unwrap(), Some(2));
+
+    let acked = s
+        .ack("feed", "g", &[got[0].id.clone(), got[1].id.clone()])
+        .await
+        .unwrap();
+    assert_eq!(acked, 2);
+    assert_eq!(s.ack("feed", "g", &[got[0].id.clone()]).await.unwrap(), 0);
+    assert_eq!(s.pending_count("feed", "g").await.unwrap(), 1);
+
+    // c1's own pending entries are re-read with id 0; c2 has none.
+    let mine = s
+        .read_group("feed", "g", "c1", 10, None, true)
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].id, got[2].id);
+    assert_eq!(mine[0].get("n"), Some("3"));
+    assert!(
+        s.read_group("feed", "g", "c2", 10, None, true)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // c2 claims c1's idle entry.
+    let claimed = s
+        .autoclaim("feed", "g", "c2", Duration::ZERO, "0-0", 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.entries.len(), 1);
+    assert_eq!(claimed.entries[0].id, got[2].id);
+    assert_eq!(claimed.next, "0-0");
+    assert!(
+        s.read_group("feed", "g", "c1", 10, None, true)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.read_group("feed", "g", "c2", 10, None, true)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // The rest is still new for the group.
+    let rest = s
+        .read_group("feed", "g", "c2", 10, None, false)
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 2);
+    assert_eq!(s.group_lag("feed", "g").await.unwrap(), Some(0));
+    assert_eq!(s.group_lag("feed", "nogroup").await.unwrap(), None);
+}
+
+async fn blocking_read_wakes_on_append<S: Store>(s: Arc<S>) {
+    s.create_group("feed", "g").await.unwrap();
+    let empty = s
+        .read_group("feed", "g", "c", 10, Some(Duration::from_millis(50)), false)
+        .await
+        .unwrap();
+    assert!(empty.is_empty(), "a block timeout reads nothing");
+    let reader = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            s.read_group("feed", "g", "c", 10, Some(Duration::from_secs(10)), false)
+                .await
+        })
+    };
+    // Give the reader time to block, then append; the read must return the entry.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    s.append("feed", &[fields(42)], Some(1000)).await.unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(10), reader)
+        .await
+        .expect("blocked read did not wake")
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].get("n"), Some("42"));
+}
+
+async fn autoclaim_leaves_recently_delivered_entries<S: Store>(s: Arc<S>) {
+    s.create_group("feed", "g").await.unwrap();
+    s.append("feed", &[fields(1), fields(2)], None)
+        .await
+        .unwrap();
+    s.read_group("feed", "g", "c1", 10, None, false)
+        .await
+        .unwrap();
+    let claimed = s
+        .autoclaim("feed", "g", "c2", Duration::from_secs(60), "0-0", 10)
+        .await
+        .unwrap();
+    assert!(claimed.entries.is_empty());
+    assert_eq!(
+        s.read_group("feed", "g", "c1", 10, None, true)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+async fn wrong_type_is_a_command_error<S: Store>(s: Arc<S>) {
+    s.apply(&[WriteCommand::Set {
+        key: "plain".into(),
+        value: "1".into(),
+        ttl_seconds: None,
+    }])
+    .await
+    .unwrap();
+    let err = s.hgetall("plain").await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Command(ref m) if m.contains("WRONGTYPE")),
+        "{err}"
+    );
+}
+
+#[allow(dead_code)]
+fn _assert_object_safe(_: &dyn Store, _: MemoryStore) {}
