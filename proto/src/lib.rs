@@ -8,10 +8,13 @@
 //! # Layout
 //! - [`v1`]: messages, enums, clients and servers of every service.
 //! - [`FILE_DESCRIPTOR_SET`]: the descriptor set for `tonic-reflection`.
+//! - [`convert`]: conversions between wire messages and domain types, so
+//!   services stay thin adapters.
 
-#![allow(missing_docs, clippy::all, clippy::pedantic)]
+pub mod convert;
 
 /// Messages and services of package `shadowkpi.v1`.
+#[allow(missing_docs, clippy::all, clippy::pedantic)]
 pub mod v1 {
     tonic::include_proto!("shadowkpi.v1");
 }
