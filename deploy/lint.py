@@ -33,7 +33,7 @@ DEPLOY = Path(__file__).resolve().parent
 ROOT = DEPLOY.parent
 
 # --------------------------------------------------------------------------
-# The contract (shared/DESIGN.md and the service docs): names users alert on.
+# The design contract: binaries, ports and metric names users rely on.
 # --------------------------------------------------------------------------
 SERVICES = {
     # binary: (component, gRPC port, metrics port, gRPC health service name)
