@@ -24,11 +24,13 @@
 //! - [`profile`]: the strategy profile document and parameter resolution.
 //! - [`autotune`]: grid search of quoting parameters on a recording.
 //! - [`accuracy`]: dry-run accuracy of the predictions (MAPE, PASS/WARN/FAIL).
+//! - [`export`]: ITER_SUMMARY readers, the KPI store key schema and export plans.
 
 pub mod accuracy;
 pub mod aggregate;
 pub mod autotune;
 pub mod engine;
+pub mod export;
 pub mod gate;
 pub mod kpi;
 pub mod params;
