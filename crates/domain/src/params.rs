@@ -24,10 +24,27 @@ pub struct StrategyParams {
     pub markout_ms: f64,
 }
 
+/// Defaults for a liquid USDT perpetual quoted in BTC-sized lots (per-symbol
+/// lots and limits belong in the profile):
+///
+/// - `touch_dwell_ms = 0`: the lenient shadow model counts a fill as soon as
+///   the market trades at or through the quote; with a jittery mid almost every
+///   tick requotes, and any dwell would then suppress nearly all fills. Auto-tune
+///   explores 0–100 ms.
+/// - `min_lot = 0.01`, `inventory_limit = 1.0`: 100 lots of room, so a day of
+///   random fills keeps the risk ratio modest.
+/// - `quote_offset_bps = 1.0`: close enough to the mid to fill on an ordinary
+///   random-walk feed, deep enough not to sit on the touch of a 1-tick book.
+/// - `requote_threshold_bps = 0.5`: requotes a few times a second on a
+///   1–2 bp/√s feed, which keeps order ages (and `p95_latency_ms`) in the
+///   hundreds of ms.
+/// - `maker_fee_bps = -0.5` (a market-maker rebate), `taker_fee_bps = 5.5`,
+///   `markout_ms = 1000`: typical top-tier USDT-perp fees and a one-second
+///   mark-out.
 impl Default for StrategyParams {
     fn default() -> Self {
         Self {
-            touch_dwell_ms: 50.0,
+            touch_dwell_ms: 0.0,
             min_lot: 0.01,
             quote_offset_bps: 1.0,
             inventory_limit: 1.0,

@@ -52,8 +52,9 @@ pub struct FeedSpec {
 }
 
 impl FeedSpec {
-    /// BTCUSDT-like: ~60 000, tick 0.1, ~25 ticks/s, 1.5 bp/√s, 1–4 tick
-    /// spread, 2 bp of 2 s half-life noise, trades on 40 % of ticks.
+    /// BTCUSDT-like: ~60 000, tick 0.1, ~40 ticks/s, 1 bp/√s random walk,
+    /// 1–4 tick spread, 4 bp of 200 ms half-life bounce, trades on 40 % of
+    /// ticks.
     pub fn btc_like(seed: u64, start_ms: i64, duration_ms: i64) -> Self {
         Self {
             symbol: "BTCUSDT".into(),
@@ -61,10 +62,10 @@ impl FeedSpec {
             tick_size: 0.1,
             start_ms,
             duration_ms,
-            mean_interval_ms: 40.0,
-            vol_bps_per_sqrt_s: 1.5,
-            noise_bps: 2.0,
-            noise_half_life_ms: 2_000.0,
+            mean_interval_ms: 25.0,
+            vol_bps_per_sqrt_s: 1.0,
+            noise_bps: 4.0,
+            noise_half_life_ms: 200.0,
             max_spread_ticks: 4,
             trade_probability: 0.4,
             mean_trade_qty: 0.05,
@@ -227,8 +228,8 @@ mod tests {
         let a = spec.generate();
         let b = spec.generate();
         assert_eq!(a, b);
-        // ~25 ticks/s over 60 s
-        assert!((1_200..1_800).contains(&a.len()), "{}", a.len());
+        // ~40 ticks/s over 60 s
+        assert!((2_100..2_700).contains(&a.len()), "{}", a.len());
         assert!(a.windows(2).all(|w| w[0].ts_server_ms < w[1].ts_server_ms));
         assert!(
             a.iter()
