@@ -8,15 +8,27 @@
 //! # Layout
 //! - [`Args`]: flags of the binary.
 //! - [`ShadowServer`]: the gRPC service.
+//! - [`soak`]: one soak, from request validation to verdict.
+//! - [`error`]: [`error::ShadowError`] and its mapping to gRPC codes.
+//! - [`metrics`]: the live KPI gauges.
 //! - [`host`], [`spawn`], [`run`]: serving it.
 
+pub mod error;
+pub mod metrics;
+pub mod soak;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use shadowkpi_domain::profile::Profile;
 
 use shadowkpi_proto::v1::shadow_service_server::{ShadowService, ShadowServiceServer};
 use shadowkpi_proto::v1::{RunSoakRequest, RunSoakResponse};
 use shadowkpi_runtime::app::{Ports, run_service};
 use shadowkpi_runtime::{ServiceArgs, ServiceHost, ServingHandle, Shutdown};
 use tonic::{Request, Response, Status};
+use tracing::Instrument;
 
 /// Default gRPC port.
 pub const GRPC_PORT: u16 = 50052;
@@ -49,6 +61,27 @@ pub struct Args {
         default_value = "http://127.0.0.1:50053"
     )]
     pub export_addr: String,
+    /// Strategy profile (`profiles/shadow_profiles.json` format); the built-in
+    /// profile when unset.
+    #[arg(long, env = "SHADOWKPI_PROFILE")]
+    pub profile: Option<PathBuf>,
+}
+
+/// The profile shipped with shadowkpi (`profiles/shadow_profiles.json`).
+pub const BUILTIN_PROFILE: &str = include_str!("../../../profiles/shadow_profiles.json");
+
+/// The built-in profile, parsed.
+pub fn builtin_profile() -> Profile {
+    // The shipped file is checked by a unit test; an empty profile is the
+    // harmless fallback should it ever not parse.
+    Profile::from_json_str(BUILTIN_PROFILE).unwrap_or_default()
+}
+
+/// Reads a profile file; the error names the file.
+pub fn load_profile(path: &std::path::Path) -> Result<Profile, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read profile {}: {e}", path.display()))?;
+    Profile::from_json_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Peers of the shadow service.
@@ -63,16 +96,24 @@ pub struct ShadowConfig {
 /// The `ShadowService` implementation.
 #[derive(Debug, Clone)]
 pub struct ShadowServer {
-    #[allow(dead_code)]
     config: ShadowConfig,
-    #[allow(dead_code)]
+    profile: Arc<Profile>,
     shutdown: Shutdown,
 }
 
 impl ShadowServer {
-    /// A server with the given peers.
+    /// A server with the given peers and the built-in profile.
     pub fn new(config: ShadowConfig, shutdown: Shutdown) -> Self {
-        Self { config, shutdown }
+        Self::with_profile(config, builtin_profile(), shutdown)
+    }
+
+    /// A server with the given peers and profile.
+    pub fn with_profile(config: ShadowConfig, profile: Profile, shutdown: Shutdown) -> Self {
+        Self {
+            config,
+            profile: Arc::new(profile),
+            shutdown,
+        }
     }
 }
 
@@ -86,9 +127,16 @@ impl ShadowService for ShadowServer {
 
     async fn run_soak(
         &self,
-        _request: Request<RunSoakRequest>,
+        request: Request<RunSoakRequest>,
     ) -> Result<Response<Self::RunSoakStream>, Status> {
-        Err(Status::unimplemented("RunSoak is not implemented yet"))
+        let plan = soak::plan(request.get_ref(), &self.profile)?;
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let cancel = self.shutdown.token().child_token();
+        let config = self.config.clone();
+        tokio::spawn(soak::run(plan, config, tx, cancel).instrument(tracing::Span::current()));
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 }
 
@@ -116,8 +164,22 @@ pub async fn run(args: Args) -> ExitCode {
         ingest_addr: args.ingest_addr.clone(),
         export_addr: args.export_addr.clone(),
     };
+    let profile_path = args.profile.clone();
     run_service("shadowd", &args.service, ports, |shutdown| async move {
-        Ok::<_, std::convert::Infallible>(host(ShadowServer::new(config, shutdown)))
+        let profile = match profile_path {
+            Some(p) => load_profile(&p)?,
+            None => builtin_profile(),
+        };
+        Ok::<_, String>(host(ShadowServer::with_profile(config, profile, shutdown)))
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_builtin_profile_parses() {
+        let p = shadowkpi_domain::profile::Profile::from_json_str(super::BUILTIN_PROFILE).unwrap();
+        assert!(p.presets.contains_key("maker_bias_uplift_v1"));
+    }
 }

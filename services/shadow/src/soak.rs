@@ -1,0 +1,562 @@
+//! One soak: validate the request into a [`SoakPlan`], then [`run`] it —
+//! subscribe to ingestd, feed the engine, stream a summary per window, gate,
+//! and optionally forward every summary to exportd.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use shadowkpi_domain::engine::{EngineConfig, ModelSet, ShadowEngine, WindowResult};
+use shadowkpi_domain::gate::GateThresholds;
+use shadowkpi_domain::kpi::KpiSet;
+use shadowkpi_domain::params::{ParamOverrides, StrategyParams};
+use shadowkpi_domain::profile::Profile;
+use shadowkpi_domain::summary::{IngestCounters, IterSummary, SCHEMA_VERSION, SymbolSummary};
+use shadowkpi_domain::symbol::normalize_symbol;
+use shadowkpi_domain::tick::Tick;
+use shadowkpi_proto::convert::soak_verdict_to_wire;
+use shadowkpi_proto::v1::export_service_client::ExportServiceClient;
+use shadowkpi_proto::v1::ingest_service_client::IngestServiceClient;
+use shadowkpi_proto::v1::run_soak_response::Event;
+use shadowkpi_proto::v1::{
+    self, ExecutionModel, ExportOptions, ExportSummariesRequest, RunSoakRequest, RunSoakResponse,
+    SoakStarted, SubscribeRequest, export_summaries_request,
+};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::ShadowConfig;
+use crate::error::ShadowError;
+use crate::metrics::METRICS;
+
+/// Commit the binary was built from, for the `notes` line.
+pub const COMMIT: &str = env!("SHADOWKPI_COMMIT");
+
+/// Most windows one soak may ask for.
+const MAX_ITERATIONS: u32 = 100_000;
+
+/// A validated soak request.
+#[derive(Debug, Clone)]
+pub struct SoakPlan {
+    /// Run id.
+    pub run_id: String,
+    /// Normalised symbols, sorted.
+    pub symbols: Vec<String>,
+    /// Windows to complete.
+    pub iterations: u32,
+    /// Window length, event-time ms.
+    pub window_ms: i64,
+    /// Effective parameters per symbol.
+    pub params: BTreeMap<String, StrategyParams>,
+    /// Parameters of the run without symbol overrides.
+    pub default_params: StrategyParams,
+    /// Profile or preset name for the summaries.
+    pub profile_name: String,
+    /// Execution models.
+    pub models: ModelSet,
+    /// Seed of random models.
+    pub seed: u64,
+    /// Gate thresholds.
+    pub thresholds: GateThresholds,
+    /// End the soak when no tick arrived for this long.
+    pub idle_timeout: Duration,
+    /// Forward summaries to exportd with these options.
+    pub auto_export: Option<ExportOptions>,
+}
+
+/// Validates a request against the server's profile.
+pub fn plan(req: &RunSoakRequest, server_profile: &Profile) -> Result<SoakPlan, ShadowError> {
+    if req.symbols.is_empty() {
+        return Err(ShadowError::invalid(
+            "symbols",
+            "at least one symbol is required",
+        ));
+    }
+    let mut symbols = BTreeSet::new();
+    for s in &req.symbols {
+        let n = normalize_symbol(s).ok_or_else(|| {
+            ShadowError::invalid("symbols", format!("`{s}` is empty after normalisation"))
+        })?;
+        symbols.insert(n);
+    }
+    let iterations = if req.iterations == 0 {
+        48
+    } else {
+        req.iterations
+    };
+    if iterations > MAX_ITERATIONS {
+        return Err(ShadowError::invalid(
+            "iterations",
+            format!("{iterations} is more than the maximum {MAX_ITERATIONS}"),
+        ));
+    }
+    let window_ms = match req.window_ms {
+        0 => 60_000,
+        w if w > i64::MAX as u64 / 4 => {
+            return Err(ShadowError::invalid(
+                "window_ms",
+                format!("{w} is too large"),
+            ));
+        }
+        w => w as i64,
+    };
+    let parsed;
+    let profile = if req.profile_json.trim().is_empty() {
+        server_profile
+    } else {
+        parsed = Profile::from_json_str(&req.profile_json)
+            .map_err(|e| ShadowError::invalid("profile_json", e.to_string()))?;
+        &parsed
+    };
+    let preset = Some(req.preset.as_str()).filter(|p| !p.is_empty());
+    let overrides: ParamOverrides = req.overrides.as_ref().map(Into::into).unwrap_or_default();
+    let mut params = BTreeMap::new();
+    for s in &symbols {
+        let p = profile
+            .resolve(s, preset, &overrides)
+            .map_err(|e| ShadowError::invalid("profile", e.to_string()))?;
+        params.insert(s.clone(), p);
+    }
+    let default_params = StrategyParams::default()
+        .with_overrides(&profile.defaults)
+        .with_overrides(&overrides);
+    let seed = req.seed;
+    let models = match ExecutionModel::try_from(req.model) {
+        Ok(ExecutionModel::Strict) => ModelSet::strict(seed),
+        Ok(_) => ModelSet::lenient(),
+        Err(_) => {
+            return Err(ShadowError::invalid(
+                "model",
+                format!("unknown execution model {}", req.model),
+            ));
+        }
+    };
+    let thresholds: GateThresholds = req.thresholds.as_ref().map(Into::into).unwrap_or_default();
+    let run_id = if req.run_id.is_empty() {
+        new_run_id("soak")
+    } else if req
+        .run_id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        req.run_id.clone()
+    } else {
+        return Err(ShadowError::invalid(
+            "run_id",
+            "only letters, digits, `-`, `_` and `.` are allowed",
+        ));
+    };
+    Ok(SoakPlan {
+        run_id,
+        symbols: symbols.into_iter().collect(),
+        iterations,
+        window_ms,
+        params,
+        default_params,
+        profile_name: preset.unwrap_or("default").to_string(),
+        models,
+        seed,
+        thresholds,
+        idle_timeout: Duration::from_millis(if req.idle_timeout_ms == 0 {
+            30_000
+        } else {
+            req.idle_timeout_ms
+        }),
+        auto_export: req
+            .auto_export
+            .then(|| req.export_options.clone().unwrap_or_default()),
+    })
+}
+
+/// A run id from the wall clock: `<prefix>-YYYYMMDDTHHMMSSZ-<4 hex>`.
+pub fn new_run_id(prefix: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{prefix}-{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z-{:04x}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        now.subsec_nanos() % 0x10000
+    )
+}
+
+type Tx = mpsc::Sender<Result<RunSoakResponse, tonic::Status>>;
+
+async fn send(tx: &Tx, event: Event) -> bool {
+    tx.send(Ok(RunSoakResponse { event: Some(event) }))
+        .await
+        .is_ok()
+}
+
+/// The soak's state between windows.
+struct SoakState {
+    plan: SoakPlan,
+    source: String,
+    per_symbol: BTreeMap<String, Vec<KpiSet>>,
+    pending_counters: BTreeMap<String, IngestCounters>,
+    emitted: u32,
+}
+
+impl SoakState {
+    fn summary(&mut self, w: &WindowResult) -> IterSummary {
+        let mut s = IterSummary {
+            schema_version: SCHEMA_VERSION.to_string(),
+            run_id: self.plan.run_id.clone(),
+            iteration: w.iteration,
+            window: w.window,
+            source: self.source.clone(),
+            profile: self.plan.profile_name.clone(),
+            params: Some(self.plan.default_params.clone()),
+            ..IterSummary::default()
+        };
+        for sym in &self.plan.symbols {
+            let sw = w.symbols.get(sym);
+            let kpis = sw.map(|s| s.kpis.clone()).unwrap_or_default();
+            // Counters are attributed to the window being emitted when they
+            // arrived; a window is emitted once its mark-outs are complete.
+            let counters = self.pending_counters.remove(sym).unwrap_or_default();
+            s.seq_gaps += counters.seq_gaps;
+            s.reordered += counters.reordered;
+            s.bp_drops += counters.bp_drops;
+            METRICS.observe(sym, &kpis);
+            self.per_symbol
+                .entry(sym.clone())
+                .or_default()
+                .push(kpis.clone());
+            s.symbols.insert(
+                sym.clone(),
+                SymbolSummary {
+                    summary: kpis,
+                    params: self.plan.params.get(sym).cloned(),
+                    counters,
+                    ticks: sw.map(|s| s.ticks).unwrap_or(0),
+                },
+            );
+        }
+        s.notes = s.make_notes(COMMIT);
+        s
+    }
+}
+
+/// Runs a planned soak, streaming its events into `tx` until done, cancelled
+/// (`cancel`), or the client went away.
+pub async fn run(plan: SoakPlan, config: ShadowConfig, tx: Tx, cancel: CancellationToken) {
+    let run_id = plan.run_id.clone();
+    let span = tracing::info_span!("soak", run_id = %run_id, symbols = ?plan.symbols, iterations = plan.iterations);
+    async move {
+        match run_inner(plan, config, &tx, cancel).await {
+            Ok(()) => tracing::info!("soak finished"),
+            Err(e) => {
+                tracing::warn!(error = %e, "soak failed");
+                let _ = tx.send(Err(e.into())).await;
+            }
+        }
+    }
+    .instrument(span)
+    .await;
+}
+
+async fn run_inner(
+    plan: SoakPlan,
+    config: ShadowConfig,
+    tx: &Tx,
+    cancel: CancellationToken,
+) -> Result<(), ShadowError> {
+    let mut engine_cfg = EngineConfig::new(plan.window_ms)
+        .with_params(plan.default_params.clone())
+        .with_models(plan.models.clone())
+        .with_seed(plan.seed);
+    for (s, p) in &plan.params {
+        engine_cfg = engine_cfg.with_symbol(s, p.clone());
+    }
+    let mut engine =
+        ShadowEngine::new(engine_cfg).map_err(|e| ShadowError::invalid("params", e.to_string()))?;
+
+    let channel = shadowkpi_runtime::client::connect("ingestd", &config.ingest_addr)
+        .await
+        .map_err(|e| ShadowError::IngestUnavailable(e.to_string()))?;
+    let mut ticks = IngestServiceClient::new(channel)
+        .subscribe(SubscribeRequest {
+            symbols: plan.symbols.clone(),
+            subscriber: format!("shadowd/{}", plan.run_id),
+            max_batch: 0,
+        })
+        .await
+        .map_err(|s| ShadowError::IngestUnavailable(format!("subscribe: {}", s.message())))?
+        .into_inner();
+
+    // Auto-export: a client stream to exportd, options first.
+    let mut export = match &plan.auto_export {
+        None => None,
+        Some(opts) => {
+            let channel = shadowkpi_runtime::client::connect("exportd", &config.export_addr)
+                .await
+                .map_err(|e| ShadowError::Export(e.to_string()))?;
+            let (etx, erx) = mpsc::channel::<ExportSummariesRequest>(64);
+            etx.send(ExportSummariesRequest {
+                payload: Some(export_summaries_request::Payload::Options(opts.clone())),
+            })
+            .await
+            .map_err(|_| ShadowError::Export("export stream closed".into()))?;
+            let call = tokio::spawn(
+                async move {
+                    ExportServiceClient::new(channel)
+                        .export_summaries(tokio_stream::wrappers::ReceiverStream::new(erx))
+                        .await
+                }
+                .in_current_span(),
+            );
+            Some((etx, call))
+        }
+    };
+
+    let started = SoakStarted {
+        run_id: plan.run_id.clone(),
+        symbols: plan.symbols.clone(),
+        params: plan
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.into()))
+            .collect(),
+        profile: plan.profile_name.clone(),
+    };
+    if !send(tx, Event::Started(started)).await {
+        return Ok(());
+    }
+
+    let mut state = SoakState {
+        source: format!("ingest:{}", config.ingest_addr),
+        per_symbol: BTreeMap::new(),
+        pending_counters: BTreeMap::new(),
+        emitted: 0,
+        plan,
+    };
+    let iterations = state.plan.iterations;
+    let idle = state.plan.idle_timeout;
+    let mut window_span = tracing::info_span!("soak.window", iteration = 1u32);
+    'feed: loop {
+        let next = tokio::select! {
+            () = cancel.cancelled() => return Err(ShadowError::ShuttingDown),
+            () = tx.closed() => {
+                tracing::info!("client went away, soak cancelled");
+                return Ok(());
+            }
+            r = tokio::time::timeout(idle, ticks.message()) => r,
+        };
+        let windows = match next {
+            Err(_) => {
+                tracing::warn!(
+                    idle_ms = idle.as_millis() as u64,
+                    "feed idle, closing the open window"
+                );
+                let w = engine.finish();
+                for w in w {
+                    if !emit(&mut state, &w, tx, &mut export, &mut window_span).await {
+                        return Ok(());
+                    }
+                    if state.emitted >= iterations {
+                        break;
+                    }
+                }
+                break 'feed;
+            }
+            Ok(Ok(None)) => {
+                let w = engine.finish();
+                for w in w {
+                    if state.emitted >= iterations
+                        || !emit(&mut state, &w, tx, &mut export, &mut window_span).await
+                    {
+                        break;
+                    }
+                }
+                break 'feed;
+            }
+            Ok(Err(status)) => {
+                return Err(ShadowError::IngestUnavailable(format!(
+                    "tick stream failed: {}",
+                    status.message()
+                )));
+            }
+            Ok(Ok(Some(batch))) => {
+                for (sym, c) in &batch.counters {
+                    state
+                        .pending_counters
+                        .entry(sym.clone())
+                        .or_default()
+                        .add(&c.into());
+                }
+                let mut out = Vec::new();
+                for t in &batch.ticks {
+                    let tick: Tick = t.into();
+                    out.extend(engine.on_tick(&tick));
+                }
+                out
+            }
+        };
+        for w in &windows {
+            if !emit(&mut state, w, tx, &mut export, &mut window_span).await {
+                return Ok(());
+            }
+            if state.emitted >= iterations {
+                break 'feed;
+            }
+        }
+    }
+    drop(ticks);
+
+    let verdict = state.plan.thresholds.evaluate(&state.per_symbol);
+    let wire = soak_verdict_to_wire(
+        &state.plan.run_id,
+        &verdict,
+        state.emitted,
+        &state.plan.thresholds,
+    );
+    tracing::info!(verdict = %verdict.verdict, windows = state.emitted, "soak gated");
+    if !send(tx, Event::Verdict(wire)).await {
+        return Ok(());
+    }
+    if let Some((etx, call)) = export.take() {
+        drop(etx);
+        let report = call
+            .await
+            .map_err(|e| ShadowError::Export(e.to_string()))?
+            .map_err(|s| ShadowError::Export(format!("{:?}: {}", s.code(), s.message())))?
+            .into_inner()
+            .report
+            .unwrap_or_default();
+        send(tx, Event::ExportReport(report)).await;
+    }
+    Ok(())
+}
+
+type Export = Option<(
+    mpsc::Sender<ExportSummariesRequest>,
+    tokio::task::JoinHandle<Result<tonic::Response<v1::ExportSummariesResponse>, tonic::Status>>,
+)>;
+
+/// Streams one finished window; false when the client is gone.
+async fn emit(
+    state: &mut SoakState,
+    w: &WindowResult,
+    tx: &Tx,
+    export: &mut Export,
+    span: &mut tracing::Span,
+) -> bool {
+    if state.emitted >= state.plan.iterations {
+        return true;
+    }
+    let summary = {
+        let _g = span.enter();
+        state.summary(w)
+    };
+    state.emitted += 1;
+    tracing::debug!(
+        iteration = w.iteration,
+        partial = w.partial,
+        "window closed"
+    );
+    *span = tracing::info_span!("soak.window", iteration = w.iteration + 1);
+    let wire: v1::IterSummary = (&summary).into();
+    if let Some((etx, _)) = export.as_ref()
+        && etx
+            .send(ExportSummariesRequest {
+                payload: Some(export_summaries_request::Payload::Summary(wire.clone())),
+            })
+            .await
+            .is_err()
+    {
+        tracing::warn!("export stream closed early; the export report will say why");
+    }
+    send(tx, Event::Summary(wire)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile() -> Profile {
+        Profile::from_json_str(include_str!("../../../profiles/shadow_profiles.json")).unwrap()
+    }
+
+    #[test]
+    fn empty_symbols_are_an_invalid_argument_naming_the_field() {
+        let err = plan(&RunSoakRequest::default(), &profile()).unwrap_err();
+        assert!(matches!(
+            err,
+            ShadowError::InvalidArgument {
+                field: "symbols",
+                ..
+            }
+        ));
+        let status: tonic::Status = err.into();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        assert!(status.message().starts_with("symbols:"));
+    }
+
+    #[test]
+    fn defaults_and_normalisation_apply() {
+        let p = plan(
+            &RunSoakRequest {
+                symbols: vec!["btc-usdt".into(), "BTC_USDT".into(), "eth/usdt".into()],
+                ..Default::default()
+            },
+            &profile(),
+        )
+        .unwrap();
+        assert_eq!(p.symbols, ["BTCUSDT", "ETHUSDT"]);
+        assert_eq!(p.iterations, 48);
+        assert_eq!(p.window_ms, 60_000);
+        assert_eq!(p.idle_timeout, Duration::from_secs(30));
+        assert_eq!(p.thresholds, GateThresholds::default());
+        assert!(p.run_id.starts_with("soak-"));
+        // per-symbol overrides of the shipped profile
+        assert_eq!(p.params["ETHUSDT"].min_lot, 0.2);
+        assert_eq!(p.params["BTCUSDT"].min_lot, 0.01);
+    }
+
+    #[test]
+    fn unknown_preset_and_bad_profile_are_named() {
+        let err = plan(
+            &RunSoakRequest {
+                symbols: vec!["BTCUSDT".into()],
+                preset: "nope".into(),
+                ..Default::default()
+            },
+            &profile(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("unknown preset `nope`"), "{err}");
+        let err = plan(
+            &RunSoakRequest {
+                symbols: vec!["BTCUSDT".into()],
+                profile_json: r#"{"defaults": {"quote_ofset_bps": 1}}"#.into(),
+                ..Default::default()
+            },
+            &profile(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("profile_json:"), "{err}");
+        assert!(err.to_string().contains("quote_ofset_bps"), "{err}");
+    }
+
+    #[test]
+    fn run_ids_are_sortable_and_safe() {
+        let id = new_run_id("soak");
+        assert_eq!(id.len(), "soak-20261122T101010Z-abcd".len(), "{id}");
+        assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    }
+}
