@@ -427,3 +427,35 @@ fn clock_drift_is_an_ewma_of_ingest_minus_server_time() {
         .unwrap_or(f64::NAN);
     assert!(close(d, 11.0), "{d}");
 }
+
+#[test]
+fn a_long_gap_is_jumped_and_an_absurd_timestamp_rejected() {
+    let mut engine = ShadowEngine::new(EngineConfig::new(1_000).with_symbol(SYM, touch_params()))
+        .expect("valid config");
+    assert!(engine.on_tick(&book(0, 100.0, 100.2)).is_empty());
+    // 5 000 windows later: window 1 is emitted, the 4 999 empty ones are not
+    let out = engine.on_tick(&book(5_000_500, 100.0, 100.2));
+    assert_eq!(out.iter().map(|w| w.iteration).collect::<Vec<_>>(), [1]);
+    // a timestamp whose window number overflows u32 is rejected
+    assert!(engine.on_tick(&book(i64::MAX, 100.0, 100.2)).is_empty());
+    assert_eq!(engine.rejected_ticks(), 1);
+    let last = engine.finish();
+    assert_eq!(last.len(), 1);
+    assert_eq!(last[0].iteration, 5_001);
+    assert_eq!(last[0].window.start_ms, 5_000_000);
+    assert_eq!(last[0].symbols[SYM].ticks, 1);
+    // a short gap still emits every empty window
+    let mut engine = ShadowEngine::new(EngineConfig::new(1_000).with_symbol(SYM, touch_params()))
+        .expect("valid config");
+    engine.on_tick(&book(0, 100.0, 100.2));
+    let out = engine.on_tick(&book(1_000_500, 100.0, 100.2));
+    assert_eq!(out.len(), 1_000);
+}
+
+#[test]
+fn engine_and_models_can_move_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<ModelSet>();
+    send::<ShadowEngine>();
+}

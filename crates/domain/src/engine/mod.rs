@@ -11,9 +11,11 @@
 //! accepted tick and `w` is [`EngineConfig::window_ms`]. A window closes when a
 //! tick at or after its end arrives; windows the feed skipped entirely are
 //! emitted too (no ticks, inventory carried), so iteration numbers always match
-//! the grid. Each symbol's time never runs backwards: a tick older than the
-//! symbol's last event (or than a window already closed) is applied at that
-//! later time, so it lands in the oldest open window.
+//! the grid. A gap of more than [`MAX_EMPTY_WINDOWS`] windows is jumped over
+//! (numbers still follow the grid; the empty windows are not emitted), and a
+//! tick so far ahead that its window number would overflow is rejected. Each
+//! symbol's time never runs backwards: a tick older than the symbol's last
+//! event, or than the start of the open window, is applied at that later time.
 //!
 //! # Mark-outs
 //! A fill's reference mid is the symbol's mid in force `markout_ms` after it
@@ -150,6 +152,11 @@ impl EngineConfig {
             .unwrap_or(&self.default_params)
     }
 }
+
+/// The most consecutive empty windows a gap in the feed produces; beyond that
+/// (a day of one-minute windows) the engine jumps to the tick's window instead
+/// of emitting thousands of empty results.
+pub const MAX_EMPTY_WINDOWS: u32 = 1_440;
 
 /// A fill waiting for its mark-out horizon.
 #[derive(Debug, Clone, Copy)]
@@ -351,7 +358,16 @@ impl ShadowEngine {
             }
         };
 
-        let te = tick.ts_server_ms.max(self.symbols[idx].clock_ms);
+        // A symbol's time never runs backwards, and nothing lands in a window
+        // that is already closed.
+        let floor = self.windows.back().map_or(i64::MIN, |w| w.window.start_ms);
+        let te = tick.ts_server_ms.max(self.symbols[idx].clock_ms).max(floor);
+        if self.window_index(te).is_none() {
+            // So far ahead that the window number would not fit: a corrupt
+            // timestamp, not a gap worth billions of windows.
+            self.rejected += 1;
+            return Vec::new();
+        }
         self.close_windows_before(te);
         self.now_ms = self.now_ms.max(te);
 
@@ -368,6 +384,9 @@ impl ShadowEngine {
     /// mark-outs are complete.
     pub fn advance_to(&mut self, ts_ms: i64) -> Vec<WindowResult> {
         if self.finished || self.t0_ms.is_none() || ts_ms <= self.now_ms {
+            return Vec::new();
+        }
+        if self.window_index(ts_ms).is_none() {
             return Vec::new();
         }
         self.close_windows_before(ts_ms);
@@ -452,9 +471,14 @@ impl ShadowEngine {
         idx
     }
 
-    fn open_window(&mut self, iteration: u32) {
+    fn window_start(&self, iteration: u32) -> i64 {
         let (t0, w) = (self.t0_ms.unwrap_or(0), self.config.window_ms);
-        let start_ms = t0.saturating_add(w.saturating_mul(i64::from(iteration) - 1));
+        t0.saturating_add(w.saturating_mul(i64::from(iteration) - 1))
+    }
+
+    fn open_window(&mut self, iteration: u32) {
+        let start_ms = self.window_start(iteration);
+        let w = self.config.window_ms;
         self.windows.push_back(OpenWindow {
             iteration,
             window: Window {
@@ -470,7 +494,17 @@ impl ShadowEngine {
         });
     }
 
-    /// Closes the open window (and opens the next) while `t` is at or past its end.
+    /// The 1-based number of the window containing `t`, if it fits a `u32`.
+    fn window_index(&self, t: i64) -> Option<u32> {
+        let t0 = self.t0_ms?;
+        let i = (i128::from(t) - i128::from(t0)).div_euclid(i128::from(self.config.window_ms)) + 1;
+        u32::try_from(i.max(1)).ok()
+    }
+
+    /// Closes the open window (and opens the next) while `t` is at or past its
+    /// end. Gaps of more than [`MAX_EMPTY_WINDOWS`] windows are jumped over:
+    /// iteration numbers keep following the grid, but the empty windows in
+    /// between are not emitted.
     fn close_windows_before(&mut self, t: i64) {
         loop {
             let Some(open) = self.windows.back_mut() else {
@@ -496,7 +530,17 @@ impl ShadowEngine {
                 acc.inventory_end = sym.strategy.inventory();
             }
             open.closed = true;
-            let next = open.iteration + 1;
+            let mut next = open.iteration + 1;
+            let target = self.window_index(t).unwrap_or(next);
+            if target > next && target - next > MAX_EMPTY_WINDOWS {
+                next = target;
+                let start = self.window_start(next);
+                for sym in &mut self.symbols {
+                    // The skipped span is reported in no window.
+                    sym.clock_ms = sym.clock_ms.max(start);
+                    sym.risk_mark_ms = sym.risk_mark_ms.max(start);
+                }
+            }
             self.open_window(next);
         }
     }

@@ -29,7 +29,8 @@ use super::fill::{Liquidity, OrderSide};
 /// Relative tolerance for "same price" comparisons of feed prices.
 const PRICE_EPS: f64 = 1e-9;
 
-/// True when two prices are equal up to [`PRICE_EPS`] relative.
+/// True when two prices are equal up to a relative 1e-9 (feed prices are
+/// decimals that may not round-trip exactly).
 pub fn same_price(a: f64, b: f64) -> bool {
     (a - b).abs() <= PRICE_EPS * a.abs().max(b.abs()).max(1.0)
 }
