@@ -97,6 +97,13 @@ pub enum WriteCommand {
         /// Key.
         key: String,
     },
+    /// `HDEL key field [field …]` (the key disappears with its last field).
+    HDel {
+        /// Key.
+        key: String,
+        /// Fields to remove.
+        fields: Vec<String>,
+    },
 }
 
 impl WriteCommand {
@@ -107,7 +114,8 @@ impl WriteCommand {
             | WriteCommand::Expire { key, .. }
             | WriteCommand::Set { key, .. }
             | WriteCommand::XAddIfAbsent { key, .. }
-            | WriteCommand::Del { key } => key,
+            | WriteCommand::Del { key }
+            | WriteCommand::HDel { key, .. } => key,
         }
     }
 }
@@ -151,6 +159,13 @@ impl fmt::Display for WriteCommand {
                 pairs(f, fields)
             }
             WriteCommand::Del { key } => write!(f, "DEL {key}"),
+            WriteCommand::HDel { key, fields } => {
+                write!(f, "HDEL {key}")?;
+                for field in fields {
+                    write!(f, " {field}")?;
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -241,6 +241,25 @@ impl State {
                 self.keys.remove(key);
                 Ok(())
             }
+            WriteCommand::HDel { key, fields } => {
+                let emptied = match self.get(key) {
+                    None => return Ok(()),
+                    Some(Slot {
+                        value: Value::Hash(h),
+                        ..
+                    }) => {
+                        for f in fields {
+                            h.remove(f);
+                        }
+                        h.is_empty()
+                    }
+                    Some(_) => return Err(StoreError::Command(WRONGTYPE.into())),
+                };
+                if emptied {
+                    self.keys.remove(key);
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -79,6 +79,33 @@ impl RedisStore {
         })
     }
 
+    /// Like [`RedisStore::open`], for a `rediss://` URL whose server certificate
+    /// is signed by the CA in `root_ca_pem` (PEM) instead of one the system
+    /// trusts. (A private CA can also be given to [`RedisStore::open`] through
+    /// the `SSL_CERT_FILE` environment variable.)
+    pub fn open_with_root_ca(
+        url: &str,
+        options: StoreOptions,
+        root_ca_pem: &[u8],
+    ) -> StoreResult<Self> {
+        let display = redact(url);
+        let client = redis::Client::build_with_tls(
+            url,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(root_ca_pem.to_vec()),
+            },
+        )
+        .map_err(|e| StoreError::Config(format!("redis url {display}: {}", e.kind_str())))?;
+        Ok(Self {
+            client,
+            display,
+            options,
+            manager: OnceCell::new(),
+            blocking: Mutex::new(None),
+        })
+    }
+
     /// Opens and checks the connection with `PING`.
     pub async fn connect(url: &str, options: StoreOptions) -> StoreResult<Self> {
         let s = Self::open(url, options)?;
@@ -499,6 +526,9 @@ impl Store for RedisStore {
                 }
                 WriteCommand::Del { key } => {
                     pipe.cmd("DEL").arg(key);
+                }
+                WriteCommand::HDel { key, fields } => {
+                    pipe.cmd("HDEL").arg(key).arg(fields);
                 }
             }
         }

@@ -39,6 +39,7 @@ conformance!(
     blocking_read_wakes_on_append,
     autoclaim_leaves_recently_delivered_entries,
     wrong_type_is_a_command_error,
+    hdel_removes_fields_and_the_emptied_key,
 );
 
 async fn redis_store(server: &RedisServer) -> Arc<RedisStore> {
@@ -142,6 +143,21 @@ async fn flat_keys_with_and_without_ttl<S: Store>(s: Arc<S>) {
     .await
     .unwrap();
     assert_eq!(s.get("k:forever").await.unwrap(), None);
+}
+
+async fn hdel_removes_fields_and_the_emptied_key<S: Store>(s: Arc<S>) {
+    let hdel = |fields: &[&str]| WriteCommand::HDel {
+        key: "h".into(),
+        fields: fields.iter().map(|f| f.to_string()).collect(),
+    };
+    s.apply(&[hset("h", &[("a", "1"), ("b", "2")]), hdel(&["a", "zz"])])
+        .await
+        .unwrap();
+    let left: BTreeMap<String, String> = [("b".to_string(), "2".to_string())].into();
+    assert_eq!(s.hgetall("h").await.unwrap(), left);
+    s.apply(&[hdel(&["b"]), hdel(&["b"])]).await.unwrap();
+    assert_eq!(s.key_type("h").await.unwrap(), "none");
+    assert_eq!(hdel(&["a", "b"]).to_string(), "HDEL h a b");
 }
 
 async fn dump<S: Store>(s: &S) -> Vec<(String, String, String)> {

@@ -31,6 +31,51 @@ pub struct RedisConfig {
     pub username: Option<String>,
 }
 
+impl RedisConfig {
+    /// A server whose only usable account is the ACL user `username` with
+    /// `password` and every permission; the `default` user is switched off, so
+    /// an unauthenticated client gets `NOAUTH`.
+    pub fn acl_user(username: &str, password: &str) -> Self {
+        let args = [
+            "--user",
+            username,
+            "on",
+            &format!(">{password}"),
+            "~*",
+            "&*",
+            "+@all",
+            "--user",
+            "default",
+            "off",
+        ];
+        Self {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            password: Some(password.to_string()),
+            username: Some(username.to_string()),
+        }
+    }
+}
+
+/// Why a TLS server could not be started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsUnavailable {
+    /// `redis-server` was built without TLS (`BUILD_TLS=no`).
+    NoTlsInRedis(String),
+    /// The `openssl` command is missing, so no certificates can be made.
+    NoOpenssl(String),
+}
+
+impl std::fmt::Display for TlsUnavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TlsUnavailable::NoTlsInRedis(m) => {
+                write!(f, "redis-server on PATH has no TLS support: {m}")
+            }
+            TlsUnavailable::NoOpenssl(m) => write!(f, "the openssl command is not usable: {m}"),
+        }
+    }
+}
+
 /// A private `redis-server` on a free loopback port, killed on drop.
 #[derive(Debug)]
 pub struct RedisServer {
@@ -38,6 +83,7 @@ pub struct RedisServer {
     dir: tempfile::TempDir,
     child: Option<Child>,
     config: RedisConfig,
+    tls: bool,
 }
 
 /// Returns an unused TCP port on 127.0.0.1.
@@ -56,7 +102,30 @@ impl RedisServer {
 
     /// Starts a server with extra configuration.
     pub fn start_with(config: RedisConfig) -> Self {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        match Self::start_inner(config, false) {
+            Ok(s) => s,
+            Err(StartError::Tls(e)) => panic!("{e}"),
+            Err(StartError::Other(e)) => panic!("{e}"),
+        }
+    }
+
+    /// Starts a TLS-only server (`rediss://`, no plain port) with a fresh CA and
+    /// server certificate made by the `openssl` command in the server's
+    /// directory. Returns why not when this machine cannot do TLS (Redis built
+    /// without TLS, no `openssl`); any other failure panics.
+    pub fn try_start_tls() -> Result<Self, TlsUnavailable> {
+        Self::try_start_tls_with(RedisConfig::default())
+    }
+
+    /// [`RedisServer::try_start_tls`] with extra configuration (e.g. an ACL user).
+    pub fn try_start_tls_with(config: RedisConfig) -> Result<Self, TlsUnavailable> {
+        Self::start_inner(config, true).map_err(|e| match e {
+            StartError::Tls(t) => t,
+            StartError::Other(m) => panic!("{m}"),
+        })
+    }
+
+    fn start_inner(config: RedisConfig, tls: bool) -> Result<Self, StartError> {
         let mut last_err = String::new();
         // A port can be taken between probing and binding: retry a few times.
         for _ in 0..5 {
@@ -66,21 +135,49 @@ impl RedisServer {
                 dir: tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")),
                 child: None,
                 config: config.clone(),
+                tls,
             };
+            if tls {
+                make_certificates(s.dir.path()).map_err(StartError::Tls)?;
+            }
             match s.spawn() {
-                Ok(()) => return s,
-                Err(e) => last_err = e,
+                Ok(()) => return Ok(s),
+                Err(e) => {
+                    if tls && e.contains("Bad directive") && e.contains("tls") {
+                        return Err(StartError::Tls(TlsUnavailable::NoTlsInRedis(e)));
+                    }
+                    last_err = e;
+                }
             }
         }
-        drop(dir);
-        panic!("redis-server did not start: {last_err}");
+        Err(StartError::Other(format!(
+            "redis-server did not start: {last_err}"
+        )))
     }
 
     fn spawn(&mut self) -> Result<(), String> {
         let mut cmd = Command::new("redis-server");
-        cmd.arg("--port")
-            .arg(self.port.to_string())
-            .arg("--bind")
+        if self.tls {
+            let d = self.dir.path();
+            cmd.arg("--port")
+                .arg("0")
+                .arg("--tls-port")
+                .arg(self.port.to_string())
+                .arg("--tls-cert-file")
+                .arg(d.join("server.crt"))
+                .arg("--tls-key-file")
+                .arg(d.join("server.key"))
+                .arg("--tls-ca-cert-file")
+                .arg(d.join("ca.crt"))
+                .arg("--tls-auth-clients")
+                .arg("no");
+        } else {
+            cmd.arg("--port").arg(self.port.to_string());
+        }
+        let stderr = std::fs::File::create(self.dir.path().join("redis.stderr"))
+            .map(Stdio::from)
+            .unwrap_or_else(|_| Stdio::null());
+        cmd.arg("--bind")
             .arg("127.0.0.1")
             .arg("--save")
             .arg("")
@@ -93,7 +190,7 @@ impl RedisServer {
             .args(&self.config.args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(stderr);
         let child = cmd
             .spawn()
             .map_err(|e| format!("cannot run redis-server (is it on PATH?): {e}"))?;
@@ -104,9 +201,11 @@ impl RedisServer {
                 && let Ok(Some(status)) = c.try_wait()
             {
                 self.child = None;
+                let read = |f: &str| std::fs::read_to_string(self.dir.path().join(f));
                 return Err(format!(
-                    "redis-server exited with {status}: {}",
-                    std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default()
+                    "redis-server exited with {status}: {}{}",
+                    read("redis.stderr").unwrap_or_default(),
+                    read("redis.log").unwrap_or_default()
                 ));
             }
             if self.ping_ok() {
@@ -119,21 +218,50 @@ impl RedisServer {
     }
 
     fn ping_ok(&self) -> bool {
-        let Ok(client) = redis::Client::open(self.admin_url()) else {
+        let Ok(client) = self.client() else {
             return false;
         };
-        let Ok(mut conn) = client.get_connection_with_timeout(Duration::from_millis(200)) else {
+        let Ok(mut conn) = client.get_connection_with_timeout(Duration::from_millis(500)) else {
             return false;
         };
         redis::cmd("PING").query::<String>(&mut conn).is_ok()
     }
 
-    fn admin_url(&self) -> String {
-        match (&self.config.username, &self.config.password) {
-            (Some(u), Some(p)) => format!("redis://{u}:{p}@127.0.0.1:{}", self.port),
-            (None, Some(p)) => format!("redis://:{p}@127.0.0.1:{}", self.port),
-            _ => format!("redis://127.0.0.1:{}", self.port),
+    fn client(&self) -> redis::RedisResult<redis::Client> {
+        match self.ca_cert_pem() {
+            Some(ca) => redis::Client::build_with_tls(
+                self.admin_url(),
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(ca),
+                },
+            ),
+            None => redis::Client::open(self.admin_url()),
         }
+    }
+
+    fn admin_url(&self) -> String {
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        match (&self.config.username, &self.config.password) {
+            (Some(u), Some(p)) => format!("{scheme}://{u}:{p}@127.0.0.1:{}", self.port),
+            (None, Some(p)) => format!("{scheme}://:{p}@127.0.0.1:{}", self.port),
+            _ => format!("{scheme}://127.0.0.1:{}", self.port),
+        }
+    }
+
+    /// True for a TLS server ([`RedisServer::try_start_tls`]).
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// Path of the CA certificate (PEM) that signed a TLS server's certificate.
+    pub fn ca_cert_path(&self) -> Option<PathBuf> {
+        self.tls.then(|| self.dir.path().join("ca.crt"))
+    }
+
+    /// The CA certificate (PEM) of a TLS server.
+    pub fn ca_cert_pem(&self) -> Option<Vec<u8>> {
+        self.ca_cert_path().and_then(|p| std::fs::read(p).ok())
     }
 
     /// The TCP port.
@@ -141,7 +269,8 @@ impl RedisServer {
         self.port
     }
 
-    /// `redis://127.0.0.1:<port>` (with credentials when configured).
+    /// `redis://127.0.0.1:<port>` (`rediss://` for TLS; with credentials when
+    /// configured).
     pub fn url(&self) -> String {
         self.admin_url()
     }
@@ -176,7 +305,7 @@ impl RedisServer {
 
     /// A synchronous connection for assertions.
     pub fn connection(&self) -> redis::Connection {
-        redis::Client::open(self.url())
+        self.client()
             .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(2)))
             .unwrap_or_else(|e| panic!("connect to test redis: {e}"))
     }
@@ -193,6 +322,77 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+enum StartError {
+    Tls(TlsUnavailable),
+    Other(String),
+}
+
+/// Makes `ca.crt`, `server.crt` and `server.key` (P-256, valid one day, for
+/// `127.0.0.1` and `localhost`) in `dir` with the `openssl` command.
+fn make_certificates(dir: &Path) -> Result<(), TlsUnavailable> {
+    let run = |args: &[&str]| -> Result<(), TlsUnavailable> {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| TlsUnavailable::NoOpenssl(e.to_string()))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(TlsUnavailable::NoOpenssl(format!(
+                "openssl {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            )))
+        }
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec![
+        "req",
+        "-x509",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=shadowkpi test CA",
+    ];
+    ca.extend(ec);
+    ca.extend(["-keyout", "ca.key", "-out", "ca.crt"]);
+    run(&ca)?;
+    let mut csr = vec!["req", "-subj", "/CN=localhost"];
+    csr.extend(ec);
+    csr.extend(["-keyout", "server.key", "-out", "server.csr"]);
+    run(&csr)?;
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+    )
+    .map_err(|e| TlsUnavailable::NoOpenssl(e.to_string()))?;
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.crt",
+    ])
 }
 
 /// Path of a binary built by Cargo for this workspace (`target/<profile>/<name>`),
@@ -279,5 +479,54 @@ mod tests {
         drop(server);
         assert!(!dir.exists(), "temp dir removed on drop");
         assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+    }
+
+    #[test]
+    fn acl_user_server_rejects_anonymous_and_wrong_password() {
+        let server = RedisServer::start_with(RedisConfig::acl_user("exporter", "s3cret"));
+        assert!(
+            server
+                .url()
+                .starts_with("redis://exporter:s3cret@127.0.0.1:")
+        );
+        let mut c = server.connection();
+        let who: String = redis::cmd("ACL").arg("WHOAMI").query(&mut c).unwrap();
+        assert_eq!(who, "exporter");
+        let anon = format!("redis://127.0.0.1:{}", server.port());
+        let mut a = redis::Client::open(anon).unwrap().get_connection().unwrap();
+        let err = redis::cmd("PING").query::<String>(&mut a).unwrap_err();
+        assert_eq!(err.code(), Some("NOAUTH"), "{err}");
+        let wrong = format!("redis://exporter:nope@127.0.0.1:{}", server.port());
+        assert!(
+            redis::Client::open(wrong)
+                .unwrap()
+                .get_connection()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn tls_server_speaks_only_tls_with_its_own_ca() {
+        let server = match RedisServer::try_start_tls() {
+            Ok(s) => s,
+            Err(why) => {
+                eprintln!("\n!!!!! SKIPPING TLS TEST: {why} !!!!!\n");
+                return;
+            }
+        };
+        assert!(server.is_tls());
+        assert!(server.url().starts_with("rediss://127.0.0.1:"));
+        let pem = String::from_utf8(server.ca_cert_pem().unwrap()).unwrap();
+        assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+        let mut c = server.connection();
+        let pong: String = redis::cmd("PING").query(&mut c).unwrap();
+        assert_eq!(pong, "PONG");
+        // The same port refuses plain RESP: the handshake fails.
+        let plain = format!("redis://127.0.0.1:{}", server.port());
+        let res = redis::Client::open(plain)
+            .unwrap()
+            .get_connection_with_timeout(Duration::from_secs(2))
+            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
+        assert!(res.is_err(), "plain connection to a TLS port must fail");
     }
 }
