@@ -7,10 +7,27 @@
 //! # Layout
 //! - [`Args`]: flags of the binary.
 //! - [`DryRunServer`]: the gRPC service.
+//! - [`validate`]: one validation, from request to report.
+//! - [`error`]: [`error::DryRunError`] and its mapping to gRPC codes.
+//! - [`metrics`]: accuracy gauges.
 //! - [`host`], [`spawn`], [`run`]: serving it.
+//!
+//! # How predictions are judged
+//! See `shadowkpi_domain::accuracy`: MAPE per KPI over the iterations where the
+//! KPI was measured, relative to `max(|prediction|, floor)`; `PASS` < 15 %,
+//! `WARN` 15–30 %, `FAIL` > 30 %; a missing prediction is `NO_PREDICTION`, a
+//! KPI never measured in the dry run `NO_DATA`. A symbol's status is its worst
+//! KPI's, the report's the worst symbol's.
+
+pub mod error;
+pub mod metrics;
+pub mod validate;
 
 use std::process::ExitCode;
 use std::sync::Arc;
+
+use shadowkpi_domain::profile::Profile;
+use tracing::Instrument;
 
 use shadowkpi_proto::v1::dry_run_service_server::{DryRunService, DryRunServiceServer};
 use shadowkpi_proto::v1::{ValidateRequest, ValidateResponse};
@@ -55,20 +72,23 @@ pub struct DryRunConfig {
 /// The `DryRunService` implementation.
 #[derive(Debug, Clone)]
 pub struct DryRunServer {
-    #[allow(dead_code)]
     config: DryRunConfig,
-    #[allow(dead_code)]
     store: Arc<dyn Store>,
-    #[allow(dead_code)]
+    profile: Arc<Profile>,
     shutdown: Shutdown,
 }
 
 impl DryRunServer {
-    /// A server reading predictions from `store`.
+    /// A server reading predictions from `store`. Parameters of a prediction
+    /// without provenance come from the built-in profile.
     pub fn new(config: DryRunConfig, store: Arc<dyn Store>, shutdown: Shutdown) -> Self {
+        let profile =
+            Profile::from_json_str(include_str!("../../../profiles/shadow_profiles.json"))
+                .unwrap_or_default();
         Self {
             config,
             store,
+            profile: Arc::new(profile),
             shutdown,
         }
     }
@@ -84,9 +104,24 @@ impl DryRunService for DryRunServer {
 
     async fn validate(
         &self,
-        _request: Request<ValidateRequest>,
+        request: Request<ValidateRequest>,
     ) -> Result<Response<Self::ValidateStream>, Status> {
-        Err(Status::unimplemented("Validate is not implemented yet"))
+        let plan = validate::plan(request.get_ref())?;
+        let (tx, rx) = tokio::sync::mpsc::channel(256);
+        tokio::spawn(
+            validate::run(
+                plan,
+                self.config.clone(),
+                self.store.clone(),
+                self.profile.clone(),
+                tx,
+                self.shutdown.token().child_token(),
+            )
+            .instrument(tracing::Span::current()),
+        );
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 }
 

@@ -1,0 +1,468 @@
+//! One validation: read predictions, dry-run the strategy on fresh ticks with
+//! the strict models, compare, report.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use shadowkpi_domain::accuracy::{
+    AccuracyStatus, AccuracyThresholds, KpiAccuracy, compare_symbol, worst,
+};
+use shadowkpi_domain::engine::{EngineConfig, ModelSet, ShadowEngine, WindowResult};
+use shadowkpi_domain::export::keys::KeySchema;
+use shadowkpi_domain::kpi::{Kpi, KpiSet};
+use shadowkpi_domain::params::{ParamOverrides, StrategyParams};
+use shadowkpi_domain::profile::Profile;
+use shadowkpi_domain::symbol::normalize_symbol;
+use shadowkpi_domain::tick::Tick;
+use shadowkpi_proto::convert::accuracy_status_to_wire;
+use shadowkpi_proto::v1::ingest_service_client::IngestServiceClient;
+use shadowkpi_proto::v1::validate_response::Event;
+use shadowkpi_proto::v1::{
+    self, AccuracyReport, SubscribeRequest, SymbolAccuracy, ValidateProgress, ValidateRequest,
+    ValidateResponse,
+};
+use shadowkpi_store::{Store, StoreError};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::DryRunConfig;
+use crate::error::DryRunError;
+use crate::metrics::METRICS;
+
+/// Most iterations one dry run may ask for.
+const MAX_ITERATIONS: u32 = 10_000;
+
+/// A validated request.
+#[derive(Debug, Clone)]
+pub struct ValidatePlan {
+    /// Run id.
+    pub run_id: String,
+    /// Requested symbols (normalised); empty means every symbol in the store.
+    pub symbols: Vec<String>,
+    /// Key namespace.
+    pub keys: KeySchema,
+    /// `env` segment of the keys.
+    pub env: String,
+    /// `exchange` segment of the keys.
+    pub exchange: String,
+    /// Iterations (windows).
+    pub iterations: u32,
+    /// Window length, event-time ms.
+    pub window_ms: i64,
+    /// Grading thresholds.
+    pub thresholds: AccuracyThresholds,
+    /// Seed of the strict latency model.
+    pub seed: u64,
+    /// End early when no tick arrived for this long.
+    pub idle_timeout: Duration,
+}
+
+/// Validates a request.
+pub fn plan(req: &ValidateRequest) -> Result<ValidatePlan, DryRunError> {
+    let mut symbols = BTreeSet::new();
+    for s in &req.symbols {
+        symbols.insert(normalize_symbol(s).ok_or_else(|| {
+            DryRunError::invalid("symbols", format!("`{s}` is empty after normalisation"))
+        })?);
+    }
+    let env = if req.env.is_empty() { "dev" } else { &req.env };
+    let exchange = if req.exchange.is_empty() {
+        "bybit"
+    } else {
+        &req.exchange
+    };
+    let keys = KeySchema::new(env, exchange)
+        .map_err(|e| DryRunError::invalid(e.field, e.reason.clone()))?;
+    let iterations = match req.iterations {
+        0 => 6,
+        n if n > MAX_ITERATIONS => {
+            return Err(DryRunError::invalid(
+                "iterations",
+                format!("{n} is more than the maximum {MAX_ITERATIONS}"),
+            ));
+        }
+        n => n,
+    };
+    let window_ms = match req.window_ms {
+        0 => 60_000,
+        w if w > i64::MAX as u64 / 4 => {
+            return Err(DryRunError::invalid(
+                "window_ms",
+                format!("{w} is too large"),
+            ));
+        }
+        w => w as i64,
+    };
+    let thresholds: AccuracyThresholds =
+        req.thresholds.as_ref().map(Into::into).unwrap_or_default();
+    thresholds.validate().map_err(|m| {
+        let field = if m.contains("fail_above_pct") {
+            "thresholds.fail_above_pct"
+        } else {
+            "thresholds.pass_below_pct"
+        };
+        DryRunError::invalid(field, m)
+    })?;
+    let run_id = if req.run_id.is_empty() {
+        new_run_id()
+    } else if req
+        .run_id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        req.run_id.clone()
+    } else {
+        return Err(DryRunError::invalid(
+            "run_id",
+            "only letters, digits, `-`, `_` and `.` are allowed",
+        ));
+    };
+    Ok(ValidatePlan {
+        run_id,
+        symbols: symbols.into_iter().collect(),
+        keys,
+        env: env.to_string(),
+        exchange: exchange.to_string(),
+        iterations,
+        window_ms,
+        thresholds,
+        seed: req.seed,
+        idle_timeout: Duration::from_millis(if req.idle_timeout_ms == 0 {
+            30_000
+        } else {
+            req.idle_timeout_ms
+        }),
+    })
+}
+
+fn new_run_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!(
+        "dryrun-{}-{:04x}",
+        now.as_secs(),
+        now.subsec_nanos() % 0x10000
+    )
+}
+
+/// What the store holds for one symbol.
+#[derive(Debug, Clone, Default)]
+pub struct Prediction {
+    /// Predicted KPIs; `None` when nothing was stored.
+    pub kpis: Option<KpiSet>,
+    /// Parameters from the provenance hash.
+    pub params: Option<StrategyParams>,
+    /// The soak(s) that produced it.
+    pub run_id: String,
+}
+
+fn store_err(e: StoreError) -> DryRunError {
+    DryRunError::Store(e)
+}
+
+/// Every symbol with a prediction in the namespace, found with `SCAN`.
+pub async fn discover(store: &dyn Store, keys: &KeySchema) -> Result<Vec<String>, DryRunError> {
+    let prefix = keys.latest("");
+    let found = store.scan(&format!("{prefix}*")).await.map_err(store_err)?;
+    let mut out = BTreeSet::new();
+    for k in found {
+        if let Some(rest) = k.strip_prefix(&prefix) {
+            // hash keys end with the symbol, flat keys with `{symbol}:{kpi}`
+            let sym = rest.split(':').next().unwrap_or_default();
+            if !sym.is_empty() {
+                out.insert(sym.to_string());
+            }
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// Reads one symbol's prediction (hash mode, falling back to flat keys) and
+/// its provenance.
+pub async fn read_prediction(
+    store: &dyn Store,
+    keys: &KeySchema,
+    symbol: &str,
+) -> Result<Prediction, DryRunError> {
+    let mut kpis = KpiSet::default();
+    let mut found = false;
+    let hash = store
+        .hgetall(&keys.latest(symbol))
+        .await
+        .map_err(store_err)?;
+    for kpi in Kpi::ALL {
+        let raw = match hash.get(kpi.name()) {
+            Some(v) => Some(v.clone()),
+            None if hash.is_empty() => store
+                .get(&keys.flat(symbol, kpi))
+                .await
+                .map_err(store_err)?,
+            None => None,
+        };
+        if let Some(v) = raw
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite())
+        {
+            kpis.set(kpi, Some(v));
+            found = true;
+        }
+    }
+    let meta = store.hgetall(&keys.meta(symbol)).await.map_err(store_err)?;
+    let params = meta
+        .get("params")
+        .and_then(|p| serde_json::from_str::<ParamOverrides>(p).ok())
+        .map(|o| StrategyParams::default().with_overrides(&o));
+    Ok(Prediction {
+        kpis: found.then_some(kpis),
+        params,
+        run_id: meta.get("run_id").cloned().unwrap_or_default(),
+    })
+}
+
+type Tx = mpsc::Sender<Result<ValidateResponse, tonic::Status>>;
+
+async fn send(tx: &Tx, event: Event) -> bool {
+    tx.send(Ok(ValidateResponse { event: Some(event) }))
+        .await
+        .is_ok()
+}
+
+/// Runs a planned validation, streaming progress and the report into `tx`.
+pub async fn run(
+    plan: ValidatePlan,
+    config: DryRunConfig,
+    store: Arc<dyn Store>,
+    profile: Arc<Profile>,
+    tx: Tx,
+    cancel: CancellationToken,
+) {
+    let span = tracing::info_span!("dryrun", run_id = %plan.run_id);
+    async move {
+        match run_inner(plan, config, store, profile, &tx, cancel).await {
+            Ok(()) => tracing::info!("dry run finished"),
+            Err(e) => {
+                tracing::warn!(error = %e, "dry run failed");
+                let _ = tx.send(Err(e.into())).await;
+            }
+        }
+    }
+    .instrument(span)
+    .await;
+}
+
+async fn run_inner(
+    plan: ValidatePlan,
+    config: DryRunConfig,
+    store: Arc<dyn Store>,
+    profile: Arc<Profile>,
+    tx: &Tx,
+    cancel: CancellationToken,
+) -> Result<(), DryRunError> {
+    let symbols = if plan.symbols.is_empty() {
+        discover(&*store, &plan.keys).await?
+    } else {
+        plan.symbols.clone()
+    };
+    if symbols.is_empty() {
+        return Err(DryRunError::invalid(
+            "symbols",
+            format!(
+                "no symbols given and no predictions found under `{}*`",
+                plan.keys.latest("")
+            ),
+        ));
+    }
+    let mut predictions = BTreeMap::new();
+    for s in &symbols {
+        predictions.insert(s.clone(), read_prediction(&*store, &plan.keys, s).await?);
+    }
+
+    // The same strategy and parameters as the prediction, strict models.
+    let mut engine_cfg = EngineConfig::new(plan.window_ms)
+        .with_models(ModelSet::strict(plan.seed))
+        .with_seed(plan.seed);
+    let mut params_used = BTreeMap::new();
+    for s in &symbols {
+        let p = match predictions.get(s).and_then(|p| p.params.clone()) {
+            Some(p) => p,
+            None => profile
+                .resolve(s, None, &ParamOverrides::default())
+                .unwrap_or_default(),
+        };
+        engine_cfg = engine_cfg.with_symbol(s, p.clone());
+        params_used.insert(s.clone(), p);
+    }
+    let mut engine =
+        ShadowEngine::new(engine_cfg).map_err(|e| DryRunError::invalid("params", e.to_string()))?;
+
+    let channel = shadowkpi_runtime::client::connect("ingestd", &config.ingest_addr)
+        .await
+        .map_err(|e| DryRunError::IngestUnavailable(e.to_string()))?;
+    let mut ticks = IngestServiceClient::new(channel)
+        .subscribe(SubscribeRequest {
+            symbols: symbols.clone(),
+            subscriber: format!("dryrund/{}", plan.run_id),
+            max_batch: 0,
+        })
+        .await
+        .map_err(|s| DryRunError::IngestUnavailable(format!("subscribe: {}", s.message())))?
+        .into_inner();
+
+    let mut actuals: BTreeMap<String, Vec<KpiSet>> = BTreeMap::new();
+    let mut done = 0u32;
+    'feed: loop {
+        let next = tokio::select! {
+            () = cancel.cancelled() => return Err(DryRunError::ShuttingDown),
+            () = tx.closed() => return Ok(()),
+            r = tokio::time::timeout(plan.idle_timeout, ticks.message()) => r,
+        };
+        let windows: Vec<WindowResult> = match next {
+            Err(_) | Ok(Ok(None)) => {
+                tracing::warn!(done, planned = plan.iterations, "feed ended or went idle");
+                let w = engine.finish();
+                for w in &w {
+                    if done >= plan.iterations || !progress(&plan, w, &mut actuals, tx).await {
+                        break;
+                    }
+                    done += 1;
+                }
+                break 'feed;
+            }
+            Ok(Err(status)) => {
+                return Err(DryRunError::IngestUnavailable(format!(
+                    "tick stream failed: {}",
+                    status.message()
+                )));
+            }
+            Ok(Ok(Some(batch))) => {
+                let mut out = Vec::new();
+                for t in &batch.ticks {
+                    out.extend(engine.on_tick(&Tick::from(t)));
+                }
+                out
+            }
+        };
+        for w in &windows {
+            if !progress(&plan, w, &mut actuals, tx).await {
+                return Ok(());
+            }
+            done += 1;
+            if done >= plan.iterations {
+                break 'feed;
+            }
+        }
+    }
+    drop(ticks);
+
+    let mut report = AccuracyReport {
+        run_id: plan.run_id.clone(),
+        env: plan.env.clone(),
+        exchange: plan.exchange.clone(),
+        iterations: done,
+        window_ms: plan.window_ms as u64,
+        thresholds: Some((&plan.thresholds).into()),
+        symbols: Vec::new(),
+        overall: 0,
+    };
+    let mut statuses = Vec::new();
+    for s in &symbols {
+        let pred = predictions.get(s).cloned().unwrap_or_default();
+        let acts = actuals.get(s).cloned().unwrap_or_default();
+        let kpis: Vec<KpiAccuracy> = compare_symbol(pred.kpis.as_ref(), &acts, &plan.thresholds);
+        let status = if pred.kpis.is_none() {
+            AccuracyStatus::NoPrediction
+        } else {
+            worst(kpis.iter().map(|k| k.status))
+        };
+        for k in &kpis {
+            if let Some(m) = k.mape_pct {
+                METRICS.mape(s, k.kpi.name(), m);
+            }
+        }
+        statuses.push(status);
+        report.symbols.push(SymbolAccuracy {
+            symbol: s.clone(),
+            has_prediction: pred.kpis.is_some(),
+            kpis: kpis.iter().map(Into::into).collect(),
+            status: accuracy_status_to_wire(status),
+            params: params_used.get(s).map(Into::into),
+            prediction_run_id: pred.run_id.clone(),
+        });
+    }
+    let overall = worst(statuses);
+    report.overall = accuracy_status_to_wire(overall);
+    tracing::info!(
+        overall = overall.label(),
+        iterations = done,
+        "dry run graded"
+    );
+    send(tx, Event::Report(report)).await;
+    Ok(())
+}
+
+async fn progress(
+    plan: &ValidatePlan,
+    w: &WindowResult,
+    actuals: &mut BTreeMap<String, Vec<KpiSet>>,
+    tx: &Tx,
+) -> bool {
+    let span = tracing::info_span!("dryrun.iteration", iteration = w.iteration);
+    span.in_scope(|| tracing::debug!(partial = w.partial, "iteration done"));
+    for (sym, sw) in &w.symbols {
+        actuals
+            .entry(sym.clone())
+            .or_default()
+            .push(sw.kpis.clone());
+        let ev = Event::Progress(ValidateProgress {
+            iteration: w.iteration,
+            iterations: plan.iterations,
+            symbol: sym.clone(),
+            actual: Some(v1::KpiSet::from(&sw.kpis)),
+            window: Some((&w.window).into()),
+        });
+        if !send(tx, ev).await {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply_and_bad_fields_are_named() {
+        let p = plan(&ValidateRequest::default()).unwrap();
+        assert_eq!(p.iterations, 6);
+        assert_eq!(p.window_ms, 60_000);
+        assert_eq!(p.keys.latest("BTCUSDT"), "dev:bybit:shadow:latest:BTCUSDT");
+        assert_eq!(p.thresholds, AccuracyThresholds::default());
+
+        let err = plan(&ValidateRequest {
+            thresholds: Some(v1::AccuracyThresholds {
+                pass_below_pct: Some(40.0),
+                fail_above_pct: Some(30.0),
+            }),
+            ..Default::default()
+        })
+        .unwrap_err();
+        let status: tonic::Status = err.into();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        assert!(
+            status.message().starts_with("thresholds.fail_above_pct"),
+            "{}",
+            status.message()
+        );
+
+        let err = plan(&ValidateRequest {
+            symbols: vec!["--".into()],
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().starts_with("symbols:"), "{err}");
+    }
+}
