@@ -120,49 +120,100 @@ impl WriteCommand {
     }
 }
 
+/// Writes one command argument as `redis-cli` reads it: bare when that is
+/// unambiguous, otherwise double-quoted with `\"`, `\\`, `\n`, `\r`, `\t` and
+/// `\xHH` escapes (an empty value is `""`).
+fn write_arg(f: &mut fmt::Formatter<'_>, arg: &str) -> fmt::Result {
+    let bare = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_graphic() && c != '"' && c != '\'' && c != '\\');
+    if bare {
+        return f.write_str(arg);
+    }
+    f.write_str("\"")?;
+    for c in arg.chars() {
+        match c {
+            '"' => f.write_str("\\\"")?,
+            '\\' => f.write_str("\\\\")?,
+            '\n' => f.write_str("\\n")?,
+            '\r' => f.write_str("\\r")?,
+            '\t' => f.write_str("\\t")?,
+            c if c.is_control() => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    write!(f, "\\x{b:02x}")?;
+                }
+            }
+            c => write!(f, "{c}")?,
+        }
+    }
+    f.write_str("\"")
+}
+
 impl fmt::Display for WriteCommand {
-    /// Renders the command as it would be typed in `redis-cli`.
+    /// Renders the command as it would be typed in `redis-cli` (arguments
+    /// quoted where needed, see `write_arg`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn args(f: &mut fmt::Formatter<'_>, args: &[&str]) -> fmt::Result {
+            for a in args {
+                f.write_str(" ")?;
+                write_arg(f, a)?;
+            }
+            Ok(())
+        }
         fn pairs(f: &mut fmt::Formatter<'_>, fields: &[(String, String)]) -> fmt::Result {
             for (k, v) in fields {
-                write!(f, " {k} {v}")?;
+                args(f, &[k, v])?;
             }
             Ok(())
         }
         match self {
             WriteCommand::HSet { key, fields } => {
-                write!(f, "HSET {key}")?;
+                f.write_str("HSET")?;
+                args(f, &[key])?;
                 pairs(f, fields)
             }
-            WriteCommand::Expire { key, seconds } => write!(f, "EXPIRE {key} {seconds}"),
+            WriteCommand::Expire { key, seconds } => {
+                f.write_str("EXPIRE")?;
+                args(f, &[key])?;
+                write!(f, " {seconds}")
+            }
             WriteCommand::Set {
                 key,
                 value,
-                ttl_seconds: Some(t),
-            } => write!(f, "SET {key} {value} EX {t}"),
-            WriteCommand::Set {
-                key,
-                value,
-                ttl_seconds: None,
-            } => write!(f, "SET {key} {value}"),
+                ttl_seconds,
+            } => {
+                f.write_str("SET")?;
+                args(f, &[key, value])?;
+                match ttl_seconds {
+                    Some(t) => write!(f, " EX {t}"),
+                    None => Ok(()),
+                }
+            }
             WriteCommand::XAddIfAbsent {
                 key,
                 id,
                 fields,
                 maxlen,
             } => {
-                write!(f, "XADD {key}")?;
+                f.write_str("XADD")?;
+                args(f, &[key])?;
                 if let Some(n) = maxlen {
                     write!(f, " MAXLEN ~ {n}")?;
                 }
-                write!(f, " {id}")?;
+                args(f, &[id])?;
                 pairs(f, fields)
             }
-            WriteCommand::Del { key } => write!(f, "DEL {key}"),
+            WriteCommand::Del { key } => {
+                f.write_str("DEL")?;
+                args(f, &[key])
+            }
             WriteCommand::HDel { key, fields } => {
-                write!(f, "HDEL {key}")?;
+                f.write_str("HDEL")?;
+                args(f, &[key])?;
                 for field in fields {
-                    write!(f, " {field}")?;
+                    args(f, &[field])?;
                 }
                 Ok(())
             }
@@ -287,4 +338,39 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
 
     /// `TYPE` (`string`, `hash`, `stream`, `none`, …).
     async fn key_type(&self, key: &str) -> StoreResult<String>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_print_as_redis_cli_input() {
+        let hset = WriteCommand::HSet {
+            key: "dev:bybit:shadow:meta:BTCUSDT".into(),
+            fields: vec![
+                ("profile".into(), String::new()),
+                ("params".into(), r#"{"min_lot":0.01}"#.into()),
+                ("notes".into(), "a b\n".into()),
+                ("edge_bps".into(), "3.2".into()),
+            ],
+        };
+        assert_eq!(
+            hset.to_string(),
+            r#"HSET dev:bybit:shadow:meta:BTCUSDT profile "" params "{\"min_lot\":0.01}" notes "a b\n" edge_bps 3.2"#
+        );
+        let xadd = WriteCommand::XAddIfAbsent {
+            key: "s".into(),
+            id: "1-0".into(),
+            fields: vec![("k".into(), "v".into())],
+            maxlen: Some(10),
+        };
+        assert_eq!(xadd.to_string(), "XADD s MAXLEN ~ 10 1-0 k v");
+        let set = WriteCommand::Set {
+            key: "k".into(),
+            value: "250".into(),
+            ttl_seconds: Some(3600),
+        };
+        assert_eq!(set.to_string(), "SET k 250 EX 3600");
+    }
 }
