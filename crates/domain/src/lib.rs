@@ -25,12 +25,15 @@
 //! - [`autotune`]: grid search of quoting parameters on a recording.
 //! - [`accuracy`]: dry-run accuracy of the predictions (MAPE, PASS/WARN/FAIL).
 //! - [`export`]: ITER_SUMMARY readers, the KPI store key schema and export plans.
+//! - [`feed`]: feed decoding, the reorder and sequence guards, the synthetic
+//!   market and replay files.
 
 pub mod accuracy;
 pub mod aggregate;
 pub mod autotune;
 pub mod engine;
 pub mod export;
+pub mod feed;
 pub mod gate;
 pub mod kpi;
 pub mod params;
