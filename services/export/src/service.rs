@@ -1,0 +1,452 @@
+//! The `ExportService`: read the stream, plan, run the batches, report.
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use shadowkpi_domain::export::{
+    ExportMode, KeyWrite, collect_symbols, keys_written, normalize_summary, plan_symbol,
+};
+use shadowkpi_domain::summary::IterSummary;
+use shadowkpi_proto::v1::export_service_server::ExportService;
+use shadowkpi_proto::v1::{
+    BatchReport, ExportReport, ExportSummariesRequest, ExportSummariesResponse,
+    export_summaries_request::Payload,
+};
+use shadowkpi_store::{Store, StoreError, WriteCommand};
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::breaker::{BreakerConfig, CircuitBreaker};
+use crate::error::ExportError;
+use crate::job::{ExportJob, mode_to_wire};
+use crate::metrics::{METRICS, NO_LABELS};
+
+/// Retries of a failed batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts per batch, the first included (at least 1).
+    pub max_attempts: u32,
+    /// Wait before the second attempt; doubles for each further attempt.
+    pub backoff: Duration,
+    /// Longest wait between attempts.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(2),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after the `attempt`-th (1-based) failed attempt.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let factor = 1u32 << attempt.saturating_sub(1).min(16);
+        self.backoff.saturating_mul(factor).min(self.max_backoff)
+    }
+}
+
+/// Settings of the write path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportConfig {
+    /// Pipelines in flight at once per export.
+    pub max_in_flight: usize,
+    /// Retries of transient failures.
+    pub retry: RetryPolicy,
+    /// The circuit breaker.
+    pub breaker: BreakerConfig,
+}
+
+impl Default for ExportConfig {
+    fn default() -> Self {
+        Self {
+            max_in_flight: 4,
+            retry: RetryPolicy::default(),
+            breaker: BreakerConfig::default(),
+        }
+    }
+}
+
+/// The `ExportService` implementation.
+#[derive(Debug, Clone)]
+pub struct ExportServer {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Arc<dyn Store>,
+    config: ExportConfig,
+    breaker: Mutex<CircuitBreaker>,
+}
+
+/// One pipeline: the writes of up to `batch_size` symbols.
+struct Batch {
+    number: u32,
+    symbols: Vec<String>,
+    commands: Vec<WriteCommand>,
+    keys: usize,
+}
+
+struct Outcome {
+    report: BatchReport,
+    error: Option<StoreError>,
+}
+
+/// The store command of a planned write.
+pub fn store_command(w: KeyWrite) -> WriteCommand {
+    match w {
+        KeyWrite::HSet { key, fields } => WriteCommand::HSet { key, fields },
+        KeyWrite::HDel { key, fields } => WriteCommand::HDel { key, fields },
+        KeyWrite::Expire { key, seconds } => WriteCommand::Expire { key, seconds },
+        KeyWrite::Set {
+            key,
+            value,
+            ttl_seconds,
+        } => WriteCommand::Set {
+            key,
+            value,
+            ttl_seconds: Some(ttl_seconds),
+        },
+        KeyWrite::Del { key } => WriteCommand::Del { key },
+        KeyWrite::XAdd {
+            key,
+            id,
+            fields,
+            maxlen,
+        } => WriteCommand::XAddIfAbsent {
+            key,
+            id,
+            fields,
+            maxlen: Some(maxlen),
+        },
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+impl ExportServer {
+    /// A server writing to `store` with the default [`ExportConfig`].
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self::with_config(store, ExportConfig::default())
+    }
+
+    /// A server writing to `store`.
+    pub fn with_config(store: Arc<dyn Store>, config: ExportConfig) -> Self {
+        // Register the metrics now, so `/metrics` shows them before the first export.
+        let _ = &*METRICS;
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                breaker: Mutex::new(CircuitBreaker::new(config.breaker)),
+                config,
+            }),
+        }
+    }
+
+    fn breaker(&self) -> std::sync::MutexGuard<'_, CircuitBreaker> {
+        // The breaker is a few plain fields: a panic elsewhere cannot leave it torn.
+        self.inner
+            .breaker
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs one export from its already-read parts (the gRPC handler reads the
+    /// stream and calls this).
+    pub async fn export(
+        &self,
+        job: &ExportJob,
+        summaries: &[IterSummary],
+    ) -> Result<ExportReport, ExportError> {
+        let started = Instant::now();
+        let symbols = collect_symbols(summaries, job.aggregation);
+        let mut batches = Vec::new();
+        for (i, chunk) in symbols.chunks(job.batch_size.max(1)).enumerate() {
+            let mut writes = Vec::new();
+            for s in chunk {
+                writes.extend(plan_symbol(&job.spec, s));
+            }
+            batches.push(Batch {
+                number: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                symbols: chunk.iter().map(|s| s.symbol.clone()).collect(),
+                keys: keys_written(&writes),
+                commands: writes.into_iter().map(store_command).collect(),
+            });
+        }
+        let mut report = ExportReport {
+            symbols: symbols.iter().map(|s| s.symbol.clone()).collect(),
+            batches: u32::try_from(batches.len()).unwrap_or(u32::MAX),
+            mode: mode_to_wire(job.spec.mode) as i32,
+            summaries: u32::try_from(summaries.len()).unwrap_or(u32::MAX),
+            dry_run: job.dry_run,
+            ..ExportReport::default()
+        };
+        if job.dry_run {
+            for b in &batches {
+                report.keys_written += b.keys as u64;
+                report
+                    .dry_run_commands
+                    .extend(b.commands.iter().map(ToString::to_string));
+                report.batch_reports.push(BatchReport {
+                    batch: b.number,
+                    symbols: b.symbols.clone(),
+                    keys: b.keys as u64,
+                    ..BatchReport::default()
+                });
+            }
+            report.duration_ms = ms(started.elapsed());
+            tracing::info!(
+                mode = %job.spec.mode,
+                symbols = report.symbols.len(),
+                commands = report.dry_run_commands.len(),
+                "dry run planned, nothing written"
+            );
+            return Ok(report);
+        }
+
+        let abort: Arc<OnceLock<StoreError>> = Arc::new(OnceLock::new());
+        let outcomes: Vec<Outcome> = futures::stream::iter(batches)
+            .map(|b| self.run_batch(b, abort.clone()))
+            .buffered(self.inner.config.max_in_flight.max(1))
+            .collect()
+            .await;
+
+        let m = &*METRICS;
+        m.set_mode(job.spec.mode);
+        let mut first_error: Option<StoreError> = None;
+        for o in outcomes {
+            let n = o.report.symbols.len() as u64;
+            m.batches.with_label_values(NO_LABELS).inc();
+            m.batch_duration_ms
+                .with_label_values(NO_LABELS)
+                .observe(o.report.duration_ms);
+            if o.report.success {
+                report.batches_succeeded += 1;
+                report.keys_written += o.report.keys;
+                m.success.with_label_values(NO_LABELS).inc_by(n);
+                m.keys_written
+                    .with_label_values(NO_LABELS)
+                    .inc_by(o.report.keys);
+            } else {
+                report.batches_failed += 1;
+                report
+                    .failed_symbols
+                    .extend(o.report.symbols.iter().cloned());
+                m.fail.with_label_values(NO_LABELS).inc_by(n);
+                m.batches_failed.with_label_values(NO_LABELS).inc();
+                if first_error.is_none() {
+                    first_error = o.error;
+                }
+            }
+            report.batch_reports.push(o.report);
+        }
+        report.duration_ms = ms(started.elapsed());
+        m.duration_ms
+            .with_label_values(NO_LABELS)
+            .observe(report.duration_ms);
+        tracing::info!(
+            mode = %job.spec.mode,
+            symbols = report.symbols.len(),
+            keys = report.keys_written,
+            batches = report.batches,
+            failed_batches = report.batches_failed,
+            duration_ms = report.duration_ms,
+            "export finished"
+        );
+
+        // Nothing landed: the export as a whole failed, say why with the right code.
+        if report.batches_succeeded == 0
+            && let Some(e) = first_error
+        {
+            return Err(match e {
+                StoreError::Auth(_) | StoreError::Config(_) => ExportError::StoreRejected {
+                    reason: e.to_string(),
+                },
+                StoreError::Unavailable(_) => ExportError::StoreUnavailable {
+                    reason: e.to_string(),
+                    symbols: report.failed_symbols.len(),
+                    batches: report.batches_failed as usize,
+                },
+                // The store answered but refused the writes: the report says which.
+                StoreError::Command(_) => return Ok(report),
+            });
+        }
+        Ok(report)
+    }
+
+    async fn run_batch(&self, b: Batch, abort: Arc<OnceLock<StoreError>>) -> Outcome {
+        let started = Instant::now();
+        let policy = self.inner.config.retry;
+        let mut attempts = 0u32;
+        let error = loop {
+            if let Some(e) = abort.get() {
+                break Some(e.clone());
+            }
+            if !self.breaker().allow(Instant::now()) {
+                break Some(StoreError::Unavailable(format!(
+                    "{}: circuit open after repeated failures",
+                    self.inner.store.describe()
+                )));
+            }
+            attempts += 1;
+            match self.inner.store.apply(&b.commands).await {
+                Ok(()) => {
+                    self.breaker().record_success();
+                    break None;
+                }
+                Err(e @ StoreError::Unavailable(_)) => {
+                    if self.breaker().record_failure(Instant::now()) {
+                        tracing::warn!(store = %self.inner.store.describe(), "store unreachable, circuit opened");
+                    }
+                    if attempts >= policy.max_attempts.max(1) {
+                        break Some(e);
+                    }
+                    let delay = policy.delay(attempts);
+                    tracing::debug!(batch = b.number, attempts, delay_ms = delay.as_millis() as u64, error = %e, "batch failed, retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                Err(e @ (StoreError::Auth(_) | StoreError::Config(_))) => {
+                    // Retrying cannot fix credentials or a bad URL: stop the export.
+                    let _ = abort.set(e.clone());
+                    break Some(e);
+                }
+                Err(e @ StoreError::Command(_)) => {
+                    // The store is up; it refused a command of this batch.
+                    self.breaker().record_success();
+                    break Some(e);
+                }
+            }
+        };
+        if let Some(e) = &error {
+            tracing::warn!(batch = b.number, symbols = b.symbols.len(), attempts, error = %e, "batch failed");
+        }
+        Outcome {
+            report: BatchReport {
+                batch: b.number,
+                keys: b.keys as u64,
+                success: error.is_none(),
+                attempts,
+                duration_ms: ms(started.elapsed()),
+                error: error.as_ref().map(ToString::to_string).unwrap_or_default(),
+                symbols: b.symbols,
+            },
+            error,
+        }
+    }
+
+    /// Reads the request stream: options first, then summaries.
+    async fn read_request(
+        &self,
+        mut stream: Streaming<ExportSummariesRequest>,
+    ) -> Result<(ExportJob, Vec<IterSummary>), ExportError> {
+        let first = stream.message().await.map_err(ExportError::Stream)?;
+        let options = match first.and_then(|m| m.payload) {
+            Some(Payload::Options(o)) => o,
+            Some(Payload::Summary(_)) => {
+                return Err(ExportError::invalid(
+                    "options",
+                    "the first message must carry the options, got a summary",
+                ));
+            }
+            None => {
+                return Err(ExportError::invalid(
+                    "options",
+                    "missing: the first message must carry the options",
+                ));
+            }
+        };
+        let job = ExportJob::from_options(&options)?;
+        if !job.dry_run
+            && let Some(left) = self.breaker().open_for(Instant::now())
+        {
+            // Fail fast: do not even read the summaries.
+            return Err(ExportError::CircuitOpen {
+                store: self.inner.store.describe(),
+                retry_in_ms: left.as_millis() as u64,
+            });
+        }
+        let mut summaries = Vec::new();
+        let mut message = 1usize;
+        while let Some(m) = stream.message().await.map_err(ExportError::Stream)? {
+            message += 1;
+            match m.payload {
+                Some(Payload::Summary(s)) => {
+                    let index = summaries.len();
+                    let summary = normalize_summary(IterSummary::from(&s))
+                        .map_err(|e| ExportError::summary(index, e))?;
+                    summaries.push(summary);
+                }
+                Some(Payload::Options(_)) => {
+                    return Err(ExportError::invalid(
+                        "options",
+                        format!(
+                            "sent again in message {message}: only the first message may carry options"
+                        ),
+                    ));
+                }
+                None => {
+                    return Err(ExportError::invalid(
+                        format!("summaries[{}]", summaries.len()),
+                        "empty message (neither options nor a summary)",
+                    ));
+                }
+            }
+        }
+        if summaries.is_empty() {
+            return Err(ExportError::invalid(
+                "summaries",
+                "none received after the options: nothing to export",
+            ));
+        }
+        Ok((job, summaries))
+    }
+}
+
+#[tonic::async_trait]
+impl ExportService for ExportServer {
+    async fn export_summaries(
+        &self,
+        request: Request<Streaming<ExportSummariesRequest>>,
+    ) -> Result<Response<ExportSummariesResponse>, Status> {
+        let (job, summaries) = self.read_request(request.into_inner()).await?;
+        let report = self.export(&job, &summaries).await?;
+        Ok(Response::new(ExportSummariesResponse {
+            report: Some(report),
+        }))
+    }
+}
+
+/// The effective mode of a report.
+pub fn report_mode(report: &ExportReport) -> ExportMode {
+    use shadowkpi_proto::v1::ExportMode as W;
+    match W::try_from(report.mode) {
+        Ok(W::Flat) => ExportMode::Flat,
+        Ok(W::Stream) => ExportMode::Stream,
+        _ => ExportMode::Hash,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let p = RetryPolicy {
+            max_attempts: 5,
+            backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(350),
+        };
+        assert_eq!(p.delay(1), Duration::from_millis(100));
+        assert_eq!(p.delay(2), Duration::from_millis(200));
+        assert_eq!(p.delay(3), Duration::from_millis(350));
+        assert_eq!(p.delay(40), Duration::from_millis(350));
+    }
+}
