@@ -8,10 +8,20 @@
 //! - [`cli`]: the clap command tree and global options.
 //! - [`cmd`]: one module per subcommand.
 //! - [`error`]: [`error::CliError`] and the exit codes of the contract.
+//! - [`cluster`]: deployed services, or all four started in-process.
+//! - [`feedplan`]: the synthetic feed of all-in-one runs.
+//! - [`artifacts`]: artifact files and `latest` links.
+//! - [`progress`]: progress bars.
+//! - [`report`]: the dry-run accuracy report (Markdown, JSON, HTML with SVG).
 
+mod artifacts;
 mod cli;
+mod cluster;
 mod cmd;
 mod error;
+mod feedplan;
+mod progress;
+mod report;
 
 use std::process::ExitCode;
 

@@ -1,17 +1,388 @@
-//! `shadowctl soak`.
+//! `shadowctl soak`: run a shadow soak and write its artifacts.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use serde::Serialize;
+use shadowkpi_domain::gate::{GateThresholds, SoakVerdict, Verdict};
+use shadowkpi_domain::kpi::KpiSet;
+use shadowkpi_domain::params::StrategyParams;
+use shadowkpi_domain::summary::IterSummary;
+use shadowkpi_proto::v1::run_soak_response::Event;
+use shadowkpi_proto::v1::shadow_service_client::ShadowServiceClient;
+use shadowkpi_proto::v1::{self, ExecutionModel, RunSoakRequest};
+
+use crate::artifacts::{create_dir, update_latest, write_json};
 use crate::cli::GlobalArgs;
-use crate::error::{CliError, CliResult};
+use crate::cluster::Cluster;
+use crate::error::{CliError, CliResult, EXIT_GATE};
+use crate::feedplan::{FeedChoice, FeedPlan};
+
+/// Execution model of the simulated exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModelChoice {
+    /// No order latency, front of the queue (the shadow default).
+    Lenient,
+    /// Order entry latency and queue position (the dry-run models).
+    Strict,
+}
+
+/// Flags shared by `soak` and `pipeline`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SoakFlags {
+    /// Symbols to run (any spelling: BTC-USDT, btc/usdt, BTCUSDT).
+    #[arg(long, num_args = 1.., default_values = ["BTCUSDT", "ETHUSDT"])]
+    pub symbols: Vec<String>,
+    /// Number of windows.
+    #[arg(long, default_value_t = 48)]
+    pub iterations: u32,
+    /// Window length in event time.
+    #[arg(long, default_value = "60s", value_parser = shadowkpi_runtime::parse_duration)]
+    pub duration: Duration,
+    /// Strategy profile file (`profiles/shadow_profiles.json` format).
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// Preset of the profile (e.g. `maker_bias_uplift_v1`).
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Execution model.
+    #[arg(long, value_enum, default_value_t = ModelChoice::Lenient)]
+    pub model: ModelChoice,
+    /// Seed of every random model (and of the synthetic feed).
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// End the soak when no tick arrived for this long (wall clock).
+    #[arg(long, default_value = "30s", value_parser = shadowkpi_runtime::parse_duration)]
+    pub idle_timeout: Duration,
+    /// Gate: fewest windows a symbol needs [default: 48].
+    #[arg(long)]
+    pub min_windows: Option<u32>,
+    /// Where artifacts go.
+    #[arg(long, default_value = "artifacts")]
+    pub artifacts: PathBuf,
+    /// Market feed: `auto` runs the synthetic feed in-process in all-in-one mode
+    /// and expects an external feed otherwise.
+    #[arg(long, value_enum, default_value_t = FeedChoice::Auto)]
+    pub feed: FeedChoice,
+    /// Ticks per second of event time per symbol for the synthetic feed.
+    #[arg(long, default_value_t = 20.0)]
+    pub feed_rate: f64,
+}
 
 /// Flags of `shadowctl soak`.
 #[derive(Debug, clap::Args)]
-pub struct SoakArgs {}
+#[command(
+    after_help = "Examples:\n  shadowctl soak                                   # all-in-one, synthetic feed\n  shadowctl soak --symbols BTCUSDT ETHUSDT --iterations 48 --duration 60s --preset maker_bias_uplift_v1\n  shadowctl soak --auto-export --fail-on-hold\n\nWrites artifacts/soak/<run_id>/ITER_SUMMARY_NNN.json and SOAK_SUMMARY.json and\npoints artifacts/soak/latest at the run."
+)]
+pub struct SoakArgs {
+    /// Soak settings.
+    #[command(flatten)]
+    pub soak: SoakFlags,
+    /// Stream every summary on to exportd as it is produced.
+    #[arg(long)]
+    pub auto_export: bool,
+    /// `env` of the exported keys (with --auto-export).
+    #[arg(long, default_value = "dev")]
+    pub env: String,
+    /// `exchange` of the exported keys (with --auto-export).
+    #[arg(long, default_value = "bybit")]
+    pub exchange: String,
+    /// Exit 1 when the verdict is HOLD.
+    #[arg(long)]
+    pub fail_on_hold: bool,
+    /// Run id (default: generated).
+    #[arg(long)]
+    pub run_id: Option<String>,
+}
+
+/// `SOAK_SUMMARY.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SoakSummaryDoc {
+    /// Format version.
+    pub schema_version: String,
+    /// Run id.
+    pub run_id: String,
+    /// GO or HOLD.
+    pub verdict: Verdict,
+    /// Windows completed.
+    pub windows: u32,
+    /// Windows requested.
+    pub iterations: u32,
+    /// Window length, ms.
+    pub window_ms: u64,
+    /// Profile or preset.
+    pub profile: String,
+    /// Feed description.
+    pub source: String,
+    /// Gate thresholds.
+    pub thresholds: GateThresholds,
+    /// Per-symbol verdict, aggregates and reasons.
+    pub symbols: BTreeMap<String, SymbolDoc>,
+}
+
+/// One symbol of `SOAK_SUMMARY.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SymbolDoc {
+    /// GO or HOLD.
+    pub verdict: Verdict,
+    /// Median KPIs over the windows.
+    pub aggregate: KpiSet,
+    /// Windows with data.
+    pub windows: u32,
+    /// Every missed threshold.
+    pub reasons: Vec<String>,
+    /// Effective parameters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<StrategyParams>,
+}
+
+/// What a soak produced.
+#[derive(Debug, Clone)]
+pub struct SoakOutcome {
+    /// Run id.
+    pub run_id: String,
+    /// Folder of the artifacts.
+    pub dir: PathBuf,
+    /// The summaries, in order.
+    pub summaries: Vec<v1::IterSummary>,
+    /// The gate verdict.
+    pub verdict: SoakVerdict,
+    /// The summary document written.
+    pub doc: SoakSummaryDoc,
+    /// The auto-export report, if requested.
+    pub export_report: Option<v1::ExportReport>,
+}
+
+fn read_profile(path: &Path) -> CliResult<String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Usage(format!("cannot read profile {}: {e}", path.display())))?;
+    shadowkpi_domain::profile::Profile::from_json_str(&text)
+        .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+    Ok(text)
+}
+
+/// Runs a soak on `cluster` and writes its artifacts into `dir` (created).
+pub async fn soak(
+    cluster: &Cluster,
+    flags: &SoakFlags,
+    request: RunSoakRequest,
+    dir_for: impl FnOnce(&str) -> PathBuf,
+    quiet: bool,
+) -> CliResult<SoakOutcome> {
+    let channel = shadowkpi_runtime::client::connect("shadowd", &cluster.shadow)
+        .await
+        .map_err(|e| CliError::Service(e.to_string()))?;
+    let mut stream = ShadowServiceClient::new(channel)
+        .run_soak(request.clone())
+        .await
+        .map_err(|s| CliError::from_status("soak", &s))?
+        .into_inner();
+
+    let progress = crate::progress::bar(u64::from(request.iterations), "soak", quiet);
+    let mut run_id = String::new();
+    let mut dir = PathBuf::new();
+    let mut summaries = Vec::new();
+    let mut params = BTreeMap::new();
+    let mut profile = String::new();
+    let mut verdict_wire = None;
+    let mut export_report = None;
+    let mut dir_for = Some(dir_for);
+    while let Some(msg) = stream
+        .message()
+        .await
+        .map_err(|s| CliError::from_status("soak", &s))?
+    {
+        match msg.event {
+            Some(Event::Started(s)) => {
+                run_id = s.run_id.clone();
+                profile = s.profile.clone();
+                params = s.params;
+                dir = dir_for.take().map(|f| f(&run_id)).unwrap_or_default();
+                create_dir(&dir)?;
+                progress.set_message(format!("soak {run_id}"));
+            }
+            Some(Event::Summary(s)) => {
+                let doc = IterSummary::from(&s);
+                write_json(
+                    &dir.join(format!("ITER_SUMMARY_{:03}.json", s.iteration)),
+                    &doc,
+                )?;
+                progress.inc(1);
+                summaries.push(s);
+            }
+            Some(Event::Verdict(v)) => verdict_wire = Some(v),
+            Some(Event::ExportReport(r)) => export_report = Some(r),
+            None => {}
+        }
+    }
+    progress.finish_and_clear();
+    let verdict_wire = verdict_wire
+        .ok_or_else(|| CliError::Service("shadowd ended the soak without a verdict".into()))?;
+    let verdict = SoakVerdict::from(&verdict_wire);
+    let thresholds: GateThresholds = verdict_wire
+        .thresholds
+        .as_ref()
+        .map(Into::into)
+        .unwrap_or_default();
+    let base = StrategyParams::default();
+    let doc = SoakSummaryDoc {
+        schema_version: shadowkpi_domain::summary::SCHEMA_VERSION.into(),
+        run_id: run_id.clone(),
+        verdict: verdict.verdict,
+        windows: verdict_wire.windows,
+        iterations: request.iterations,
+        window_ms: request.window_ms,
+        profile,
+        source: summaries
+            .first()
+            .map(|s| s.source.clone())
+            .unwrap_or_default(),
+        thresholds,
+        symbols: verdict
+            .symbols
+            .iter()
+            .map(|s| {
+                (
+                    s.symbol.clone(),
+                    SymbolDoc {
+                        verdict: s.verdict,
+                        aggregate: s.aggregate.clone(),
+                        windows: s.windows,
+                        reasons: s.reasons.clone(),
+                        params: params
+                            .get(&s.symbol)
+                            .map(|p| shadowkpi_proto::convert::params_over(&base, p)),
+                    },
+                )
+            })
+            .collect(),
+    };
+    write_json(&dir.join("SOAK_SUMMARY.json"), &doc)?;
+    let _ = flags;
+    Ok(SoakOutcome {
+        run_id,
+        dir,
+        summaries,
+        verdict,
+        doc,
+        export_report,
+    })
+}
+
+/// The `RunSoak` request of the flags.
+pub fn request(flags: &SoakFlags, run_id: Option<&str>) -> CliResult<RunSoakRequest> {
+    let profile_json = match &flags.profile {
+        Some(p) => read_profile(p)?,
+        None => String::new(),
+    };
+    Ok(RunSoakRequest {
+        symbols: flags.symbols.clone(),
+        iterations: flags.iterations,
+        window_ms: flags.duration.as_millis() as u64,
+        profile_json,
+        preset: flags.preset.clone().unwrap_or_default(),
+        overrides: None,
+        auto_export: false,
+        export_options: None,
+        run_id: run_id.unwrap_or_default().to_string(),
+        thresholds: flags.min_windows.map(|m| v1::GateThresholds {
+            min_windows: Some(m),
+            ..Default::default()
+        }),
+        model: match flags.model {
+            ModelChoice::Lenient => ExecutionModel::Lenient,
+            ModelChoice::Strict => ExecutionModel::Strict,
+        } as i32,
+        seed: flags.seed,
+        idle_timeout_ms: flags.idle_timeout.as_millis() as u64,
+    })
+}
+
+/// Prints the per-symbol table of a soak.
+pub fn print_table(doc: &SoakSummaryDoc) {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_header([
+        "symbol",
+        "verdict",
+        "windows",
+        "edge bps",
+        "maker/taker",
+        "p95 ms",
+        "risk",
+        "fills",
+        "reasons",
+    ]);
+    let f = |v: Option<f64>, d: usize| v.map_or("—".to_string(), |v| format!("{v:.d$}"));
+    for (sym, s) in &doc.symbols {
+        table.add_row([
+            sym.clone(),
+            s.verdict.to_string(),
+            s.windows.to_string(),
+            f(s.aggregate.edge_bps, 2),
+            f(s.aggregate.maker_taker_ratio, 3),
+            f(s.aggregate.p95_latency_ms, 0),
+            f(s.aggregate.risk_ratio, 3),
+            s.aggregate.total_fills.to_string(),
+            if s.reasons.is_empty() {
+                "—".into()
+            } else {
+                s.reasons.join("; ")
+            },
+        ]);
+    }
+    println!("{table}");
+}
 
 /// Runs the command.
-pub async fn run(_args: SoakArgs, _global: &GlobalArgs) -> CliResult<ExitCode> {
-    Err(CliError::Usage(
-        "`shadowctl soak` is not available yet".into(),
-    ))
+pub async fn run(args: SoakArgs, global: &GlobalArgs) -> CliResult<ExitCode> {
+    let cluster = Cluster::start(global).await?;
+    eprintln!("{}", cluster.describe());
+    let feed = FeedPlan::for_soak(&args.soak, args.soak.iterations, &cluster)?;
+    let feed_task = feed.start(&cluster).await?;
+    let mut req = request(&args.soak, args.run_id.as_deref())?;
+    if args.auto_export {
+        req.auto_export = true;
+        req.export_options = Some(v1::ExportOptions {
+            env: args.env.clone(),
+            exchange: args.exchange.clone(),
+            ..Default::default()
+        });
+    }
+    let root = args.soak.artifacts.join("soak");
+    let result = soak(&cluster, &args.soak, req, |id| root.join(id), global.json).await;
+    if let Some(t) = feed_task {
+        t.abort();
+    }
+    cluster.stop().await;
+    let outcome = result?;
+    update_latest(&root, &outcome.run_id)?;
+    if global.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&outcome.doc)
+                .map_err(|e| CliError::Service(e.to_string()))?
+        );
+    } else {
+        print_table(&outcome.doc);
+        println!(
+            "verdict: {} ({} windows) — artifacts in {}",
+            outcome.doc.verdict,
+            outcome.doc.windows,
+            outcome.dir.display()
+        );
+        if let Some(r) = &outcome.export_report {
+            println!(
+                "auto-export: {} keys in {} batches, {} failed",
+                r.keys_written, r.batches, r.batches_failed
+            );
+        }
+    }
+    Ok(if args.fail_on_hold && !outcome.verdict.verdict.is_go() {
+        ExitCode::from(EXIT_GATE)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -1,17 +1,233 @@
-//! `shadowctl validate`.
+//! `shadowctl validate`: check stored predictions against a fresh, stricter
+//! dry run and write the accuracy report.
 
+use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
+use comfy_table::{Cell, Color, Table, presets::UTF8_FULL_CONDENSED};
+use shadowkpi_domain::accuracy::AccuracyStatus;
+use shadowkpi_proto::v1::dry_run_service_client::DryRunServiceClient;
+use shadowkpi_proto::v1::validate_response::Event;
+use shadowkpi_proto::v1::{self, ValidateRequest};
+
+use crate::artifacts::update_latest;
 use crate::cli::GlobalArgs;
-use crate::error::{CliError, CliResult};
+use crate::cluster::Cluster;
+use crate::error::{CliError, CliResult, EXIT_GATE};
+use crate::report::{ReportDoc, fmt_pct, fmt_value, write_all};
+
+/// Flags shared by `validate` and `pipeline`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ValidateFlags {
+    /// MAPE below this passes (percent).
+    #[arg(long, default_value_t = 15.0)]
+    pub pass_below: f64,
+    /// MAPE above this fails (percent).
+    #[arg(long, default_value_t = 30.0)]
+    pub fail_above: f64,
+}
 
 /// Flags of `shadowctl validate`.
 #[derive(Debug, clap::Args)]
-pub struct ValidateArgs {}
+#[command(
+    after_help = "Examples:\n  shadowctl validate --symbols BTCUSDT ETHUSDT --iterations 6 --duration 60s\n  shadowctl validate --env prod --exchange bybit      # every symbol with a prediction\n\nWrites artifacts/dryrun/<run_id>/DRYRUN_ACCURACY_REPORT.{md,json,html}; exits 1\nwhen any KPI fails (or has no prediction or no data), 3 when Redis is unreachable."
+)]
+pub struct ValidateArgs {
+    /// Symbols to validate (default: every symbol with a prediction).
+    #[arg(long, num_args = 1..)]
+    pub symbols: Vec<String>,
+    /// Dry-run iterations.
+    #[arg(long, default_value_t = 6)]
+    pub iterations: u32,
+    /// Window length in event time.
+    #[arg(long, default_value = "60s", value_parser = shadowkpi_runtime::parse_duration)]
+    pub duration: Duration,
+    /// `env` of the prediction keys.
+    #[arg(long, default_value = "dev")]
+    pub env: String,
+    /// `exchange` of the prediction keys.
+    #[arg(long, default_value = "bybit")]
+    pub exchange: String,
+    /// Seed of the strict latency model.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// End early when no tick arrived for this long (wall clock).
+    #[arg(long, default_value = "30s", value_parser = shadowkpi_runtime::parse_duration)]
+    pub idle_timeout: Duration,
+    /// Thresholds.
+    #[command(flatten)]
+    pub thresholds: ValidateFlags,
+    /// Where artifacts go.
+    #[arg(long, default_value = "artifacts")]
+    pub artifacts: PathBuf,
+}
+
+/// The `Validate` request.
+#[allow(clippy::too_many_arguments)]
+pub fn request(
+    symbols: &[String],
+    iterations: u32,
+    duration: Duration,
+    env: &str,
+    exchange: &str,
+    seed: u64,
+    idle_timeout: Duration,
+    t: &ValidateFlags,
+) -> ValidateRequest {
+    ValidateRequest {
+        symbols: symbols.to_vec(),
+        env: env.to_string(),
+        exchange: exchange.to_string(),
+        iterations,
+        window_ms: duration.as_millis() as u64,
+        thresholds: Some(v1::AccuracyThresholds {
+            pass_below_pct: Some(t.pass_below),
+            fail_above_pct: Some(t.fail_above),
+        }),
+        run_id: String::new(),
+        seed,
+        idle_timeout_ms: idle_timeout.as_millis() as u64,
+    }
+}
+
+/// Runs a validation on `cluster`; the report is written under
+/// `dir_for(run_id)`.
+pub async fn validate(
+    cluster: &Cluster,
+    req: ValidateRequest,
+    dir_for: impl FnOnce(&str) -> PathBuf,
+    quiet: bool,
+) -> CliResult<(ReportDoc, PathBuf)> {
+    let channel = shadowkpi_runtime::client::connect("dryrund", &cluster.dryrun)
+        .await
+        .map_err(|e| CliError::Service(e.to_string()))?;
+    let mut stream = DryRunServiceClient::new(channel)
+        .validate(req.clone())
+        .await
+        .map_err(status_err)?
+        .into_inner();
+    let bar = crate::progress::bar(u64::from(req.iterations), "dry run", quiet);
+    let mut report = None;
+    let mut last_iteration = 0;
+    while let Some(msg) = stream.message().await.map_err(status_err)? {
+        match msg.event {
+            Some(Event::Progress(p)) => {
+                if p.iteration != last_iteration {
+                    last_iteration = p.iteration;
+                    bar.set_position(u64::from(p.iteration));
+                }
+            }
+            Some(Event::Report(r)) => report = Some(r),
+            None => {}
+        }
+    }
+    bar.finish_and_clear();
+    let report =
+        report.ok_or_else(|| CliError::Service("dryrund ended without a report".into()))?;
+    let doc = ReportDoc::from_wire(&report);
+    let dir = dir_for(&doc.run_id);
+    write_all(&dir, &doc)?;
+    Ok((doc, dir))
+}
+
+/// UNAVAILABLE from dryrund's store is exit 3; everything else keeps its kind.
+fn status_err(s: tonic::Status) -> CliError {
+    if s.code() == tonic::Code::Unavailable && s.message().starts_with("kpi store") {
+        CliError::StoreUnreachable {
+            message: format!("validate: {}", s.message()),
+            hint: Some(crate::cluster::REDIS_HINT.into()),
+        }
+    } else {
+        CliError::from_status("validate", &s)
+    }
+}
+
+fn color(s: AccuracyStatus) -> Color {
+    match s {
+        AccuracyStatus::Pass => Color::Green,
+        AccuracyStatus::Warn => Color::Yellow,
+        _ => Color::Red,
+    }
+}
+
+/// Prints the accuracy table (coloured on a terminal).
+pub fn print_table(doc: &ReportDoc) {
+    let tty = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_header([
+        "symbol",
+        "kpi",
+        "predicted",
+        "median actual",
+        "MAPE",
+        "status",
+        "note",
+    ]);
+    for sym in &doc.symbols {
+        for k in &sym.kpis {
+            let mut status = Cell::new(k.status.label());
+            if tty {
+                status = status.fg(color(k.status));
+            }
+            table.add_row(vec![
+                Cell::new(&sym.symbol),
+                Cell::new(&k.kpi),
+                Cell::new(fmt_value(k.predicted)),
+                Cell::new(fmt_value(k.median_actual)),
+                Cell::new(fmt_pct(k.mape_pct)),
+                status,
+                Cell::new(&k.note),
+            ]);
+        }
+    }
+    println!("{table}");
+}
 
 /// Runs the command.
-pub async fn run(_args: ValidateArgs, _global: &GlobalArgs) -> CliResult<ExitCode> {
-    Err(CliError::Usage(
-        "`shadowctl validate` is not available yet".into(),
-    ))
+pub async fn run(args: ValidateArgs, global: &GlobalArgs) -> CliResult<ExitCode> {
+    if !(args.thresholds.pass_below >= 0.0
+        && args.thresholds.fail_above >= args.thresholds.pass_below)
+    {
+        return Err(CliError::Usage(format!(
+            "--fail-above ({}) must be >= --pass-below ({}) >= 0",
+            args.thresholds.fail_above, args.thresholds.pass_below
+        )));
+    }
+    let cluster = Cluster::start(global).await?;
+    eprintln!("{}", cluster.describe());
+    let req = request(
+        &args.symbols,
+        args.iterations,
+        args.duration,
+        &args.env,
+        &args.exchange,
+        args.seed,
+        args.idle_timeout,
+        &args.thresholds,
+    );
+    let root = args.artifacts.join("dryrun");
+    let result = validate(&cluster, req, |id| root.join(id), global.json).await;
+    cluster.stop().await;
+    let (doc, dir) = result?;
+    update_latest(&root, &doc.run_id)?;
+    if global.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(|e| CliError::Service(e.to_string()))?
+        );
+    } else {
+        print_table(&doc);
+        println!(
+            "overall: {} — reports in {}",
+            doc.overall.label(),
+            dir.display()
+        );
+    }
+    Ok(if doc.blocks() {
+        ExitCode::from(EXIT_GATE)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
