@@ -712,4 +712,25 @@ mod tests {
         .within("summaries[2]");
         assert_eq!(e.path(), Some("summaries[2].window.start_ms"));
     }
+
+    #[test]
+    fn shipped_examples_are_read() {
+        let ours = parse_iter_summary(include_str!(
+            "../../../../schemas/examples/ITER_SUMMARY_001.json"
+        ))
+        .unwrap();
+        assert_eq!(ours.symbols.len(), 2);
+        assert_eq!(ours.symbols["BTCUSDT"].summary.p95_latency_ms, Some(250.0));
+        assert_eq!(ours.symbols["ETHUSDT"].summary.p95_latency_ms, None);
+        let nested = parse_iter_summary(include_str!(
+            "../../../../schemas/examples/legacy_nested.json"
+        ))
+        .unwrap();
+        assert_eq!(nested.symbols["BTCUSDT"].summary.edge_bps, Some(3.2));
+        let top = parse_iter_summary(include_str!(
+            "../../../../schemas/examples/legacy_top_level.json"
+        ))
+        .unwrap();
+        assert_eq!(top.symbols["ETHUSDT"].summary.p95_latency_ms, Some(180.5));
+    }
 }
