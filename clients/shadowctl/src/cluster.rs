@@ -167,15 +167,6 @@ impl Cluster {
         }
     }
 
-    /// The store, or a usage error saying how to name one.
-    pub fn require_store(&self) -> CliResult<Arc<dyn Store>> {
-        self.store.clone().ok_or_else(|| {
-            CliError::Usage(
-                "this command needs the KPI store: pass --redis-url or set REDIS_URL".into(),
-            )
-        })
-    }
-
     /// Stops in-process services (a no-op for deployed ones).
     pub async fn stop(self) {
         self.shutdown.trigger();

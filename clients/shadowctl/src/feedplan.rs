@@ -64,11 +64,6 @@ impl FeedPlan {
         })
     }
 
-    /// True when a synthetic feed will run.
-    pub fn is_synthetic(&self) -> bool {
-        self.config.is_some()
-    }
-
     /// Starts publishing in the background; the task ends when the feed is
     /// exhausted. `None` for an external feed.
     pub async fn start(&self, cluster: &Cluster) -> CliResult<Option<JoinHandle<()>>> {

@@ -30,7 +30,18 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    match cmd::dispatch(cli).await {
+    let mut telemetry_cfg = shadowkpi_runtime::telemetry::TelemetryConfig::new(
+        "shadowctl",
+        shadowkpi_runtime::config::LogFormat::Pretty,
+        &cli.global.log_level,
+    );
+    telemetry_cfg.stderr = true;
+    let telemetry = shadowkpi_runtime::telemetry::init(&telemetry_cfg).ok();
+    let result = cmd::dispatch(cli).await;
+    if let Some(t) = telemetry {
+        t.shutdown();
+    }
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");

@@ -164,6 +164,11 @@ fn read_profile(path: &Path) -> CliResult<String> {
     Ok(text)
 }
 
+/// A run id from the wall clock: `<prefix>-YYYYMMDDTHHMMSSZ-<4 hex>`.
+pub fn new_run_id(prefix: &str) -> String {
+    shadowd::soak::new_run_id(prefix)
+}
+
 /// Runs a soak on `cluster` and writes its artifacts into `dir` (created).
 pub async fn soak(
     cluster: &Cluster,
