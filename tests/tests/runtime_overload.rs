@@ -1,0 +1,121 @@
+//! More concurrent requests than the limit are shed with RESOURCE_EXHAUSTED
+//! at once, not queued until they hang.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use exportd::{ExportServer, host};
+use shadowkpi_proto::v1::export_service_client::ExportServiceClient;
+use shadowkpi_proto::v1::{
+    ExportOptions, ExportSummariesRequest, IterSummary, KpiSet, SymbolSummary,
+    export_summaries_request,
+};
+use shadowkpi_runtime::Shutdown;
+use shadowkpi_runtime::server::Limits;
+use shadowkpi_store::MemoryStore;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+fn options() -> ExportSummariesRequest {
+    ExportSummariesRequest {
+        payload: Some(export_summaries_request::Payload::Options(ExportOptions {
+            dry_run: true,
+            ..Default::default()
+        })),
+    }
+}
+
+fn summary() -> ExportSummariesRequest {
+    let mut s = IterSummary {
+        run_id: "r".into(),
+        iteration: 1,
+        ..Default::default()
+    };
+    s.symbols.insert(
+        "BTCUSDT".into(),
+        SymbolSummary {
+            summary: Some(KpiSet {
+                edge_bps: Some(3.2),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    );
+    ExportSummariesRequest {
+        payload: Some(export_summaries_request::Payload::Summary(s)),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_over_the_concurrency_limit_get_resource_exhausted() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let handle = host(ExportServer::new(Arc::new(MemoryStore::new())))
+        .with_limits(Limits {
+            max_concurrent: 2,
+            ..Limits::default()
+        })
+        .spawn_on(listener, Shutdown::new())
+        .unwrap();
+    let channel = tonic::transport::Endpoint::from_shared(handle.url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+
+    // Two client streams that stay open hold both permits: an export answers
+    // only when its client closes the stream.
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let (tx, rx) = mpsc::channel(4);
+        tx.send(options()).await.unwrap();
+        tx.send(summary()).await.unwrap();
+        let mut client = ExportServiceClient::new(channel.clone());
+        let call =
+            tokio::spawn(async move { client.export_summaries(ReceiverStream::new(rx)).await });
+        open.push((tx, call));
+    }
+    // Let both calls reach their handlers (which then hold the permits).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        open.iter().all(|(_, c)| !c.is_finished()),
+        "open calls ended early"
+    );
+    let mut shed = 0;
+    let mut first_code = None;
+    for _ in 0..200 {
+        let mut client = ExportServiceClient::new(channel.clone());
+        let res = tokio::time::timeout(
+            Duration::from_secs(10),
+            client.export_summaries(tokio_stream::iter(vec![options(), summary()])),
+        )
+        .await
+        .expect("an over-limit request must be answered, not hang");
+        match res {
+            Err(s) if s.code() == tonic::Code::ResourceExhausted => {
+                shed += 1;
+                first_code.get_or_insert(s.code());
+                if shed == 3 {
+                    break;
+                }
+            }
+            // Before both long calls hold their permits a short call may pass.
+            Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            Err(s) => panic!("unexpected status {s:?}"),
+        }
+    }
+    assert_eq!(shed, 3, "over-limit requests were not shed");
+    assert_eq!(first_code, Some(tonic::Code::ResourceExhausted));
+
+    // Closing the open streams frees the permits: the next request succeeds.
+    for (tx, call) in open {
+        drop(tx);
+        let report = call.await.unwrap().unwrap().into_inner().report.unwrap();
+        assert!(report.dry_run);
+    }
+    let mut client = ExportServiceClient::new(channel.clone());
+    let ok = client
+        .export_summaries(tokio_stream::iter(vec![options(), summary()]))
+        .await;
+    assert!(ok.is_ok(), "{ok:?}");
+    handle.stop().await.unwrap();
+}
