@@ -1,0 +1,512 @@
+//! Publishing a market feed into the stream: the engine of `shadowctl feed`,
+//! reusable in-process (the all-in-one mode runs the synthetic feed through
+//! it).
+//!
+//! - [`publish_synthetic`]: the deterministic synthetic market of
+//!   [`shadowkpi_domain::feed::synthetic`], with optional fault injection.
+//! - [`publish_replay`]: JSON Lines of ticks, or Tardis-style CSV (`quotes` and
+//!   `trades` files merged by time), see [`shadowkpi_domain::feed::replay`].
+//!
+//! Entries are written with `XADD <stream> MAXLEN ~ n *` in pipelines of
+//! [`PublishOptions::batch_size`]. By default as fast as possible; with
+//! [`PublishOptions::speed`] event time is paced to the wall clock (`1.0` is
+//! real time, `10.0` ten times faster). Transient store errors are retried a
+//! few times with backoff; a retried pipeline may write some entries twice,
+//! which the sequence guard of ingestd drops.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use shadowkpi_domain::feed::decode::encode;
+use shadowkpi_domain::feed::replay::{ReplayError, TardisMerge, jsonl, tardis_csv};
+use shadowkpi_domain::feed::synthetic::{SymbolCounts, SyntheticConfig, SyntheticFeed};
+use shadowkpi_domain::symbol::normalize_symbol;
+use shadowkpi_domain::tick::Tick;
+use shadowkpi_store::{Store, StoreError};
+pub use tokio_util::sync::CancellationToken;
+
+use crate::error::IngestError;
+
+/// How to write a feed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishOptions {
+    /// The stream (`lob:ticks`).
+    pub stream: String,
+    /// Approximate length cap (`MAXLEN ~ n`); `None` for no trimming.
+    pub maxlen: Option<u64>,
+    /// Pace event time to the wall clock at this speed (`1.0` real time);
+    /// `None` writes as fast as possible.
+    pub speed: Option<f64>,
+    /// Entries per pipeline.
+    pub batch_size: usize,
+}
+
+impl Default for PublishOptions {
+    fn default() -> Self {
+        Self {
+            stream: "lob:ticks".into(),
+            maxlen: Some(1_000_000),
+            speed: None,
+            batch_size: 500,
+        }
+    }
+}
+
+/// The outcome of publishing a feed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FeedReport {
+    /// The stream written.
+    pub stream: String,
+    /// What was published (`synthetic seed=7`, file names).
+    pub source: String,
+    /// Stream entries written (ticks, duplicates, malformed entries).
+    pub entries_written: u64,
+    /// Good ticks written.
+    pub ticks: u64,
+    /// Per symbol: ticks and the faults a reader will count.
+    pub symbols: BTreeMap<String, SymbolCounts>,
+    /// Malformed entries per reject reason.
+    pub rejected: BTreeMap<String, u64>,
+    /// Replay lines that could not be used (not written).
+    pub skipped: u64,
+    /// The first few of those, with file and line.
+    pub errors: Vec<String>,
+    /// Event time of the first entry, ms.
+    pub first_ts_ms: Option<i64>,
+    /// Event time of the last entry, ms.
+    pub last_ts_ms: Option<i64>,
+    /// Wall time spent, ms.
+    pub elapsed_ms: f64,
+    /// Entries written per second of wall time.
+    pub entries_per_sec: f64,
+    /// True when the feed was stopped before its end.
+    pub cancelled: bool,
+    /// The length cap used.
+    pub maxlen: Option<u64>,
+}
+
+impl FeedReport {
+    /// One line for humans.
+    pub fn summary_line(&self) -> String {
+        let mut s = format!(
+            "{} {} entries to {} in {:.1} s ({:.0} entries/s)",
+            if self.cancelled {
+                "stopped after"
+            } else {
+                "wrote"
+            },
+            self.entries_written,
+            self.stream,
+            self.elapsed_ms / 1000.0,
+            self.entries_per_sec
+        );
+        let per: Vec<String> = self
+            .symbols
+            .iter()
+            .map(|(k, c)| format!("{k} {}", c.ticks))
+            .collect();
+        if !per.is_empty() {
+            s.push_str(&format!("; ticks: {}", per.join(", ")));
+        }
+        let t: SymbolCounts = self
+            .symbols
+            .values()
+            .fold(SymbolCounts::default(), |mut a, c| {
+                a.seq_gaps += c.seq_gaps;
+                a.duplicates += c.duplicates;
+                a.reordered += c.reordered;
+                a
+            });
+        let malformed: u64 = self.rejected.values().sum();
+        if t.seq_gaps + t.duplicates + t.reordered + malformed > 0 {
+            s.push_str(&format!(
+                "; injected: {} gaps, {} duplicates, {} reordered, {} malformed",
+                t.seq_gaps, t.duplicates, t.reordered, malformed
+            ));
+        }
+        if self.skipped > 0 {
+            s.push_str(&format!("; {} lines skipped", self.skipped));
+        }
+        if let (Some(a), Some(b)) = (self.first_ts_ms, self.last_ts_ms) {
+            s.push_str(&format!("; event time {a}..{b} ms"));
+        }
+        s
+    }
+}
+
+/// Writes entries in pipelines, pacing them when asked.
+struct Sink<'a> {
+    store: &'a dyn Store,
+    opts: &'a PublishOptions,
+    cancel: &'a CancellationToken,
+    batch: Vec<Vec<(String, String)>>,
+    written: u64,
+    started: Instant,
+    origin: Option<(i64, tokio::time::Instant)>,
+    first_ts: Option<i64>,
+    last_ts: Option<i64>,
+}
+
+impl<'a> Sink<'a> {
+    fn new(
+        store: &'a dyn Store,
+        opts: &'a PublishOptions,
+        cancel: &'a CancellationToken,
+    ) -> Result<Self, IngestError> {
+        if let Some(s) = opts.speed
+            && !(s.is_finite() && s > 0.0)
+        {
+            return Err(IngestError::invalid(
+                "speed",
+                format!("must be a positive number, got {s}"),
+            ));
+        }
+        if opts.stream.is_empty() {
+            return Err(IngestError::invalid("stream", "must not be empty"));
+        }
+        Ok(Self {
+            store,
+            opts,
+            cancel,
+            batch: Vec::with_capacity(opts.batch_size.max(1)),
+            written: 0,
+            started: Instant::now(),
+            origin: None,
+            first_ts: None,
+            last_ts: None,
+        })
+    }
+
+    /// Queues one entry; false once cancelled.
+    async fn push(&mut self, ts: i64, fields: Vec<(String, String)>) -> Result<bool, IngestError> {
+        if self.cancel.is_cancelled() {
+            return Ok(false);
+        }
+        self.first_ts.get_or_insert(ts);
+        self.last_ts = Some(ts);
+        if let Some(speed) = self.opts.speed {
+            let (t0, w0) = *self
+                .origin
+                .get_or_insert_with(|| (ts, tokio::time::Instant::now()));
+            let offset = ((ts - t0).max(0) as f64 / speed) / 1000.0;
+            let due = w0 + Duration::from_secs_f64(offset);
+            if due > tokio::time::Instant::now() {
+                self.flush().await?;
+                tokio::select! {
+                    () = tokio::time::sleep_until(due) => {}
+                    () = self.cancel.cancelled() => return Ok(false),
+                }
+            }
+        }
+        self.batch.push(fields);
+        if self.batch.len() >= self.opts.batch_size.max(1) {
+            self.flush().await?;
+        }
+        Ok(true)
+    }
+
+    async fn flush(&mut self) -> Result<(), IngestError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let mut delay = Duration::from_millis(200);
+        let mut attempt = 1;
+        loop {
+            match self
+                .store
+                .append(&self.opts.stream, &self.batch, self.opts.maxlen)
+                .await
+            {
+                Ok(_) => break,
+                Err(e) if e.is_transient() && attempt < 5 && !self.cancel.is_cancelled() => {
+                    tracing::warn!(error = %e, attempt, "feed write failed, retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                    attempt += 1;
+                }
+                Err(e) => return Err(IngestError::Store(e)),
+            }
+        }
+        self.written += self.batch.len() as u64;
+        self.batch.clear();
+        Ok(())
+    }
+
+    fn report(&self, source: String, cancelled: bool) -> FeedReport {
+        let elapsed = self.started.elapsed().as_secs_f64();
+        FeedReport {
+            stream: self.opts.stream.clone(),
+            source,
+            entries_written: self.written,
+            ticks: 0,
+            symbols: BTreeMap::new(),
+            rejected: BTreeMap::new(),
+            skipped: 0,
+            errors: Vec::new(),
+            first_ts_ms: self.first_ts,
+            last_ts_ms: self.last_ts,
+            elapsed_ms: elapsed * 1000.0,
+            entries_per_sec: if elapsed > 0.0 {
+                self.written as f64 / elapsed
+            } else {
+                0.0
+            },
+            cancelled,
+            maxlen: self.opts.maxlen,
+        }
+    }
+}
+
+/// Publishes the synthetic feed of `config` until its end (or `cancel`).
+pub async fn publish_synthetic(
+    store: &dyn Store,
+    config: SyntheticConfig,
+    opts: &PublishOptions,
+    cancel: CancellationToken,
+) -> Result<FeedReport, IngestError> {
+    let mut feed = SyntheticFeed::new(config).map_err(|e| {
+        let field = match &e {
+            shadowkpi_domain::feed::synthetic::SyntheticError::Symbols(_) => "symbols",
+            shadowkpi_domain::feed::synthetic::SyntheticError::Rate(_) => "rate",
+            shadowkpi_domain::feed::synthetic::SyntheticError::Duration(_) => "duration",
+            shadowkpi_domain::feed::synthetic::SyntheticError::FaultRate { name, .. } => name,
+        };
+        IngestError::invalid(field, e.to_string())
+    })?;
+    let source = {
+        let c = feed.config();
+        format!(
+            "synthetic seed={} symbols={} rate={}",
+            c.seed,
+            c.symbols.join(","),
+            c.rate
+        )
+    };
+    let mut sink = Sink::new(store, opts, &cancel)?;
+    let mut cancelled = false;
+    for entry in feed.by_ref() {
+        if !sink.push(entry.ts_ms(), entry.fields()).await? {
+            cancelled = true;
+            break;
+        }
+    }
+    sink.flush().await?;
+    let counts = feed.counts().clone();
+    let mut report = sink.report(source, cancelled);
+    report.ticks = counts.totals().ticks;
+    report.symbols = counts.symbols;
+    report.rejected = counts.rejected;
+    Ok(report)
+}
+
+/// Format of replay files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReplayFormat {
+    /// By extension (`.jsonl`, `.ndjson`, `.json`: JSON Lines; `.csv`: Tardis),
+    /// else by content (a line starting with `{` is JSON Lines).
+    #[default]
+    Auto,
+    /// JSON Lines of ticks.
+    Jsonl,
+    /// Tardis-style CSV (quotes and trades).
+    Tardis,
+}
+
+/// One replay input.
+pub struct ReplaySource {
+    name: String,
+    reader: Box<dyn BufRead + Send>,
+}
+
+impl std::fmt::Debug for ReplaySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplaySource")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl ReplaySource {
+    /// Opens a file.
+    pub fn open(path: &Path) -> Result<Self, IngestError> {
+        let file = File::open(path)
+            .map_err(|e| IngestError::Input(format!("cannot open {}: {e}", path.display())))?;
+        Ok(Self::from_reader(
+            path.display().to_string(),
+            BufReader::new(file),
+        ))
+    }
+
+    /// Any buffered reader; `name` labels errors (and drives format detection
+    /// by extension).
+    pub fn from_reader(name: impl Into<String>, reader: impl BufRead + Send + 'static) -> Self {
+        Self {
+            name: name.into(),
+            reader: Box::new(reader),
+        }
+    }
+
+    /// The name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn format(&mut self, asked: ReplayFormat) -> Result<ReplayFormat, IngestError> {
+        if asked != ReplayFormat::Auto {
+            return Ok(asked);
+        }
+        let lower = self.name.to_ascii_lowercase();
+        if [".jsonl", ".ndjson", ".json"]
+            .iter()
+            .any(|e| lower.ends_with(e))
+        {
+            return Ok(ReplayFormat::Jsonl);
+        }
+        if lower.ends_with(".csv") {
+            return Ok(ReplayFormat::Tardis);
+        }
+        let head = self
+            .reader
+            .fill_buf()
+            .map_err(|e| IngestError::Input(format!("cannot read {}: {e}", self.name)))?;
+        let first = head.iter().find(|b| !b.is_ascii_whitespace());
+        Ok(if first == Some(&b'{') {
+            ReplayFormat::Jsonl
+        } else {
+            ReplayFormat::Tardis
+        })
+    }
+}
+
+fn replay_error(e: ReplayError) -> IngestError {
+    IngestError::Input(e.to_string())
+}
+
+/// Publishes recorded ticks: JSON Lines files one after the other, or
+/// Tardis-style CSV files merged by time. Lines that cannot be used are
+/// skipped and counted; an unreadable file is an error. `symbols` (any
+/// spelling) keeps only those symbols when not empty.
+pub async fn publish_replay(
+    store: &dyn Store,
+    sources: Vec<ReplaySource>,
+    format: ReplayFormat,
+    symbols: &[String],
+    opts: &PublishOptions,
+    cancel: CancellationToken,
+) -> Result<FeedReport, IngestError> {
+    if sources.is_empty() {
+        return Err(IngestError::invalid("file", "no replay file given"));
+    }
+    let mut keep = Vec::new();
+    for s in symbols {
+        keep.push(normalize_symbol(s).ok_or_else(|| {
+            IngestError::invalid("symbols", format!("`{s}` is empty once normalised"))
+        })?);
+    }
+    let mut sources = sources;
+    let mut formats = Vec::new();
+    for s in &mut sources {
+        formats.push(s.format(format)?);
+    }
+    let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+    let source = format!("replay {}", names.join(" "));
+    let mut sink = Sink::new(store, opts, &cancel)?;
+    let mut out = ReplayTally::default();
+    let mut cancelled = false;
+
+    if formats.iter().all(|f| *f == ReplayFormat::Jsonl) {
+        'files: for s in sources {
+            for item in jsonl(s.reader, &s.name) {
+                if !out.take(item, &keep, &mut sink).await? {
+                    cancelled = true;
+                    break 'files;
+                }
+            }
+        }
+    } else if formats.iter().all(|f| *f == ReplayFormat::Tardis) {
+        let mut csvs = Vec::new();
+        for s in sources {
+            csvs.push(tardis_csv(s.reader, &s.name).map_err(replay_error)?);
+        }
+        for item in TardisMerge::new(csvs) {
+            if !out.take(item, &keep, &mut sink).await? {
+                cancelled = true;
+                break;
+            }
+        }
+    } else {
+        return Err(IngestError::invalid(
+            "file",
+            "cannot mix JSON Lines and CSV files in one replay",
+        ));
+    }
+    sink.flush().await?;
+    let mut report = sink.report(source, cancelled);
+    report.ticks = out.symbols.values().map(|c| c.ticks).sum();
+    report.symbols = out.symbols;
+    report.skipped = out.skipped;
+    report.errors = out.errors;
+    Ok(report)
+}
+
+#[derive(Debug, Default)]
+struct ReplayTally {
+    symbols: BTreeMap<String, SymbolCounts>,
+    skipped: u64,
+    errors: Vec<String>,
+}
+
+impl ReplayTally {
+    const MAX_ERRORS: usize = 5;
+
+    async fn take(
+        &mut self,
+        item: Result<Tick, ReplayError>,
+        keep: &[String],
+        sink: &mut Sink<'_>,
+    ) -> Result<bool, IngestError> {
+        let tick = match item {
+            Ok(t) => t,
+            Err(e) if e.fatal => return Err(replay_error(e)),
+            Err(e) => {
+                self.skipped += 1;
+                if self.errors.len() < Self::MAX_ERRORS {
+                    tracing::warn!(error = %e, "replay line skipped");
+                    self.errors.push(e.to_string());
+                }
+                return Ok(true);
+            }
+        };
+        if !keep.is_empty() && !keep.contains(&tick.symbol) {
+            return Ok(true);
+        }
+        let written = sink.push(tick.ts_server_ms, encode(&tick)).await?;
+        if written {
+            match self.symbols.get_mut(&tick.symbol) {
+                Some(c) => c.ticks += 1,
+                None => {
+                    self.symbols.insert(
+                        tick.symbol,
+                        SymbolCounts {
+                            ticks: 1,
+                            ..SymbolCounts::default()
+                        },
+                    );
+                }
+            }
+        }
+        Ok(written)
+    }
+}
+
+/// True when a publish error means the store could not be reached.
+pub fn is_store_unreachable(e: &IngestError) -> bool {
+    matches!(
+        e,
+        IngestError::Store(StoreError::Unavailable(_) | StoreError::Auth(_))
+    )
+}

@@ -1,0 +1,192 @@
+//! [`IngestServer`]: the `IngestService` gRPC implementation, and the
+//! background tasks behind it.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+use shadowkpi_domain::symbol::normalize_symbol;
+use shadowkpi_proto::v1::ingest_service_server::IngestService;
+use shadowkpi_proto::v1::{GetStatsRequest, GetStatsResponse, IngestCounters, SubscribeRequest};
+use shadowkpi_runtime::Shutdown;
+use shadowkpi_store::Store;
+use tokio::sync::mpsc;
+use tonic::{Request, Response, Status};
+
+use crate::ack::{Acks, run_acker};
+use crate::config::IngestConfig;
+use crate::error::IngestError;
+use crate::hub::{Hub, response_stream};
+use crate::pipeline::Pipeline;
+use crate::reader::{Reader, run_lag};
+use crate::stats::{Stats, add_counters};
+
+/// Largest `max_batch` a request may ask for.
+const MAX_BATCH_LIMIT: usize = 10_000;
+
+/// How long acknowledgements may still be written after shutdown.
+const ACK_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+#[derive(Debug)]
+struct Inner {
+    cfg: IngestConfig,
+    hub: Arc<Hub>,
+    stats: Arc<Stats>,
+    shutdown: Shutdown,
+}
+
+/// The `IngestService` implementation. Creating it starts the reader,
+/// pipeline, acker and lag tasks on the current Tokio runtime; they stop when
+/// `shutdown` triggers.
+#[derive(Debug, Clone)]
+pub struct IngestServer {
+    inner: Arc<Inner>,
+}
+
+impl IngestServer {
+    /// A server reading `cfg.stream` from `store`.
+    pub fn new(store: Arc<dyn Store>, cfg: IngestConfig, shutdown: Shutdown) -> Self {
+        let hub = Arc::new(Hub::new());
+        let acks = Arc::new(Acks::default());
+        let stats = Arc::new(Stats::new());
+        let token = shutdown.token();
+        let (tx, rx) = mpsc::channel(4);
+        tracing::info!(
+            store = %store.describe(),
+            stream = %cfg.stream,
+            group = %cfg.group,
+            consumer = %cfg.consumer,
+            "ingest ready; the feed is read while subscribers are connected"
+        );
+        let pipeline = Pipeline::new(cfg.clone(), hub.clone(), acks.clone(), stats.clone());
+        tokio::spawn(pipeline.run(rx, token.clone()));
+        tokio::spawn(
+            Reader {
+                store: store.clone(),
+                cfg: cfg.clone(),
+                hub: hub.clone(),
+                acks: acks.clone(),
+                stats: stats.clone(),
+                tx,
+                shutdown: token.clone(),
+            }
+            .run(),
+        );
+        tokio::spawn(run_acker(
+            acks,
+            store.clone(),
+            cfg.clone(),
+            stats.clone(),
+            hub.clone(),
+            token.clone(),
+            ACK_DRAIN,
+        ));
+        tokio::spawn(run_lag(store, cfg.clone(), stats.clone(), token));
+        Self {
+            inner: Arc::new(Inner {
+                cfg,
+                hub,
+                stats,
+                shutdown,
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &IngestConfig {
+        &self.inner.cfg
+    }
+
+    /// The counters of `GetStats`.
+    pub fn stats(&self) -> GetStatsResponse {
+        let i = &self.inner;
+        let symbols = i.stats.symbols();
+        let mut totals = IngestCounters::default();
+        let mut ticks_total = 0;
+        for s in &symbols {
+            ticks_total += s.ticks;
+            if let Some(c) = &s.counters {
+                add_counters(&mut totals, c);
+            }
+        }
+        // Rejects without a readable symbol count in the totals too.
+        totals.rejected = i.stats.rejected.load(Relaxed);
+        GetStatsResponse {
+            stream: i.cfg.stream.clone(),
+            group: i.cfg.group.clone(),
+            consumer: i.cfg.consumer.clone(),
+            entries_read: i.stats.entries_read.load(Relaxed),
+            ticks_total,
+            rejected_total: totals.rejected,
+            acked_total: i.stats.acked.load(Relaxed),
+            lag: i.stats.lag.load(Relaxed),
+            subscribers: i.hub.len() as u32,
+            totals: Some(totals),
+            symbols,
+            redis_connected: i.stats.redis_up(),
+            claimed_total: i.stats.claimed.load(Relaxed),
+        }
+    }
+
+    fn subscribe_stream(&self, req: SubscribeRequest) -> Result<crate::TickStream, IngestError> {
+        let i = &self.inner;
+        if i.shutdown.is_triggered() {
+            return Err(IngestError::ShuttingDown);
+        }
+        let mut filter = Vec::with_capacity(req.symbols.len());
+        for raw in &req.symbols {
+            let s = normalize_symbol(raw).ok_or_else(|| {
+                IngestError::invalid("symbols", format!("`{raw}` is empty once normalised"))
+            })?;
+            if !filter.contains(&s) {
+                filter.push(s);
+            }
+        }
+        let max_batch = match req.max_batch as usize {
+            0 => i.cfg.max_batch,
+            n => n.min(MAX_BATCH_LIMIT),
+        };
+        let name = if req.subscriber.is_empty() {
+            "anonymous".to_string()
+        } else {
+            req.subscriber.chars().take(128).collect()
+        };
+        let sub = i.hub.add(
+            name,
+            filter,
+            max_batch,
+            i.cfg.subscriber_buffer,
+            i.cfg.max_subscribers,
+        )?;
+        tracing::info!(
+            subscriber = %sub.name,
+            id = sub.id,
+            symbols = ?req.symbols,
+            max_batch,
+            "subscriber joined"
+        );
+        Ok(Box::pin(response_stream(
+            i.hub.clone(),
+            sub,
+            i.shutdown.token(),
+        )))
+    }
+}
+
+#[tonic::async_trait]
+impl IngestService for IngestServer {
+    type SubscribeStream = crate::TickStream;
+
+    async fn subscribe(
+        &self,
+        request: Request<SubscribeRequest>,
+    ) -> Result<Response<Self::SubscribeStream>, Status> {
+        Ok(Response::new(self.subscribe_stream(request.into_inner())?))
+    }
+
+    async fn get_stats(
+        &self,
+        _request: Request<GetStatsRequest>,
+    ) -> Result<Response<GetStatsResponse>, Status> {
+        Ok(Response::new(self.stats()))
+    }
+}
