@@ -42,6 +42,9 @@ pub struct GlobalArgs {
     /// Print results as JSON on stdout.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Configuration file (default: $SHADOWKPI_CONFIG, else ./shadowkpi.toml when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
     /// Log filter for the CLI's own logs (stderr).
     #[arg(long, env = "SHADOWKPI_LOG", global = true, default_value = "warn")]
     pub log_level: String,
@@ -63,4 +66,17 @@ pub enum Command {
     Validate(cmd::validate::ValidateArgs),
     /// Soak → export → validate → gate, in one command.
     Pipeline(cmd::pipeline::PipelineArgs),
+    /// Validate a soak's ITER_SUMMARY files against the schema and gate them.
+    Audit(cmd::audit::AuditArgs),
+    /// List what the KPI store holds, with TTLs.
+    Keys(cmd::keys::KeysArgs),
+    /// Show the effective configuration.
+    #[command(subcommand)]
+    Config(cmd::config::ConfigCommand),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }

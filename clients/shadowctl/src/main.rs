@@ -8,6 +8,7 @@
 //! - [`cli`]: the clap command tree and global options.
 //! - [`cmd`]: one module per subcommand.
 //! - [`error`]: [`error::CliError`] and the exit codes of the contract.
+//! - [`config`]: the `shadowkpi.toml` file (flags > env > file > defaults).
 //! - [`cluster`]: deployed services, or all four started in-process.
 //! - [`feedplan`]: the synthetic feed of all-in-one runs.
 //! - [`artifacts`]: artifact files and `latest` links.
@@ -18,6 +19,7 @@ mod artifacts;
 mod cli;
 mod cluster;
 mod cmd;
+mod config;
 mod error;
 mod feedplan;
 mod progress;
@@ -25,11 +27,9 @@ mod report;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let (cli, file, matches) = config::parse_cli();
     let mut telemetry_cfg = shadowkpi_runtime::telemetry::TelemetryConfig::new(
         "shadowctl",
         shadowkpi_runtime::config::LogFormat::Pretty,
@@ -37,7 +37,7 @@ async fn main() -> ExitCode {
     );
     telemetry_cfg.stderr = true;
     let telemetry = shadowkpi_runtime::telemetry::init(&telemetry_cfg).ok();
-    let result = cmd::dispatch(cli).await;
+    let result = cmd::dispatch(cli, &file, &matches).await;
     if let Some(t) = telemetry {
         t.shutdown();
     }

@@ -1,21 +1,39 @@
 //! One module per subcommand; [`dispatch`] runs the chosen one.
 
+pub mod audit;
+pub mod config;
 pub mod export;
 pub mod feed;
 pub mod health;
+pub mod keys;
 pub mod pipeline;
 pub mod soak;
 pub mod validate;
 
 use std::process::ExitCode;
 
+use clap::{ArgMatches, CommandFactory};
+
 use crate::cli::{Cli, Command};
+use crate::config::ConfigFile;
 use crate::error::CliResult;
 
 /// Runs the parsed command.
-pub async fn dispatch(cli: Cli) -> CliResult<ExitCode> {
+pub async fn dispatch(cli: Cli, file: &ConfigFile, matches: &ArgMatches) -> CliResult<ExitCode> {
     let global = cli.global;
     match cli.command {
+        Command::Audit(a) => audit::run(a, &global).await,
+        Command::Keys(a) => keys::run(a, &global).await,
+        Command::Config(c) => config::run(c, &global, file, matches),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "shadowctl",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Health(a) => health::run(a, &global).await,
         Command::Feed(a) => feed::run(a, &global).await,
         Command::Soak(a) => soak::run(a, &global).await,

@@ -113,12 +113,11 @@ pub async fn validate(
     let mut last_iteration = 0;
     while let Some(msg) = stream.message().await.map_err(status_err)? {
         match msg.event {
-            Some(Event::Progress(p)) => {
-                if p.iteration != last_iteration {
-                    last_iteration = p.iteration;
-                    bar.set_position(u64::from(p.iteration));
-                }
+            Some(Event::Progress(p)) if p.iteration != last_iteration => {
+                last_iteration = p.iteration;
+                bar.set_position(u64::from(p.iteration));
             }
+            Some(Event::Progress(_)) => {}
             Some(Event::Report(r)) => report = Some(r),
             None => {}
         }
