@@ -170,11 +170,15 @@ pub fn markdown(doc: &ReportDoc) -> String {
             );
         }
     }
+    let floors: Vec<String> = shadowkpi_domain::kpi::Kpi::ALL
+        .iter()
+        .map(|k| format!("{k} {}", shadowkpi_domain::accuracy::relative_floor(*k)))
+        .collect();
     let _ = writeln!(
         s,
         "\nMAPE is the mean of |actual − predicted| / max(|predicted|, floor) over the iterations \
-         where the KPI was measured (floors: edge_bps 0.5, maker_taker_ratio 0.05, \
-         p95_latency_ms 5, risk_ratio 0.02). NO_PREDICTION and NO_DATA block a go-live like FAIL."
+         where the KPI was measured (floors: {}). NO_PREDICTION and NO_DATA block a go-live like FAIL.",
+        floors.join(", ")
     );
     s
 }
