@@ -1,11 +1,10 @@
 //! The market feed of a soak or pipeline: the synthetic feed run in-process
 //! (all-in-one) or an external feed that is already flowing into the stream.
 
-use std::sync::Arc;
 use std::time::Duration;
 
+use ingestd::feed::{CancellationToken, PublishOptions, publish_synthetic};
 use shadowkpi_domain::feed::synthetic::{DEFAULT_START_MS, SyntheticConfig, SyntheticFeed};
-use shadowkpi_store::Store;
 use tokio::task::JoinHandle;
 
 use crate::cluster::Cluster;
@@ -76,7 +75,7 @@ impl FeedPlan {
                     .into(),
             )
         })?;
-        let feed = SyntheticFeed::new(cfg.clone())
+        SyntheticFeed::new(cfg.clone())
             .map_err(|e| CliError::Usage(format!("synthetic feed: {e}")))?;
         eprintln!(
             "feed: synthetic, {} symbols, {:.0} ticks/s of event time, {} of event time, seed {} → {FEED_STREAM}",
@@ -85,33 +84,18 @@ impl FeedPlan {
             humantime::format_duration(Duration::from_millis(cfg.duration_ms as u64)),
             cfg.seed
         );
-        Ok(Some(tokio::spawn(publish(store, feed))))
-    }
-}
-
-/// Writes the feed into the stream in pipelined batches, as fast as the store
-/// takes them.
-async fn publish(store: Arc<dyn Store>, feed: SyntheticFeed) {
-    const BATCH: usize = 1000;
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut written = 0u64;
-    for entry in feed {
-        batch.push(entry.fields());
-        if batch.len() == BATCH {
-            if let Err(e) = store.append(FEED_STREAM, &batch, Some(5_000_000)).await {
-                tracing::warn!(error = %e, written, "synthetic feed stopped");
-                return;
+        let opts = PublishOptions {
+            stream: FEED_STREAM.into(),
+            // Keep everything a soak and its dry run will read.
+            maxlen: Some(10_000_000),
+            speed: None,
+            batch_size: 1000,
+        };
+        Ok(Some(tokio::spawn(async move {
+            match publish_synthetic(&*store, cfg, &opts, CancellationToken::new()).await {
+                Ok(r) => tracing::info!(entries = r.entries_written, "synthetic feed complete"),
+                Err(e) => tracing::warn!(error = %e, "synthetic feed stopped"),
             }
-            written += batch.len() as u64;
-            batch.clear();
-        }
+        })))
     }
-    if !batch.is_empty() {
-        if let Err(e) = store.append(FEED_STREAM, &batch, Some(5_000_000)).await {
-            tracing::warn!(error = %e, written, "synthetic feed stopped");
-            return;
-        }
-        written += batch.len() as u64;
-    }
-    tracing::info!(written, "synthetic feed complete");
 }
