@@ -387,12 +387,12 @@ fn read_legacy(root: &Obj<'_>) -> Result<IterSummary> {
     let kpis = match root.opt_obj("summary")? {
         Some(nested) => {
             let k = read_kpis(&nested)?;
-            check_kpis(&k, "summary")?;
+            check_kpis(&k, || "summary".into())?;
             k
         }
         None => {
             let k = read_kpis(root)?;
-            check_kpis(&k, "")?;
+            check_kpis(&k, String::new)?;
             k
         }
     };
@@ -450,8 +450,8 @@ pub fn parse_iter_summary(text: &str) -> Result<IterSummary> {
     normalize_summary(summary)
 }
 
-fn check_kpis(k: &KpiSet, path: &str) -> Result<()> {
-    let field = |name: &str| join(path, name);
+fn check_kpis(k: &KpiSet, path: impl Fn() -> String) -> Result<()> {
+    let field = |name: &str| join(&path(), name);
     for (name, v) in [
         ("edge_bps", k.edge_bps),
         ("maker_taker_ratio", k.maker_taker_ratio),
@@ -514,20 +514,34 @@ pub fn normalize_summary(mut summary: IterSummary) -> Result<IterSummary> {
         ));
     }
     let mut symbols: BTreeMap<String, SymbolSummary> = BTreeMap::new();
+    // Raw spellings that differ from their normalised symbol, for error messages.
     let mut spelled: BTreeMap<String, String> = BTreeMap::new();
     for (raw, s) in std::mem::take(&mut summary.symbols) {
-        let path = join("symbols", &raw);
-        let Some(norm) = normalize_symbol(&raw) else {
-            return Err(SummaryError::field(path, EMPTY_SYMBOL));
+        // Paths are built only on error: this runs for every symbol of every window.
+        let path = || join("symbols", &raw);
+        let already = !raw.is_empty()
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        let norm = if already {
+            raw.clone()
+        } else {
+            match normalize_symbol(&raw) {
+                Some(n) => n,
+                None => return Err(SummaryError::field(path(), EMPTY_SYMBOL)),
+            }
         };
-        check_kpis(&s.summary, &join(&path, "summary"))?;
-        if let Some(first) = spelled.get(&norm) {
+        check_kpis(&s.summary, || join(&path(), "summary"))?;
+        if symbols.contains_key(&norm) {
+            let first = spelled.get(&norm).unwrap_or(&norm);
             return Err(SummaryError::field(
-                path,
+                path(),
                 format!("same symbol as `{first}` after normalisation ({norm})"),
             ));
         }
-        spelled.insert(norm.clone(), raw);
+        if !already {
+            spelled.insert(norm.clone(), raw);
+        }
         symbols.insert(norm, s);
     }
     summary.symbols = symbols;
