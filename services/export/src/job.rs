@@ -15,6 +15,8 @@ pub const DEFAULT_ENV: &str = "dev";
 pub const DEFAULT_EXCHANGE: &str = "bybit";
 /// Largest accepted `batch_size`.
 pub const MAX_BATCH_SIZE: u32 = 10_000;
+/// Largest accepted `ttl_seconds` (Redis keeps expiries in milliseconds as i64).
+pub const MAX_TTL_SECONDS: u64 = (i64::MAX / 1000) as u64;
 
 /// A validated export request.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +103,12 @@ impl ExportJob {
             }
             n => n,
         };
+        if o.ttl_seconds > MAX_TTL_SECONDS {
+            return Err(ExportError::invalid(
+                "options.ttl_seconds",
+                format!("must be at most {MAX_TTL_SECONDS}, got {}", o.ttl_seconds),
+            ));
+        }
         let kpis = parse_kpis(&o.kpis)
             .map_err(|(i, reason)| ExportError::invalid(format!("options.kpis[{i}]"), reason))?;
         Ok(Self {
@@ -174,6 +182,13 @@ mod tests {
                 ..Default::default()
             })
             .starts_with("options.exchange: `by:bit` contains `:`")
+        );
+        assert!(
+            err(v1::ExportOptions {
+                ttl_seconds: u64::MAX,
+                ..Default::default()
+            })
+            .starts_with("options.ttl_seconds: must be at most 9223372036854775,")
         );
         assert!(
             err(v1::ExportOptions {
