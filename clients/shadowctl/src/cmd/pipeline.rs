@@ -38,10 +38,10 @@ pub struct PipelineArgs {
     #[arg(long, default_value_t = 6)]
     pub validate_iterations: u32,
     /// `env` of the exported keys.
-    #[arg(long, default_value = "dev")]
+    #[arg(long, env = "SHADOWKPI_ENV", default_value = "dev")]
     pub env: String,
     /// `exchange` of the exported keys.
-    #[arg(long, default_value = "bybit")]
+    #[arg(long, env = "SHADOWKPI_EXCHANGE", default_value = "bybit")]
     pub exchange: String,
     /// TTL of the exported keys, seconds.
     #[arg(long, default_value_t = 3600)]
@@ -178,16 +178,20 @@ async fn phases(
 ) -> CliResult<ExitCode> {
     let quiet = global.json;
     let mut phase_ms = BTreeMap::new();
-    let windows = args.soak.iterations
-        + if args.skip_validate {
-            0
-        } else {
-            args.validate_iterations + 1
-        };
-    let feed = if args.from_artifacts.is_some() && args.skip_validate {
+    let soak_windows = if args.from_artifacts.is_some() {
+        0
+    } else {
+        args.soak.iterations
+    };
+    let dry_windows = if args.skip_validate {
+        0
+    } else {
+        args.validate_iterations
+    };
+    let mut feed = if soak_windows + dry_windows == 0 {
         None
     } else {
-        FeedPlan::for_soak(&args.soak, windows, cluster)?
+        FeedPlan::for_run(&args.soak, soak_windows, dry_windows, cluster)?
             .start(cluster)
             .await?
     };
@@ -276,6 +280,10 @@ async fn phases(
         None
     } else {
         let t = Instant::now();
+        // The dry run gets fresh data: the rest of the feed goes out now.
+        if let Some(f) = feed.take() {
+            feed = Some(f.continue_for_dry_run().await?);
+        }
         let symbols: Vec<String> = report.symbols.clone();
         let req = crate::cmd::validate::request(
             &symbols,

@@ -85,10 +85,10 @@ pub struct SoakArgs {
     #[arg(long)]
     pub auto_export: bool,
     /// `env` of the exported keys (with --auto-export).
-    #[arg(long, default_value = "dev")]
+    #[arg(long, env = "SHADOWKPI_ENV", default_value = "dev")]
     pub env: String,
     /// `exchange` of the exported keys (with --auto-export).
-    #[arg(long, default_value = "bybit")]
+    #[arg(long, env = "SHADOWKPI_EXCHANGE", default_value = "bybit")]
     pub exchange: String,
     /// Exit 1 when the verdict is HOLD.
     #[arg(long)]
@@ -345,7 +345,7 @@ pub fn print_table(doc: &SoakSummaryDoc) {
 pub async fn run(args: SoakArgs, global: &GlobalArgs) -> CliResult<ExitCode> {
     let cluster = Cluster::start(global).await?;
     eprintln!("{}", cluster.describe());
-    let feed = FeedPlan::for_soak(&args.soak, args.soak.iterations, &cluster)?;
+    let feed = FeedPlan::for_run(&args.soak, args.soak.iterations, 0, &cluster)?;
     let feed_task = feed.start(&cluster).await?;
     let mut req = request(&args.soak, args.run_id.as_deref())?;
     if args.auto_export {

@@ -45,10 +45,10 @@ pub struct ValidateArgs {
     #[arg(long, default_value = "60s", value_parser = shadowkpi_runtime::parse_duration)]
     pub duration: Duration,
     /// `env` of the prediction keys.
-    #[arg(long, default_value = "dev")]
+    #[arg(long, env = "SHADOWKPI_ENV", default_value = "dev")]
     pub env: String,
     /// `exchange` of the prediction keys.
-    #[arg(long, default_value = "bybit")]
+    #[arg(long, env = "SHADOWKPI_EXCHANGE", default_value = "bybit")]
     pub exchange: String,
     /// Seed of the strict latency model.
     #[arg(long, default_value_t = 7)]

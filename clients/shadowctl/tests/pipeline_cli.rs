@@ -1,0 +1,316 @@
+//! `shadowctl pipeline` as a user runs it: all-in-one with the in-process
+//! store, and against a real Redis with the four real binaries as processes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use redis::Commands;
+use shadowkpi_testkit::process::ServiceProcess;
+use shadowkpi_testkit::{RedisServer, cargo_bin, free_port};
+
+const ENV_VARS: [&str; 8] = [
+    "REDIS_URL",
+    "SHADOWKPI_INGEST_ADDR",
+    "SHADOWKPI_SHADOW_ADDR",
+    "SHADOWKPI_EXPORT_ADDR",
+    "SHADOWKPI_DRYRUN_ADDR",
+    "SHADOWKPI_CONFIG",
+    "SHADOWKPI_ENV",
+    "SHADOWKPI_EXCHANGE",
+];
+
+fn shadowctl(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shadowctl"));
+    cmd.current_dir(dir).args(args);
+    for v in ENV_VARS {
+        cmd.env_remove(v);
+    }
+    cmd.env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+    cmd.envs(envs.iter().copied());
+    cmd.output().expect("run shadowctl")
+}
+
+const SMALL: [&str; 10] = [
+    "--iterations",
+    "4",
+    "--duration",
+    "10s",
+    "--validate-iterations",
+    "2",
+    "--min-windows",
+    "4",
+    "--idle-timeout",
+    "10s",
+];
+
+fn run_dir(dir: &Path) -> PathBuf {
+    let latest = dir.join("artifacts/pipeline/latest");
+    let target = std::fs::read_link(&latest).expect("artifacts/pipeline/latest is a link");
+    dir.join("artifacts/pipeline").join(target)
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn assert_exit_matches_decision(out: &Output, summary: &serde_json::Value) {
+    let decision = summary["decision"].as_str().unwrap();
+    let expected = if decision == "GO" { 0 } else { 1 };
+    assert_eq!(
+        out.status.code(),
+        Some(expected),
+        "decision {decision}; stderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn all_in_one_pipeline_writes_every_artifact_and_exits_with_the_decision() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = vec!["pipeline", "--json"];
+    args.extend(SMALL);
+    let out = shadowctl(tmp.path(), &args, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("all-in-one"), "{stderr}");
+    assert!(stderr.contains("in-process store"), "{stderr}");
+    assert!(stderr.contains("feed: synthetic"), "{stderr}");
+
+    let printed: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("--json prints one JSON document");
+    assert_exit_matches_decision(&out, &printed);
+    assert_eq!(printed["windows"], 4);
+    assert_eq!(printed["export_batches_failed"], 0);
+    assert!(printed["exported_keys"].as_u64().unwrap() >= 4);
+
+    let dir = run_dir(tmp.path());
+    assert_eq!(json(&dir.join("PIPELINE_SUMMARY.json")), printed);
+    for i in 1..=4 {
+        let f = dir.join(format!("soak/ITER_SUMMARY_{i:03}.json"));
+        assert_eq!(json(&f)["iteration"], i);
+    }
+    let soak = json(&dir.join("soak/SOAK_SUMMARY.json"));
+    assert_eq!(soak["windows"], 4);
+    assert_eq!(
+        soak["verdict"].as_str(),
+        printed["soak_verdict"].as_str(),
+        "one verdict"
+    );
+    assert_eq!(json(&dir.join("EXPORT_REPORT.json"))["batches_failed"], 0);
+    let report = json(&dir.join("dryrun/DRYRUN_ACCURACY_REPORT.json"));
+    assert_eq!(report["iterations"], 2);
+    assert_eq!(report["overall"], printed["accuracy"]);
+    let md = std::fs::read_to_string(dir.join("dryrun/DRYRUN_ACCURACY_REPORT.md")).unwrap();
+    assert!(md.contains("| BTCUSDT | edge_bps |"), "{md}");
+    let html = std::fs::read_to_string(dir.join("dryrun/DRYRUN_ACCURACY_REPORT.html")).unwrap();
+    assert_eq!(
+        html.matches("<svg xmlns").count(),
+        8,
+        "a chart per symbol and KPI"
+    );
+
+    // The soak's summaries are schema-valid: `audit` agrees with the soak.
+    let soak_dir = dir.join("soak");
+    let audit = shadowctl(
+        tmp.path(),
+        &[
+            "audit",
+            soak_dir.to_str().unwrap(),
+            "--min-windows",
+            "4",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(
+        audit.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&audit.stderr)
+    );
+    let audited: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
+    assert_eq!(audited["files"], 4);
+    assert_eq!(audited["schema_errors"].as_array().unwrap().len(), 0);
+    assert_eq!(audited["verdict"]["verdict"], soak["verdict"]);
+}
+
+#[test]
+fn pipeline_against_redis_and_the_four_real_binaries() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let bin = |name: &str| {
+        let p = cargo_bin(name);
+        assert!(
+            p.exists(),
+            "{} is not built: run `cargo build --workspace --bins` (the workspace test run builds it)",
+            p.display()
+        );
+        p
+    };
+    let redis_arg = ["--redis-url", url.as_str()];
+    let ingest = ServiceProcess::start(&bin("ingestd"), &redis_arg, &[]);
+    let export = ServiceProcess::start(&bin("exportd"), &redis_arg, &[]);
+    let ingest_url = ingest.url();
+    let export_url = export.url();
+    let shadow = ServiceProcess::start(
+        &bin("shadowd"),
+        &[
+            "--redis-url",
+            &url,
+            "--ingest-addr",
+            &ingest_url,
+            "--export-addr",
+            &export_url,
+        ],
+        &[],
+    );
+    let dryrun = ServiceProcess::start(
+        &bin("dryrund"),
+        &["--redis-url", &url, "--ingest-addr", &ingest_url],
+        &[],
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let (shadow_url, dryrun_url) = (shadow.url(), dryrun.url());
+    let mut args = vec![
+        "pipeline",
+        "--json",
+        "--feed",
+        "synthetic",
+        "--redis-url",
+        &url,
+        "--ingest-addr",
+        &ingest_url,
+        "--shadow-addr",
+        &shadow_url,
+        "--export-addr",
+        &export_url,
+        "--dryrun-addr",
+        &dryrun_url,
+    ];
+    args.extend(SMALL);
+    let out = shadowctl(tmp.path(), &args, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("services: ingestd http://"), "{stderr}");
+    let printed: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}; stderr:\n{stderr}"));
+    assert_exit_matches_decision(&out, &printed);
+    assert_eq!(printed["windows"], 4);
+
+    // The KPI store holds what the deployed exportd wrote.
+    let mut c = redis.connection();
+    for sym in ["BTCUSDT", "ETHUSDT"] {
+        let key = format!("dev:bybit:shadow:latest:{sym}");
+        let fields: Vec<String> = c.hkeys(&key).unwrap();
+        assert!(
+            fields.contains(&"p95_latency_ms".to_string()),
+            "{key}: {fields:?}"
+        );
+        let meta: String = c
+            .hget(format!("dev:bybit:shadow:meta:{sym}"), "windows")
+            .unwrap();
+        assert_eq!(meta, "4");
+    }
+    // The feed went through the real stream and consumer group.
+    let len: u64 = c.xlen("lob:ticks").unwrap();
+    assert!(len > 1000, "stream length {len}");
+    drop((ingest, shadow, export, dryrun));
+}
+
+#[test]
+fn configured_but_unreachable_redis_exits_3_with_a_hint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = format!("redis://:s3cret@127.0.0.1:{}", free_port());
+    let out = shadowctl(
+        tmp.path(),
+        &["pipeline", "--iterations", "1"],
+        &[("REDIS_URL", &url)],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unreachable"), "{stderr}");
+    assert!(stderr.contains("hint: start Redis"), "{stderr}");
+    assert!(!stderr.contains("s3cret"), "the password leaked: {stderr}");
+    assert!(
+        !tmp.path().join("artifacts").exists(),
+        "nothing was written"
+    );
+}
+
+#[test]
+fn configuration_precedence_is_flag_then_env_then_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("shadowkpi.toml"),
+        "redis_url = 'redis://ops:hunter2@file-host:6379'\nenv = 'fromfile'\nexchange = 'okx'\nsymbols = ['SOLUSDT']\n",
+    )
+    .unwrap();
+    let show = |args: &[&str], envs: &[(&str, &str)]| -> serde_json::Value {
+        let mut a = vec!["config", "show", "--json"];
+        a.extend(args);
+        let out = shadowctl(tmp.path(), &a, envs);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("hunter2"),
+            "secret shown"
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let get = |v: &serde_json::Value, key: &str| -> (String, String) {
+        let row = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == key)
+            .unwrap_or_else(|| panic!("no {key}"));
+        (
+            row["value"].as_str().unwrap_or_default().to_string(),
+            row["source"].as_str().unwrap().to_string(),
+        )
+    };
+    let v = show(&[], &[]);
+    assert_eq!(
+        get(&v, "redis_url"),
+        ("redis://ops:***@file-host:6379".into(), "file".into())
+    );
+    assert_eq!(get(&v, "env"), ("fromfile".into(), "file".into()));
+    assert_eq!(get(&v, "symbols"), ("SOLUSDT".into(), "file".into()));
+
+    let v = show(
+        &[],
+        &[
+            ("REDIS_URL", "redis://env-host:6379"),
+            ("SHADOWKPI_ENV", "fromenv"),
+        ],
+    );
+    assert_eq!(
+        get(&v, "redis_url"),
+        ("redis://env-host:6379".into(), "env".into())
+    );
+    assert_eq!(get(&v, "env"), ("fromenv".into(), "env".into()));
+    assert_eq!(get(&v, "exchange"), ("okx".into(), "file".into()));
+
+    let v = show(
+        &["--redis-url", "redis://flag-host:1"],
+        &[("REDIS_URL", "redis://env-host:6379")],
+    );
+    assert_eq!(
+        get(&v, "redis_url"),
+        ("redis://flag-host:1".into(), "flag".into())
+    );
+
+    // A typo in the file is an error naming the key and the file.
+    std::fs::write(tmp.path().join("bad.toml"), "redis_ulr = 'x'\n").unwrap();
+    let out = shadowctl(tmp.path(), &["config", "show", "--config", "bad.toml"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bad.toml: unknown key `redis_ulr`"),
+        "{stderr}"
+    );
+}
