@@ -60,6 +60,8 @@ pub enum Command {
     Feed(cmd::feed::FeedCommand),
     /// Run a shadow soak: KPIs per window and the Go/No-Go verdict.
     Soak(cmd::soak::SoakArgs),
+    /// Search strategy parameters on a recording and write a tuned profile.
+    Autotune(cmd::autotune::AutotuneArgs),
     /// Export soak summaries to the KPI store.
     Export(cmd::export::ExportArgs),
     /// Validate stored predictions against a fresh, stricter dry run.

@@ -1,6 +1,7 @@
 //! One module per subcommand; [`dispatch`] runs the chosen one.
 
 pub mod audit;
+pub mod autotune;
 pub mod config;
 pub mod export;
 pub mod feed;
@@ -23,6 +24,7 @@ pub async fn dispatch(cli: Cli, file: &ConfigFile, matches: &ArgMatches) -> CliR
     let global = cli.global;
     match cli.command {
         Command::Audit(a) => audit::run(a, &global).await,
+        Command::Autotune(a) => autotune::run(a, &global).await,
         Command::Keys(a) => keys::run(a, &global).await,
         Command::Config(c) => config::run(c, &global, file, matches),
         Command::Completions { shell } => {
