@@ -119,3 +119,32 @@ async fn requests_over_the_concurrency_limit_get_resource_exhausted() {
     assert!(ok.is_ok(), "{ok:?}");
     handle.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_stream_outlives_the_request_deadline() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let handle = host(ExportServer::new(Arc::new(MemoryStore::new())))
+        .with_limits(Limits {
+            request_timeout: Duration::from_millis(100),
+            ..Limits::default()
+        })
+        .spawn_on(listener, Shutdown::new())
+        .unwrap();
+    let mut client = ExportServiceClient::new(
+        tonic::transport::Endpoint::from_shared(handle.url())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap(),
+    );
+    let (tx, rx) = mpsc::channel(4);
+    tx.send(options()).await.unwrap();
+    let call = tokio::spawn(async move { client.export_summaries(ReceiverStream::new(rx)).await });
+    // A soak streams summaries for as long as it runs: far past the deadline.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    tx.send(summary()).await.unwrap();
+    drop(tx);
+    let report = call.await.unwrap().unwrap().into_inner().report.unwrap();
+    assert_eq!(report.summaries, 1);
+    handle.stop().await.unwrap();
+}

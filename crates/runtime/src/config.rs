@@ -47,7 +47,8 @@ pub struct ServiceArgs {
     #[arg(long, env = "SHADOWKPI_DRAIN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub drain_timeout: Duration,
 
-    /// Deadline of a unary request (streams are bounded by the client).
+    /// Deadline of a request's response; client-streaming calls (export) are
+    /// exempt and bounded by the client's own deadline.
     #[arg(long, env = "SHADOWKPI_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub request_timeout: Duration,
 

@@ -12,6 +12,7 @@
 //!   endpoint parsing.
 //! - [`telemetry`]: logging and tracing setup, trace-context propagation.
 //! - [`metrics`]: the `/metrics` HTTP server and the gRPC request metrics.
+//! - [`deadline`]: the request deadline (client streams exempt).
 //! - [`observe`]: the server-side tower layer (span per RPC, metrics).
 //! - [`server`]: [`server::ServiceHost`], which serves a set of gRPC services.
 //! - [`shutdown`]: signals and the drain token.
@@ -21,6 +22,7 @@
 pub mod app;
 pub mod client;
 pub mod config;
+pub mod deadline;
 pub mod metrics;
 pub mod observe;
 pub mod server;

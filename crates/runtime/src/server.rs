@@ -17,6 +17,7 @@ use tower::load_shed::LoadShedLayer;
 use tower::{Service, ServiceBuilder};
 
 use crate::config::ServiceArgs;
+use crate::deadline::DeadlineLayer;
 use crate::observe::ObserveLayer;
 use crate::shutdown::Shutdown;
 
@@ -68,6 +69,7 @@ pub struct ServiceHost {
     name: String,
     routes: RoutesBuilder,
     service_names: Vec<&'static str>,
+    long_lived: Vec<String>,
     limits: Limits,
 }
 
@@ -120,6 +122,7 @@ impl ServiceHost {
             name: name.into(),
             routes: RoutesBuilder::default(),
             service_names: Vec::new(),
+            long_lived: Vec::new(),
             limits: Limits::default(),
         }
     }
@@ -127,6 +130,14 @@ impl ServiceHost {
     /// Sets the request limits.
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Exempts a client-streaming method (`/package.Service/Method`) from the
+    /// request deadline: its response only comes once the client has sent
+    /// everything, which may take longer than any server-side limit.
+    pub fn long_lived(mut self, path: &str) -> Self {
+        self.long_lived.push(path.to_string());
         self
     }
 
@@ -210,6 +221,10 @@ impl ServiceHost {
             .layer(GlobalConcurrencyLimitLayer::new(
                 self.limits.max_concurrent.max(1),
             ))
+            .layer(DeadlineLayer::new(
+                self.limits.request_timeout,
+                self.long_lived.clone(),
+            ))
             .into_inner();
 
         tracing::info!(service = %self.name, %addr, services = ?self.service_names, "grpc server listening");
@@ -217,7 +232,6 @@ impl ServiceHost {
         let health_reporter = reporter.clone();
         let names = self.service_names.clone();
         let server = Server::builder()
-            .timeout(self.limits.request_timeout)
             .tcp_nodelay(true)
             .layer(layers)
             .add_routes(routes.routes())

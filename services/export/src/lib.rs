@@ -125,11 +125,13 @@ impl ExportFlags {
 
 /// The gRPC host of the service.
 pub fn host(server: ExportServer) -> ServiceHost {
-    ServiceHost::new("exportd").add_service(
-        ExportServiceServer::new(server)
-            .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES),
-    )
+    ServiceHost::new("exportd")
+        .long_lived("/shadowkpi.v1.ExportService/ExportSummaries")
+        .add_service(
+            ExportServiceServer::new(server)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
 }
 
 /// Serves the service on `listener` in the background (tests, all-in-one),
