@@ -9,6 +9,9 @@
 //! never blocks anyone: HTTP/2 flow control stops the pulling, its queue fills,
 //! the oldest ticks are dropped and counted, and memory stays bounded.
 //!
+//! The reader paces itself on the emptiest queue ([`Hub::room`]): a backlog is
+//! read as fast as the fastest subscriber takes it, so only slower ones drop.
+//!
 //! A tick is shared (`Arc<Released>`) by every queue that holds it. It is
 //! acknowledged when the last reference goes, provided someone took it, dropped
 //! it on purpose, or left while others remained; when the last subscriber
@@ -154,6 +157,7 @@ pub(crate) struct Subscriber {
     capacity: usize,
     queue: Mutex<Queue>,
     notify: Notify,
+    room: Arc<Notify>,
 }
 
 impl Subscriber {
@@ -202,6 +206,7 @@ impl Subscriber {
         }
         q.ticks -= taken.len();
         drop(q);
+        self.room.notify_waiters();
         Some(SubscribeResponse {
             ticks: taken.into_iter().map(Released::take).collect(),
             counters,
@@ -210,6 +215,12 @@ impl Subscriber {
 
     fn queued_ticks(&self) -> usize {
         self.lock().ticks
+    }
+
+    /// Free slots in the queue; `None` once closed.
+    fn room(&self) -> Option<usize> {
+        let q = self.lock();
+        (!q.closed).then(|| self.capacity.saturating_sub(q.items.len()))
     }
 
     /// Closes the queue; queued ticks count as delivered when `deliver` (the
@@ -250,6 +261,7 @@ pub(crate) struct Hub {
     next_id: AtomicU64,
     session: watch::Sender<Session>,
     done: AtomicBool,
+    room: Arc<Notify>,
 }
 
 impl Hub {
@@ -261,7 +273,25 @@ impl Hub {
             next_id: AtomicU64::new(1),
             session: watch::Sender::new(Session::default()),
             done: AtomicBool::new(false),
+            room: Arc::new(Notify::new()),
         }
+    }
+
+    /// Free slots of the emptiest queue (`usize::MAX` without subscribers).
+    /// The reader paces itself on it, so a backlog is read as fast as the
+    /// fastest subscriber takes it and only slower ones drop.
+    pub fn room(&self) -> usize {
+        self.lock()
+            .iter()
+            .filter_map(|s| s.room())
+            .max()
+            .unwrap_or(usize::MAX)
+    }
+
+    /// Resolves when a subscriber took a batch or the set changed; enable it
+    /// before checking [`Hub::room`].
+    pub fn room_changed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.room.notified()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Subscriber>>> {
@@ -308,6 +338,7 @@ impl Hub {
             capacity: capacity.max(1),
             queue: Mutex::new(Queue::default()),
             notify: Notify::new(),
+            room: self.room.clone(),
         });
         let n = {
             let mut subs = self.lock();
@@ -325,6 +356,7 @@ impl Hub {
             subs.len()
         };
         METRICS.subscribers.set(n as f64);
+        self.room.notify_waiters();
         Ok(sub)
     }
 
@@ -354,6 +386,7 @@ impl Hub {
             subs.len()
         };
         METRICS.subscribers.set(n as f64);
+        self.room.notify_waiters();
         tracing::info!(subscriber = %sub.name, id, remaining = n, "subscriber left");
     }
 

@@ -254,20 +254,47 @@ impl Reader {
         Ok(())
     }
 
+    /// Waits until the emptiest subscriber queue has room for a read, and
+    /// returns how many entries to read: a backlog is read at the pace of the
+    /// fastest subscriber, which therefore never drops.
+    async fn wait_for_room(&self) -> Result<usize, Stop> {
+        let c = &self.cfg;
+        let half = (c.subscriber_buffer / 2).max(1);
+        loop {
+            let changed = self.hub.room_changed();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let room = self.hub.room();
+            if room >= half {
+                return Ok(c.read_count.min(room / 2).max(1));
+            }
+            tokio::select! {
+                () = changed => {}
+                // Re-check now and then (a session may have ended meanwhile).
+                () = tokio::time::sleep(std::time::Duration::from_millis(200)) => return Ok(0),
+                () = self.shutdown.cancelled() => return Err(Stop::Exit),
+            }
+        }
+    }
+
     async fn read_new(&self, epoch: u64) -> Result<(), Stop> {
         let c = &self.cfg;
+        let count = self.wait_for_room().await?;
+        if count == 0 {
+            return Ok(());
+        }
         let entries = self
             .store
             .read_group(
                 &c.stream,
                 &c.group,
                 &c.consumer,
-                c.read_count,
+                count,
                 Some(c.block),
                 false,
             )
             .await?;
-        let full = entries.len() >= c.read_count;
+        let full = entries.len() >= count;
         let entries = self.acks.admit(entries);
         self.send(epoch, entries, full).await
     }

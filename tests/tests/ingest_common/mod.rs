@@ -58,6 +58,21 @@ pub async fn client(url: &str) -> IngestServiceClient<Channel> {
     )
 }
 
+/// A client whose HTTP/2 windows are small (64 KiB), so a subscriber that
+/// stops reading stops the server within a few batches instead of absorbing
+/// megabytes into its receive buffer. Use it for that subscriber only: once
+/// the connection window is full, no other call on it gets an answer.
+pub async fn slow_client(url: &str) -> IngestServiceClient<Channel> {
+    let ch = Channel::from_shared(url.to_string())
+        .unwrap()
+        .initial_stream_window_size(Some(65_535))
+        .initial_connection_window_size(Some(65_535))
+        .connect()
+        .await
+        .unwrap();
+    IngestServiceClient::new(ch)
+}
+
 /// Subscribes to `symbols` (empty: all).
 pub async fn subscribe(
     c: &mut IngestServiceClient<Channel>,
@@ -74,9 +89,13 @@ pub async fn subscribe(
     .into_inner()
 }
 
-/// `GetStats`.
+/// `GetStats` (with a hang guard).
 pub async fn stats(c: &mut IngestServiceClient<Channel>) -> GetStatsResponse {
-    c.get_stats(GetStatsRequest {}).await.unwrap().into_inner()
+    tokio::time::timeout(HANG, c.get_stats(GetStatsRequest {}))
+        .await
+        .expect("hang guard: GetStats")
+        .unwrap()
+        .into_inner()
 }
 
 /// What a subscriber received.
