@@ -72,6 +72,8 @@ pub enum Command {
     Audit(cmd::audit::AuditArgs),
     /// List what the KPI store holds, with TTLs.
     Keys(cmd::keys::KeysArgs),
+    /// Measure throughput, latency and memory against a bare Redis client.
+    Bench(cmd::bench::BenchArgs),
     /// Show the effective configuration.
     #[command(subcommand)]
     Config(cmd::config::ConfigCommand),

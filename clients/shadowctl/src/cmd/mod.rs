@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod autotune;
+pub mod bench;
 pub mod config;
 pub mod export;
 pub mod feed;
@@ -26,6 +27,7 @@ pub async fn dispatch(cli: Cli, file: &ConfigFile, matches: &ArgMatches) -> CliR
         Command::Audit(a) => audit::run(a, &global).await,
         Command::Autotune(a) => autotune::run(a, &global).await,
         Command::Keys(a) => keys::run(a, &global).await,
+        Command::Bench(a) => bench::run(a, &global).await,
         Command::Config(c) => config::run(c, &global, file, matches),
         Command::Completions { shell } => {
             clap_complete::generate(

@@ -1,0 +1,91 @@
+//! Engine throughput: recorded ticks replayed through the shadow engine in
+//! memory, on one thread (ticks/s per core).
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use shadowkpi_domain::engine::testfeed::{FeedSpec, merge};
+use shadowkpi_domain::engine::{EngineConfig, ModelSet, ShadowEngine};
+use shadowkpi_domain::params::StrategyParams;
+use shadowkpi_domain::tick::Tick;
+
+use super::bench_err;
+use super::report::{Row, Section, fmt_number};
+use crate::error::CliResult;
+
+const T0: i64 = 1_700_000_000_000;
+
+/// `symbols` BTC-like symbols (~40 ticks/s each) over `seconds` of event time,
+/// merged in time order.
+fn recording(symbols: usize, seconds: i64) -> Vec<Tick> {
+    let feeds = (0..symbols)
+        .map(|i| {
+            let mut spec = FeedSpec::btc_like(i as u64 + 1, T0, seconds * 1000);
+            spec.symbol = format!("SYM{i:03}USDT");
+            spec.generate()
+        })
+        .collect();
+    merge(feeds)
+}
+
+/// Seconds to replay `ticks` once (one-minute windows, all windows emitted).
+fn replay(ticks: &[Tick], models: &ModelSet) -> CliResult<(f64, usize)> {
+    let cfg = EngineConfig::new(60_000)
+        .with_params(StrategyParams::default())
+        .with_models(models.clone())
+        .with_seed(1);
+    let started = Instant::now();
+    let mut engine = ShadowEngine::new(cfg).map_err(|e| bench_err("engine", e))?;
+    let mut windows = 0;
+    for t in ticks {
+        windows += engine.on_tick(black_box(t)).len();
+    }
+    windows += engine.finish().len();
+    Ok((started.elapsed().as_secs_f64(), windows))
+}
+
+/// Section 4: 1 and 100 symbols, lenient and strict model sets.
+pub async fn throughput(
+    runs: usize,
+    one_symbol_s: i64,
+    hundred_symbols_s: i64,
+) -> CliResult<Section> {
+    tokio::task::spawn_blocking(move || measure(runs, one_symbol_s, hundred_symbols_s))
+        .await
+        .map_err(|e| bench_err("engine task", e))?
+}
+
+fn measure(runs: usize, one_symbol_s: i64, hundred_symbols_s: i64) -> CliResult<Section> {
+    let one = recording(1, one_symbol_s);
+    let many = recording(100, hundred_symbols_s);
+    let mut section = Section::new(
+        "engine_throughput",
+        "4. Engine throughput",
+        format!(
+            "Recorded ticks (the engine's deterministic test feed: BTC-like, ~40 ticks/s per symbol) replayed in memory \
+             through `ShadowEngine` on one thread, one-minute windows: {} ticks of 1 symbol, {} ticks of 100 symbols. \
+             No Redis involved, so no bare ratio: the figure is ticks/s per core.",
+            fmt_number(one.len() as f64),
+            fmt_number(many.len() as f64)
+        ),
+    );
+    for (name, models) in [
+        ("lenient", ModelSet::lenient()),
+        ("strict", ModelSet::strict(7)),
+    ] {
+        for (label, ticks) in [("1 symbol", &one), ("100 symbols", &many)] {
+            let mut rates = Vec::new();
+            let mut windows = 0;
+            for _ in 0..runs {
+                let (secs, w) = replay(ticks, &models)?;
+                rates.push(ticks.len() as f64 / secs);
+                windows = w;
+            }
+            section.rows.push(
+                Row::plain(format!("engine, {label}, {name} models"), "ticks/s", rates)
+                    .note(format!("{windows} windows")),
+            );
+        }
+    }
+    Ok(section)
+}
