@@ -61,7 +61,19 @@ struct AckState {
     acks: Vec<String>,
     dead: Vec<DeadLetter>,
     inflight: HashSet<EntryKey>,
+    /// Entries acknowledged while a read was in flight: its reply may still
+    /// list them as pending, so they are not admitted again.
+    acked_during_read: HashSet<EntryKey>,
     waiters: Vec<oneshot::Sender<bool>>,
+}
+
+impl AckState {
+    fn acknowledged(&mut self, id: &str) {
+        let k = entry_key(id);
+        if self.inflight.remove(&k) {
+            self.acked_during_read.insert(k);
+        }
+    }
 }
 
 /// Pending acknowledgements, dead letters and the in-flight set.
@@ -77,10 +89,25 @@ impl Acks {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Keeps the entries not already in flight and marks them in flight.
+    /// Called right before a read: forgets what was acknowledged before it.
+    pub fn begin_read(&self) {
+        self.lock().acked_during_read.clear();
+    }
+
+    /// After a read: keeps the entries neither in flight nor acknowledged
+    /// since the read began, and marks them in flight.
     pub fn admit(&self, mut entries: Vec<StreamEntry>) -> Vec<StreamEntry> {
         let mut st = self.lock();
-        entries.retain(|e| st.inflight.insert(entry_key(&e.id)));
+        let AckState {
+            inflight,
+            acked_during_read,
+            ..
+        } = &mut *st;
+        entries.retain(|e| {
+            let k = entry_key(&e.id);
+            !acked_during_read.contains(&k) && inflight.insert(k)
+        });
+        acked_during_read.clear();
         entries
     }
 
@@ -247,7 +274,7 @@ async fn write(
                 acks.lock().acks.splice(0..0, ids.drain(done..));
                 let mut st = acks.lock();
                 for id in &ids {
-                    st.inflight.remove(&entry_key(id));
+                    st.acknowledged(id);
                 }
                 return false;
             }
@@ -256,7 +283,7 @@ async fn write(
     }
     let mut st = acks.lock();
     for id in &ids {
-        st.inflight.remove(&entry_key(id));
+        st.acknowledged(id);
     }
     true
 }
@@ -333,6 +360,23 @@ mod tests {
         acks.release("1-1");
         assert_eq!(acks.admit(vec![e("1-1")]).len(), 1);
         assert_eq!(acks.inflight(), 3);
+    }
+
+    #[test]
+    fn an_entry_acknowledged_during_a_read_is_not_admitted_by_it() {
+        let acks = Acks::default();
+        let e = |id: &str| StreamEntry {
+            id: id.into(),
+            fields: vec![],
+        };
+        assert_eq!(acks.admit(vec![e("1-1"), e("1-2")]).len(), 2);
+        acks.begin_read();
+        // The read's reply was computed before this acknowledgement landed.
+        acks.lock().acknowledged("1-1");
+        assert_eq!(acks.admit(vec![e("1-1"), e("1-2"), e("1-3")]).len(), 1);
+        // A later read starts afresh.
+        acks.begin_read();
+        assert_eq!(acks.admit(vec![e("1-1")]).len(), 1);
     }
 
     #[tokio::test]

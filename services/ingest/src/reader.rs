@@ -180,6 +180,7 @@ impl Reader {
         let mut count = c.read_count;
         let mut total = 0usize;
         loop {
+            self.acks.begin_read();
             let page = self
                 .store
                 .read_group(&c.stream, &c.group, &c.consumer, count, None, true)
@@ -215,6 +216,7 @@ impl Reader {
         let mut start = "0-0".to_string();
         let mut claimed = 0u64;
         for _ in 0..MAX_CLAIM_PAGES {
+            self.acks.begin_read();
             let r = self
                 .store
                 .autoclaim(
@@ -283,6 +285,7 @@ impl Reader {
         if count == 0 {
             return Ok(());
         }
+        self.acks.begin_read();
         let entries = self
             .store
             .read_group(
