@@ -56,7 +56,11 @@ pub fn tick_fields(i: u64, symbols: u64, ts: i64) -> Vec<(String, String)> {
         bid_qty: Some(1.25),
         ask_qty: Some(2.5),
         last_px: Some(bid),
-        side: if seq.is_multiple_of(2) { Side::Buy } else { Side::Sell },
+        side: if seq.is_multiple_of(2) {
+            Side::Buy
+        } else {
+            Side::Sell
+        },
         ts_ingest_ms: 0,
     })
 }

@@ -1,0 +1,126 @@
+//! `shadowctl bench --quick`, the real binary, against a private Redis: every
+//! part runs and the report holds every section with positive figures. Only
+//! that it runs: no figure is compared with any speed.
+
+use std::process::Command;
+
+use serde_json::Value;
+use shadowkpi_testkit::RedisServer;
+
+const SECTIONS: [&str; 6] = [
+    "ingest_throughput",
+    "ingest_latency",
+    "export_throughput",
+    "engine_throughput",
+    "memory",
+    "scaling",
+];
+
+#[test]
+fn quick_bench_reports_every_section_with_positive_figures() {
+    let redis = RedisServer::start();
+    let out = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_shadowctl"))
+        .args(["bench", "--quick", "--redis-url", &redis.url(), "--out"])
+        .arg(out.path())
+        .env_remove("SHADOWKPI_CONFIG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "bench failed: {stderr}\n{stdout}");
+    assert!(stdout.contains("ingest_throughput"), "no table: {stdout}");
+    assert!(stdout.contains("targets met:"), "{stdout}");
+
+    let md = std::fs::read_to_string(out.path().join("BENCH_REPORT.md")).unwrap();
+    assert!(md.starts_with("# shadowkpi benchmark"));
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("BENCH_REPORT.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["schema"], "shadowkpi.bench/1");
+    assert_eq!(report["quick"], true);
+    assert_eq!(report["runs"], 1);
+    let ids: Vec<&str> = report["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, SECTIONS);
+
+    for section in report["sections"].as_array().unwrap() {
+        let id = section["id"].as_str().unwrap();
+        let rows = section["rows"].as_array().unwrap();
+        assert!(!rows.is_empty(), "{id} has no rows");
+        for row in rows {
+            let name = row["name"].as_str().unwrap();
+            let value = row["value"].as_f64().unwrap();
+            assert!(value > 0.0, "{id} / {name}: value {value}");
+            if let Some(bare) = row.get("bare") {
+                let bare = bare.as_f64().unwrap();
+                assert!(bare > 0.0, "{id} / {name}: bare {bare}");
+            }
+            if let Some(ratio) = row.get("ratio") {
+                assert!(ratio.as_f64().unwrap() > 0.0, "{id} / {name}: ratio");
+            }
+            if row.get("target").is_some() {
+                let verdict = row["verdict"].as_str().unwrap();
+                assert!(["PASS", "BELOW"].contains(&verdict), "{id} / {name}");
+            }
+        }
+    }
+
+    // The sizes the issue asks for, by name.
+    let names = |id: &str| -> Vec<String> {
+        report["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap()["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let latency = names("ingest_latency");
+    for label in ["no reorder window", "reorder window 40 ms"] {
+        for q in ["p50", "p99", "max"] {
+            assert!(
+                latency.iter().any(|n| n.contains(label) && n.ends_with(q)),
+                "{label} {q} missing: {latency:?}"
+            );
+        }
+    }
+    let export = names("export_throughput");
+    assert!(
+        export
+            .iter()
+            .any(|n| n.contains("batch 50 vs bare same writes"))
+    );
+    assert!(
+        export
+            .iter()
+            .any(|n| n.contains("batch 100 vs bare same writes"))
+    );
+    assert!(
+        export
+            .iter()
+            .any(|n| n.contains("over the Python exporter"))
+    );
+    let engine = names("engine_throughput");
+    assert_eq!(engine.len(), 4, "{engine:?}");
+    let scaling = names("scaling");
+    for s in ["1 symbol,", "10 symbols", "100 symbols", "1000 symbols"] {
+        assert!(scaling.iter().any(|n| n.contains(s)), "{s}: {scaling:?}");
+    }
+    for s in ["2 subscribers", "4 subscribers"] {
+        assert!(scaling.iter().any(|n| n.contains(s)), "{s}: {scaling:?}");
+    }
+
+    // The benchmark removes what it wrote.
+    let mut c = redis.connection();
+    let left: u64 = redis::cmd("DBSIZE").query(&mut c).unwrap();
+    assert_eq!(left, 0, "keys left behind");
+}
