@@ -1,0 +1,231 @@
+//! `shadowctl feed replay`'s engine against real Redis: JSON Lines and
+//! Tardis-style CSV (quotes and trades merged by time) land in the stream as
+//! ticks ingest decodes back to the same values; bad lines are skipped and
+//! reported with their line; and a replayed file reaches a subscriber through
+//! ingestd.
+
+mod ingest_common;
+
+use std::io::Write;
+
+use ingest_common::*;
+use ingestd::feed::{
+    CancellationToken, PublishOptions, ReplayFormat, ReplaySource, publish_replay,
+};
+use shadowkpi_domain::feed::decode::{decode_pairs, encode};
+use shadowkpi_domain::feed::synthetic::{FeedEntry, SyntheticConfig, SyntheticFeed};
+use shadowkpi_domain::tick::{Side, Tick};
+use shadowkpi_testkit::RedisServer;
+
+fn stream_ticks(redis: &RedisServer, stream: &str) -> Vec<Tick> {
+    let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+        .arg(stream)
+        .arg("-")
+        .arg("+")
+        .query(&mut redis.connection())
+        .unwrap();
+    entries
+        .into_iter()
+        .map(|(_, f)| decode_pairs(&f).unwrap())
+        .collect()
+}
+
+fn opts(stream: &str) -> PublishOptions {
+    PublishOptions {
+        stream: stream.into(),
+        maxlen: None,
+        ..PublishOptions::default()
+    }
+}
+
+fn synthetic(ms: i64) -> Vec<Tick> {
+    SyntheticFeed::new(SyntheticConfig {
+        duration_ms: ms,
+        rate: 500.0,
+        ..SyntheticConfig::default()
+    })
+    .unwrap()
+    .filter_map(|e| match e {
+        FeedEntry::Tick(t) => Some(t),
+        _ => None,
+    })
+    .collect()
+}
+
+/// One JSON object per tick, numbers as JSON numbers.
+fn jsonl_line(t: &Tick) -> String {
+    let mut m = serde_json::Map::new();
+    for (k, v) in encode(t) {
+        let value = match k.as_str() {
+            "symbol" | "side" => serde_json::Value::String(v),
+            _ => serde_json::from_str(&v).unwrap(),
+        };
+        m.insert(k, value);
+    }
+    serde_json::Value::Object(m).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jsonl_replays_into_the_stream_and_reaches_a_subscriber() {
+    let redis = RedisServer::start();
+    let store = store(&redis.url()).await;
+    let ticks = synthetic(4_000);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ticks.jsonl");
+    let mut f = std::fs::File::create(&path).unwrap();
+    for (i, t) in ticks.iter().enumerate() {
+        writeln!(f, "{}", jsonl_line(t)).unwrap();
+        if i == 10 {
+            // Line 12: a crossed book, which ingest would reject.
+            writeln!(
+                f,
+                r#"{{"symbol":"BTCUSDT","seq":1,"ts_server":1,"bid":2,"ask":1,"last_qty":0}}"#
+            )
+            .unwrap();
+        }
+    }
+    drop(f);
+
+    let report = publish_replay(
+        &*store,
+        vec![ReplaySource::open(&path).unwrap()],
+        ReplayFormat::Auto,
+        &[],
+        &opts("lob:ticks"),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.ticks, ticks.len() as u64);
+    assert_eq!(report.entries_written, ticks.len() as u64);
+    assert_eq!(report.skipped, 1);
+    assert!(
+        report.errors[0].contains("ticks.jsonl:12:"),
+        "{:?}",
+        report.errors
+    );
+    assert!(
+        report.errors[0].contains("crossed_book"),
+        "{:?}",
+        report.errors
+    );
+    assert_eq!(stream_ticks(&redis, "lob:ticks"), ticks);
+
+    // Through ingestd to a subscriber, in order.
+    let (server, _shutdown) = start(store.clone(), config("ingest-replay")).await;
+    let mut c = client(&server.url()).await;
+    let mut sub = subscribe(&mut c, "replay", &[]).await;
+    let mut got = Received::default();
+    collect_until(&mut sub, &mut got, |r| r.ticks.len() == ticks.len()).await;
+    for (sym, got) in got.by_symbol() {
+        assert_ordered(&got);
+        let want: Vec<u64> = ticks
+            .iter()
+            .filter(|t| t.symbol == sym)
+            .map(|t| t.seq)
+            .collect();
+        assert_eq!(got.iter().map(|t| t.seq).collect::<Vec<_>>(), want);
+    }
+}
+
+const QUOTES: &str =
+    "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount
+bybit,BTCUSDT,1700000000000000,1700000000000500,1.5,60000.2,60000.1,2.5
+bybit,ETHUSDT,1700000000001000,1700000000001500,10,3000.02,3000.01,20
+bybit,BTCUSDT,1700000000004000,1700000000004500,1.0,60000.3,60000.2,2.0
+bybit,BTCUSDT,1700000000005000,1700000000005500,,60000.3,60000.2,2.0
+";
+const TRADES: &str = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount
+bybit,BTCUSDT,1700000000000000,1700000000000700,t1,buy,60000.2,0.1
+bybit,ETHUSDT,1700000000002500,1700000000002600,t2,sell,3000.01,0.3
+bybit,BTCUSDT,1700000000003000,1700000000003100,t3,sell,60000.1,0.25
+";
+
+#[tokio::test]
+async fn tardis_quotes_and_trades_merge_by_time_into_the_stream() {
+    let redis = RedisServer::start();
+    let store = store(&redis.url()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let q = dir.path().join("bybit_quotes_2023-11-14_BTCUSDT.csv");
+    let t = dir.path().join("bybit_trades_2023-11-14_BTCUSDT.csv");
+    std::fs::write(&q, QUOTES).unwrap();
+    std::fs::write(&t, TRADES).unwrap();
+
+    // Trades given first: the merge is by time, not by argument order.
+    let report = publish_replay(
+        &*store,
+        vec![
+            ReplaySource::open(&t).unwrap(),
+            ReplaySource::open(&q).unwrap(),
+        ],
+        ReplayFormat::Auto,
+        &[],
+        &opts("lob:ticks"),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.entries_written, 6);
+    assert_eq!(report.skipped, 1, "the quote without ask_amount");
+    assert!(
+        report.errors[0].contains("ask_amount"),
+        "{:?}",
+        report.errors
+    );
+
+    let got: Vec<(String, u64, i64, f64, f64, f64, Side)> = stream_ticks(&redis, "lob:ticks")
+        .into_iter()
+        .map(|t| {
+            (
+                t.symbol,
+                t.seq,
+                t.ts_server_ms - 1_700_000_000_000,
+                t.bid,
+                t.ask,
+                t.last_qty,
+                t.side,
+            )
+        })
+        .collect();
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        got,
+        vec![
+            // A trade and a quote at the same µs: the trade file was given first.
+            (s("BTCUSDT"), 1, 0, 60000.2, 60000.2, 0.1, Side::Buy),
+            (s("BTCUSDT"), 2, 0, 60000.1, 60000.2, 0.0, Side::Unspecified),
+            (s("ETHUSDT"), 1, 1, 3000.01, 3000.02, 0.0, Side::Unspecified),
+            (s("ETHUSDT"), 2, 2, 3000.01, 3000.02, 0.3, Side::Sell),
+            (s("BTCUSDT"), 3, 3, 60000.1, 60000.2, 0.25, Side::Sell),
+            (s("BTCUSDT"), 4, 4, 60000.2, 60000.3, 0.0, Side::Unspecified),
+        ]
+    );
+
+    // Only some symbols, and JSON Lines and CSV cannot be mixed.
+    let only = publish_replay(
+        &*store,
+        vec![ReplaySource::open(&q).unwrap()],
+        ReplayFormat::Tardis,
+        &["eth-usdt".to_string()],
+        &opts("eth-only"),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(only.ticks, 1);
+    assert_eq!(only.symbols.keys().collect::<Vec<_>>(), ["ETHUSDT"]);
+    let mixed = publish_replay(
+        &*store,
+        vec![
+            ReplaySource::open(&q).unwrap(),
+            ReplaySource::from_reader("ticks", "{\"symbol\":\"X\"}\n".as_bytes()),
+        ],
+        ReplayFormat::Auto,
+        &[],
+        &opts("mixed"),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
+    assert!(mixed.to_string().contains("cannot mix"), "{mixed}");
+}
