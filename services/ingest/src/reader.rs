@@ -105,6 +105,13 @@ impl Reader {
         let mut ready = false;
         let mut next_claim = tokio::time::Instant::now() + self.cfg.autoclaim_interval;
         while Self::current(session, epoch) && !self.shutdown.is_cancelled() {
+            let Ok(count) = self.wait_for_room().await else {
+                return;
+            };
+            if count == 0 {
+                // Every subscriber is still full: look at the session again.
+                continue;
+            }
             let step = async {
                 if !ready {
                     self.setup(epoch).await?;
@@ -115,7 +122,7 @@ impl Reader {
                     self.claim(epoch).await?;
                     next_claim = tokio::time::Instant::now() + self.cfg.autoclaim_interval;
                 }
-                self.read_new(epoch).await
+                self.read_new(epoch, count).await
             };
             let result = tokio::select! {
                 r = step => r,
@@ -258,7 +265,8 @@ impl Reader {
 
     /// Waits until the emptiest subscriber queue has room for a read, and
     /// returns how many entries to read: a backlog is read at the pace of the
-    /// fastest subscriber, which therefore never drops.
+    /// fastest subscriber, which therefore never drops. 0 after a while
+    /// without room, so the caller can look at the session again.
     async fn wait_for_room(&self) -> Result<usize, Stop> {
         let c = &self.cfg;
         let half = (c.subscriber_buffer / 2).max(1);
@@ -279,12 +287,8 @@ impl Reader {
         }
     }
 
-    async fn read_new(&self, epoch: u64) -> Result<(), Stop> {
+    async fn read_new(&self, epoch: u64, count: usize) -> Result<(), Stop> {
         let c = &self.cfg;
-        let count = self.wait_for_room().await?;
-        if count == 0 {
-            return Ok(());
-        }
         self.acks.begin_read();
         let entries = self
             .store
