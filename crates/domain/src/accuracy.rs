@@ -113,7 +113,7 @@ pub fn relative_floor(kpi: Kpi) -> f64 {
         Kpi::EdgeBps => 1.0,
         Kpi::MakerTakerRatio => 0.05,
         Kpi::P95LatencyMs => 10.0,
-        Kpi::RiskRatio => 0.05,
+        Kpi::RiskRatio => 0.1,
     }
 }
 
@@ -250,11 +250,11 @@ mod tests {
 
     #[test]
     fn zero_prediction_uses_the_floor_not_a_division_by_zero() {
-        // risk floor 0.05: actual 0.025 against 0 → 0.025/0.05 = 50 % → FAIL
-        let a = compare_kpi(Kpi::RiskRatio, Some(0.0), vec![Some(0.025)], &T);
+        // risk floor 0.1: actual 0.05 against 0 → 0.05/0.1 = 50 % → FAIL
+        let a = compare_kpi(Kpi::RiskRatio, Some(0.0), vec![Some(0.05)], &T);
         assert_eq!(a.mape_pct, Some(50.0));
         assert_eq!(a.status, AccuracyStatus::Fail);
-        assert!(a.note.contains("relative to 0.05"), "{}", a.note);
+        assert!(a.note.contains("relative to 0.1"), "{}", a.note);
         // and an exact zero actual passes with 0 %
         let b = compare_kpi(Kpi::RiskRatio, Some(0.0), vec![Some(0.0)], &T);
         assert_eq!(b.mape_pct, Some(0.0));

@@ -189,8 +189,10 @@ impl SymbolModel {
             tick_units: 1,
             qty_decimals: 3,
             vol_bps_per_sqrt_s: 1.5,
-            noise_bps: 2.0,
-            noise_half_life_ms: 2_000.0,
+            // Microstructure bounce: quotes get pushed away and snap back
+            // within a few hundred ms, which is what a market maker earns on.
+            noise_bps: 4.0,
+            noise_half_life_ms: 250.0,
             max_spread_ticks: 4,
             trade_probability: 0.4,
             mean_trade_qty: 0.05,
