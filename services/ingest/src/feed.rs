@@ -152,10 +152,13 @@ struct Sink<'a> {
 }
 
 impl<'a> Sink<'a> {
+    /// `origin_ms` is the event time that corresponds to "now" when pacing
+    /// (the start of a synthetic feed); `None` takes the first entry's.
     fn new(
         store: &'a dyn Store,
         opts: &'a PublishOptions,
         cancel: &'a CancellationToken,
+        origin_ms: Option<i64>,
     ) -> Result<Self, IngestError> {
         if let Some(s) = opts.speed
             && !(s.is_finite() && s > 0.0)
@@ -175,7 +178,7 @@ impl<'a> Sink<'a> {
             batch: Vec::with_capacity(opts.batch_size.max(1)),
             written: 0,
             started: Instant::now(),
-            origin: None,
+            origin: origin_ms.map(|t| (t, tokio::time::Instant::now())),
             first_ts: None,
             last_ts: None,
         })
@@ -286,7 +289,9 @@ pub async fn publish_synthetic(
             c.rate
         )
     };
-    let mut sink = Sink::new(store, opts, &cancel)?;
+    // Paced from the feed's start, so in real time a tick is written when its
+    // event time comes, never before.
+    let mut sink = Sink::new(store, opts, &cancel, Some(feed.config().start_ms))?;
     let mut cancelled = false;
     for entry in feed.by_ref() {
         if !sink.push(entry.ts_ms(), entry.fields()).await? {
@@ -414,7 +419,7 @@ pub async fn publish_replay(
     }
     let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
     let source = format!("replay {}", names.join(" "));
-    let mut sink = Sink::new(store, opts, &cancel)?;
+    let mut sink = Sink::new(store, opts, &cancel, None)?;
     let mut out = ReplayTally::default();
     let mut cancelled = false;
 
