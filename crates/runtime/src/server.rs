@@ -236,7 +236,9 @@ impl ServiceHost {
             .layer(layers)
             .add_routes(routes.routes())
             .serve_with_incoming_shutdown(
-                tonic::transport::server::TcpIncoming::from(listener),
+                // `tcp_nodelay` above is ignored for an incoming stream: set it here,
+                // or small responses wait for delayed ACKs (tens of ms).
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
                 async move {
                     token.cancelled().await;
                     // Tell load balancers first, then stop accepting.
