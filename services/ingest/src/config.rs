@@ -101,11 +101,11 @@ pub struct IngestArgs {
     /// Consumer group.
     #[arg(long, env = "SHADOWKPI_GROUP", default_value = "shadow")]
     pub group: String,
-    /// Consumer name in the group [default: the host name, e.g. a StatefulSet
-    /// pod name].
+    /// Consumer name in the group (default: the host name, e.g. a StatefulSet
+    /// pod name).
     #[arg(long, env = "SHADOWKPI_CONSUMER")]
     pub consumer: Option<String>,
-    /// Dead-letter stream [default: <stream>:dlq].
+    /// Dead-letter stream (default: the stream name with `:dlq` appended).
     #[arg(long, env = "SHADOWKPI_DLQ_STREAM")]
     pub dlq_stream: Option<String>,
     /// Approximate length cap of the dead-letter stream.
