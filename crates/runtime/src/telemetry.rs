@@ -140,11 +140,14 @@ pub fn init_with<E: SpanExporter + 'static>(
             .with_writer(std::io::stderr)
             .boxed(),
     };
-    let otel_layer = tracing_opentelemetry::layer().with_tracer(tracer);
+    // Spans are traced at INFO whatever the log filter says, so a quiet CLI
+    // (`--log-level warn`) still starts and propagates its traces.
+    let otel_layer = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_filter(tracing_subscriber::filter::LevelFilter::INFO);
     // A second init in the same process (tests, all-in-one) keeps the first.
     let _ = tracing_subscriber::registry()
-        .with(filter)
-        .with(fmt_layer)
+        .with(fmt_layer.with_filter(filter))
         .with(otel_layer)
         .try_init();
     Ok(TelemetryGuard { provider })

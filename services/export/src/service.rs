@@ -15,6 +15,7 @@ use shadowkpi_proto::v1::{
 };
 use shadowkpi_store::{Store, StoreError, WriteCommand};
 use tonic::{Request, Response, Status, Streaming};
+use tracing::Instrument;
 
 use crate::breaker::{BreakerConfig, CircuitBreaker};
 use crate::error::ExportError;
@@ -213,7 +214,15 @@ impl ExportServer {
 
         let abort: Arc<OnceLock<StoreError>> = Arc::new(OnceLock::new());
         let outcomes: Vec<Outcome> = futures::stream::iter(batches)
-            .map(|b| self.run_batch(b, abort.clone()))
+            .map(|b| {
+                // One span per pipeline, a child of the export RPC's span.
+                let span = tracing::info_span!(
+                    "export.batch",
+                    batch = b.number,
+                    symbols = b.symbols.len()
+                );
+                self.run_batch(b, abort.clone()).instrument(span)
+            })
             .buffered(self.inner.config.max_in_flight.max(1))
             .collect()
             .await;
