@@ -262,6 +262,7 @@ pub(crate) struct Hub {
     session: watch::Sender<Session>,
     done: AtomicBool,
     room: Arc<Notify>,
+    in_flight: std::sync::atomic::AtomicUsize,
 }
 
 impl Hub {
@@ -274,6 +275,7 @@ impl Hub {
             session: watch::Sender::new(Session::default()),
             done: AtomicBool::new(false),
             room: Arc::new(Notify::new()),
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -286,6 +288,23 @@ impl Hub {
             .filter_map(|s| s.room())
             .max()
             .unwrap_or(usize::MAX)
+            .saturating_sub(self.in_flight.load(Relaxed))
+    }
+
+    /// Entries read from Redis but not yet handed to the queues (on their way
+    /// through the pipeline): they will take room, so [`Hub::room`] counts
+    /// them as taken. Without this a fast reader overfills a lone subscriber.
+    pub fn read_in_flight(&self, n: usize) {
+        self.in_flight.fetch_add(n, Relaxed);
+    }
+
+    /// The pipeline has offered `n` in-flight entries to the queues.
+    pub fn offered(&self, n: usize) {
+        // Never below zero, even if a chunk of an old session is dropped.
+        let _ = self
+            .in_flight
+            .fetch_update(Relaxed, Relaxed, |v| Some(v.saturating_sub(n)));
+        self.room.notify_waiters();
     }
 
     /// Resolves when a subscriber took a batch or the set changed; enable it

@@ -213,6 +213,12 @@ impl Pipeline {
     }
 
     fn on_chunk(&mut self, chunk: Chunk) {
+        let read = chunk.entries.len();
+        self.on_chunk_entries(chunk);
+        self.hub.offered(read);
+    }
+
+    fn on_chunk_entries(&mut self, chunk: Chunk) {
         self.sync_session();
         if !self.current.active || chunk.epoch != self.current.epoch {
             // Read for a session that is over: leave the entries pending.

@@ -156,6 +156,7 @@ impl Reader {
         if entries.is_empty() {
             return Ok(());
         }
+        self.hub.read_in_flight(entries.len());
         let chunk = Chunk {
             epoch,
             entries,

@@ -145,9 +145,10 @@ pub async fn collect_until(
             .await
             .unwrap_or_else(|_| {
                 panic!(
-                    "hang guard: {} ticks after {} batches",
+                    "hang guard: {} ticks after {} batches, counters {:?}",
                     into.ticks.len(),
-                    into.batches
+                    into.batches,
+                    into.counters
                 )
             });
         match next {
