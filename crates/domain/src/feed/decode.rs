@@ -448,7 +448,11 @@ mod tests {
 
     #[test]
     fn every_defect_has_its_reason_and_names_the_field() {
-        type Case = (Vec<(&'static str, &'static str)>, RejectReason, &'static str);
+        type Case = (
+            Vec<(&'static str, &'static str)>,
+            RejectReason,
+            &'static str,
+        );
         let cases: Vec<Case> = vec![
             (without("bid"), RejectReason::MissingField, "bid"),
             (without("symbol"), RejectReason::MissingField, "symbol"),
