@@ -43,6 +43,7 @@ impl FeedPlan {
         flags: &SoakFlags,
         soak_windows: u32,
         dry_windows: u32,
+        dry_window: Duration,
         cluster: &Cluster,
     ) -> CliResult<FeedPlan> {
         let synthetic = match flags.feed {
@@ -70,7 +71,7 @@ impl FeedPlan {
         let dry_ms = if dry_windows == 0 {
             0
         } else {
-            window_ms * i64::from(dry_windows + 1) + slack_ms
+            dry_window.as_millis() as i64 * i64::from(dry_windows + 1) + slack_ms
         };
         Ok(FeedPlan {
             config: Some(SyntheticConfig {

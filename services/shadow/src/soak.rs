@@ -123,7 +123,7 @@ pub fn plan(req: &RunSoakRequest, server_profile: &Profile) -> Result<SoakPlan, 
     let seed = req.seed;
     let models = match ExecutionModel::try_from(req.model) {
         Ok(ExecutionModel::Strict) => ModelSet::strict(seed),
-        Ok(_) => ModelSet::lenient(),
+        Ok(_) => ModelSet::shadow(),
         Err(_) => {
             return Err(ShadowError::invalid(
                 "model",

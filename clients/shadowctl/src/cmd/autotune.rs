@@ -113,7 +113,7 @@ pub async fn run(args: AutotuneArgs, global: &GlobalArgs) -> CliResult<ExitCode>
         let cfg = AutotuneConfig {
             window_ms,
             models: match args.model {
-                ModelChoice::Lenient => ModelSet::lenient(),
+                ModelChoice::Lenient => ModelSet::shadow(),
                 ModelChoice::Strict => ModelSet::strict(args.seed),
             },
             thresholds: GateThresholds::default(),

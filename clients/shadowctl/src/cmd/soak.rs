@@ -345,7 +345,13 @@ pub fn print_table(doc: &SoakSummaryDoc) {
 pub async fn run(args: SoakArgs, global: &GlobalArgs) -> CliResult<ExitCode> {
     let cluster = Cluster::start(global).await?;
     eprintln!("{}", cluster.describe());
-    let feed = FeedPlan::for_run(&args.soak, args.soak.iterations, 0, &cluster)?;
+    let feed = FeedPlan::for_run(
+        &args.soak,
+        args.soak.iterations,
+        0,
+        Duration::ZERO,
+        &cluster,
+    )?;
     let feed_task = feed.start(&cluster).await?;
     let mut req = request(&args.soak, args.run_id.as_deref())?;
     if args.auto_export {

@@ -392,6 +392,20 @@ impl ModelSet {
             .build()
     }
 
+    /// The shadow default: front of the queue like [`ModelSet::lenient`], but
+    /// with the *expected* latency of [`ModelSet::strict`] as a constant (feed
+    /// 6 ms, order entry 50 ms, the means of its ranges). Shadow and dry run then
+    /// differ only in what the strict set adds on purpose — random latency and
+    /// queue position — so a prediction is not off by the mean latency alone.
+    pub fn shadow() -> Self {
+        ModelSet::builder()
+            .latency(ConstantLatency {
+                feed_ms: 6,
+                entry_ms: 50,
+            })
+            .build()
+    }
+
     /// A builder starting from the lenient models.
     pub fn builder() -> ModelSetBuilder {
         ModelSetBuilder::default()
