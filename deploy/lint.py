@@ -578,7 +578,11 @@ def cmd_k8s(args):
             problem(f"{name}: no PodDisruptionBudget covers it")
         replicas = w["spec"].get("replicas", 1)
         if overlay == "prod":
-            if replicas < 2:
+            # ingestd replicas split the consumer group's stream; subscribers
+            # read one address, so prod runs exactly one (deploy/README.md).
+            if name == "ingestd" and replicas != 1:
+                problem(f"{name}: prod must run exactly 1 replica (a consumer group splits the stream)")
+            elif name != "ingestd" and replicas < 2:
                 problem(f"{name}: prod should run at least 2 replicas")
             if not tmpl["spec"].get("topologySpreadConstraints"):
                 problem(f"{name}: prod needs topologySpreadConstraints")
