@@ -13,6 +13,7 @@
 //! - [`telemetry`]: logging and tracing setup, trace-context propagation.
 //! - [`metrics`]: the `/metrics` HTTP server and the gRPC request metrics.
 //! - [`deadline`]: the request deadline (client streams exempt).
+//! - [`ids`]: run ids.
 //! - [`observe`]: the server-side tower layer (span per RPC, metrics).
 //! - [`server`]: [`server::ServiceHost`], which serves a set of gRPC services.
 //! - [`shutdown`]: signals and the drain token.
@@ -23,6 +24,7 @@ pub mod app;
 pub mod client;
 pub mod config;
 pub mod deadline;
+pub mod ids;
 pub mod metrics;
 pub mod observe;
 pub mod server;

@@ -105,20 +105,8 @@ pub fn plan(req: &ValidateRequest) -> Result<ValidatePlan, DryRunError> {
         };
         DryRunError::invalid(field, m)
     })?;
-    let run_id = if req.run_id.is_empty() {
-        new_run_id()
-    } else if req
-        .run_id
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
-        req.run_id.clone()
-    } else {
-        return Err(DryRunError::invalid(
-            "run_id",
-            "only letters, digits, `-`, `_` and `.` are allowed",
-        ));
-    };
+    let run_id = shadowkpi_runtime::ids::run_id_or_new(&req.run_id, "dryrun")
+        .map_err(|m| DryRunError::invalid("run_id", m))?;
     Ok(ValidatePlan {
         run_id,
         symbols: symbols.into_iter().collect(),
@@ -135,17 +123,6 @@ pub fn plan(req: &ValidateRequest) -> Result<ValidatePlan, DryRunError> {
             req.idle_timeout_ms
         }),
     })
-}
-
-fn new_run_id() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    format!(
-        "dryrun-{}-{:04x}",
-        now.as_secs(),
-        now.subsec_nanos() % 0x10000
-    )
 }
 
 /// What the store holds for one symbol.

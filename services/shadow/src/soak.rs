@@ -132,20 +132,8 @@ pub fn plan(req: &RunSoakRequest, server_profile: &Profile) -> Result<SoakPlan, 
         }
     };
     let thresholds: GateThresholds = req.thresholds.as_ref().map(Into::into).unwrap_or_default();
-    let run_id = if req.run_id.is_empty() {
-        new_run_id("soak")
-    } else if req
-        .run_id
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
-        req.run_id.clone()
-    } else {
-        return Err(ShadowError::invalid(
-            "run_id",
-            "only letters, digits, `-`, `_` and `.` are allowed",
-        ));
-    };
+    let run_id = shadowkpi_runtime::ids::run_id_or_new(&req.run_id, "soak")
+        .map_err(|m| ShadowError::invalid("run_id", m))?;
     Ok(SoakPlan {
         run_id,
         symbols: symbols.into_iter().collect(),
@@ -168,31 +156,7 @@ pub fn plan(req: &RunSoakRequest, server_profile: &Profile) -> Result<SoakPlan, 
     })
 }
 
-/// A run id from the wall clock: `<prefix>-YYYYMMDDTHHMMSSZ-<4 hex>`.
-pub fn new_run_id(prefix: &str) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = now.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since the epoch (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{prefix}-{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z-{:04x}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        now.subsec_nanos() % 0x10000
-    )
-}
+pub use shadowkpi_runtime::ids::new_run_id;
 
 type Tx = mpsc::Sender<Result<RunSoakResponse, tonic::Status>>;
 
@@ -551,12 +515,5 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().starts_with("profile_json:"), "{err}");
         assert!(err.to_string().contains("quote_ofset_bps"), "{err}");
-    }
-
-    #[test]
-    fn run_ids_are_sortable_and_safe() {
-        let id = new_run_id("soak");
-        assert_eq!(id.len(), "soak-20261122T101010Z-abcd".len(), "{id}");
-        assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
     }
 }

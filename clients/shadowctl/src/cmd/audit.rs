@@ -62,18 +62,8 @@ pub async fn run(args: AuditArgs, global: &GlobalArgs) -> CliResult<ExitCode> {
         .map_err(|e| CliError::Service(format!("bundled schema: {e}")))?;
     let validator = jsonschema::validator_for(&schema)
         .map_err(|e| CliError::Service(format!("bundled schema: {e}")))?;
-    let entries = std::fs::read_dir(&args.dir)
+    let files = crate::cmd::export::summary_files(&args.dir)
         .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", args.dir.display())))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("ITER_SUMMARY") && n.ends_with(".json"))
-        })
-        .collect();
-    files.sort();
     if files.is_empty() {
         return Err(CliError::Usage(format!(
             "{} holds no ITER_SUMMARY_*.json files",

@@ -145,6 +145,24 @@ fn iteration_of(path: &Path) -> Option<u64> {
         .ok()
 }
 
+/// The `ITER_SUMMARY*.json` files of a folder, in iteration order.
+pub fn summary_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file()
+                && p.extension().is_some_and(|x| x == "json")
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("ITER_SUMMARY"))
+        })
+        .collect();
+    // ITER_SUMMARY_1000 comes after ITER_SUMMARY_999.
+    files.sort_by(|a, b| (iteration_of(a), a.file_name()).cmp(&(iteration_of(b), b.file_name())));
+    Ok(files)
+}
+
 /// Reads `src`: a folder (or a `latest` symlink to one) of
 /// `ITER_SUMMARY_*.json`, or a single summary file. A file that cannot be read
 /// is an error naming the file and the field; a folder without summaries says
@@ -158,23 +176,7 @@ pub fn load_summaries(src: &Path) -> CliResult<LoadedSummaries> {
     };
     let meta = std::fs::metadata(src).map_err(not_found)?;
     let (dir, files) = if meta.is_dir() {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(src)
-            .map_err(not_found)?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| {
-                p.is_file()
-                    && p.extension().is_some_and(|x| x == "json")
-                    && p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with("ITER_SUMMARY"))
-            })
-            .collect();
-        // ITER_SUMMARY_1000 comes after ITER_SUMMARY_999.
-        files.sort_by(|a, b| {
-            (iteration_of(a), a.file_name()).cmp(&(iteration_of(b), b.file_name()))
-        });
-        (src.to_path_buf(), files)
+        (src.to_path_buf(), summary_files(src).map_err(not_found)?)
     } else if src.file_name().is_some_and(|n| n == "latest") {
         // Where symlinks are unavailable, `latest` is a file naming the run folder.
         let name = std::fs::read_to_string(src).map_err(not_found)?;

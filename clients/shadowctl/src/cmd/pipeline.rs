@@ -2,7 +2,7 @@
 //! operation with every phase's artifacts in one run folder.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -10,7 +10,6 @@ use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use serde::Serialize;
 use shadowkpi_domain::accuracy::AccuracyStatus;
 use shadowkpi_domain::gate::Verdict;
-use shadowkpi_domain::summary::IterSummary;
 use shadowkpi_proto::v1::export_service_client::ExportServiceClient;
 use shadowkpi_proto::v1::{
     self, ExportMode, ExportOptions, ExportSummariesRequest, export_summaries_request,
@@ -100,37 +99,6 @@ pub struct SymbolOutcome {
     pub accuracy: Option<AccuracyStatus>,
 }
 
-/// Loads every `ITER_SUMMARY_*.json` of a folder, sorted by name.
-pub fn load_summaries(dir: &Path) -> CliResult<Vec<IterSummary>> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", dir.display())))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("ITER_SUMMARY") && n.ends_with(".json"))
-        })
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(CliError::Usage(format!(
-            "{} holds no ITER_SUMMARY_*.json files",
-            dir.display()
-        )));
-    }
-    files
-        .iter()
-        .map(|f| {
-            let text = std::fs::read_to_string(f)
-                .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", f.display())))?;
-            shadowkpi_domain::export::reader::parse_iter_summary(&text)
-                .map_err(|e| CliError::Usage(format!("{}: {e}", f.display())))
-        })
-        .collect()
-}
-
 /// Streams `summaries` to exportd with `options`; UNAVAILABLE is exit 3.
 pub async fn export(
     cluster: &Cluster,
@@ -214,7 +182,7 @@ async fn phases(
     let root = args.soak.artifacts.join("pipeline");
     let (run_id, run_dir, summaries, soak_doc) = match &args.from_artifacts {
         Some(dir) => {
-            let loaded = load_summaries(dir)?;
+            let loaded = crate::cmd::export::load_summaries(dir)?.summaries;
             let run_id = crate::cmd::soak::new_run_id("pipeline");
             let run_dir = root.join(&run_id);
             create_dir(&run_dir)?;
