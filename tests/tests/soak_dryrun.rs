@@ -135,6 +135,13 @@ async fn soak(s: &Stack, iterations: u32, env: Option<&str>) -> Soak {
             ..Default::default()
         }),
         idle_timeout_ms: 10_000,
+        // Quote at 1 bp, not the shipped profile's tuned offset: many fills in
+        // every short window, whatever the profile says (the dry run reads the
+        // parameters back from the exported provenance).
+        overrides: Some(shadowkpi_proto::v1::StrategyParams {
+            quote_offset_bps: Some(1.0),
+            ..Default::default()
+        }),
         ..Default::default()
     };
     let mut stream = ShadowServiceClient::new(channel(&s.shadow.url()).await)
