@@ -10,7 +10,7 @@ use crate::cmd;
     name = "shadowctl",
     version,
     about = "Validate a market-making strategy before it trades real money: soak → export → validate",
-    after_help = "Examples:\n  shadowctl pipeline                          # all-in-one: soak, export, validate on a synthetic feed\n  shadowctl feed synthetic --symbols BTCUSDT ETHUSDT --duration 10m --rate 2000 --seed 7\n  shadowctl soak --symbols BTCUSDT --iterations 48 --duration 60s\n  shadowctl export --src artifacts/soak/latest --env dev --exchange bybit\n  shadowctl validate --symbols BTCUSDT ETHUSDT --iterations 6 --duration 60s\n  shadowctl health\n\nExit codes: 0 success, 1 a gate or validation failed, 2 usage or input error,\n3 the store (Redis) was unreachable."
+    after_help = "Examples:\n  shadowctl pipeline              # all-in-one, synthetic feed\n  shadowctl feed synthetic --symbols BTCUSDT ETHUSDT --duration 10m --rate 2000 --seed 7\n  shadowctl soak --symbols BTCUSDT --iterations 48 --duration 60s\n  shadowctl export --src artifacts/soak/latest --env dev --exchange bybit\n  shadowctl validate --symbols BTCUSDT ETHUSDT --iterations 6 --duration 60s\n  shadowctl health\n\nExit codes: 0 success, 1 a gate or validation failed, 2 usage or input error,\n3 the store (Redis) was unreachable."
 )]
 pub struct Cli {
     /// Options shared by every command.
@@ -24,7 +24,9 @@ pub struct Cli {
 /// Options shared by every command.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GlobalArgs {
-    /// Redis URL of the feed and KPI store; unset means the in-process store.
+    /// Redis URL of the feed and KPI store. Unset: soak, validate and pipeline
+    /// run all-in-one on the in-process store; feed and export use
+    /// redis://127.0.0.1:6379; keys needs it.
     #[arg(long, env = "REDIS_URL", global = true, hide_env_values = true)]
     pub redis_url: Option<String>,
     /// Address of ingestd; unset (with the others) means all-in-one mode.
