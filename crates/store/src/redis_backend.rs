@@ -218,6 +218,14 @@ fn redact_text(s: &str) -> String {
         .join(" ")
 }
 
+/// A command whose buffers already hold `args` arguments of `bytes` bytes
+/// in all (besides the name).
+fn sized_cmd(name: &str, args: usize, bytes: usize) -> redis::Cmd {
+    let mut cmd = redis::Cmd::with_capacity(args + 1, name.len() + bytes);
+    cmd.arg(name);
+    cmd
+}
+
 fn as_string(v: &Value) -> Option<String> {
     match v {
         Value::BulkString(b) => Some(String::from_utf8_lossy(b).into_owned()),
@@ -485,17 +493,26 @@ impl Store for RedisStore {
         if commands.is_empty() {
             return Ok(());
         }
-        let mut pipe = redis::pipe();
+        let mut pipe = redis::Pipeline::with_capacity(commands.len());
         for c in commands {
             match c {
+                // The hot commands of an export get buffers of their final
+                // size: growing them argument by argument cost as much as
+                // everything else exportd does per symbol.
                 WriteCommand::HSet { key, fields } => {
-                    let cmd = pipe.cmd("HSET").arg(key);
+                    let bytes =
+                        key.len() + fields.iter().map(|(f, v)| f.len() + v.len()).sum::<usize>();
+                    let mut cmd = sized_cmd("HSET", 1 + 2 * fields.len(), bytes);
+                    cmd.arg(key);
                     for (f, v) in fields {
                         cmd.arg(f).arg(v);
                     }
+                    pipe.add_command(cmd);
                 }
                 WriteCommand::Expire { key, seconds } => {
-                    pipe.cmd("EXPIRE").arg(key).arg(*seconds);
+                    let mut cmd = sized_cmd("EXPIRE", 2, key.len() + 20);
+                    cmd.arg(key).arg(*seconds);
+                    pipe.add_command(cmd);
                 }
                 WriteCommand::Set {
                     key,
