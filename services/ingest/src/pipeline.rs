@@ -129,6 +129,8 @@ pub(crate) struct Pipeline {
     subs: (u64, Vec<Arc<Subscriber>>),
     origin: Instant,
     backlog: bool,
+    /// When the last chunk arrived (`now_ms`).
+    last_chunk_ms: i64,
     rejected_metrics: HashMap<&'static str, prometheus::IntCounter>,
 }
 
@@ -148,6 +150,7 @@ impl Pipeline {
             subs: (u64::MAX, Vec::new()),
             origin: Instant::now(),
             backlog: false,
+            last_chunk_ms: 0,
             rejected_metrics: HashMap::new(),
         }
     }
@@ -234,6 +237,7 @@ impl Pipeline {
             self.on_entry(entry, chunk.read_at_ms, now);
         }
         self.backlog = chunk.backlog;
+        self.last_chunk_ms = now;
         self.fanout();
     }
 
@@ -245,8 +249,12 @@ impl Pipeline {
         let now = self.now_ms();
         let hold = self.cfg.reorder_max_hold.as_millis() as i64;
         // While a backlog is being read, event time is about to release the
-        // ticks anyway; only a long stall warrants a wall-clock flush.
-        let hold = if self.backlog { hold * 10 } else { hold };
+        // ticks anyway; only a long stall warrants a wall-clock flush. A
+        // backlog read to its very end leaves no short read to say so (the
+        // next read just blocks): one without a chunk for `hold` is over, or
+        // its last ticks would wait ten times longer than needed.
+        let reading = self.backlog && now - self.last_chunk_ms < hold;
+        let hold = if reading { hold * 10 } else { hold };
         for i in 0..self.slots.len() {
             if self.slots[i]
                 .guard
