@@ -283,6 +283,63 @@ fn parse_entries(v: &Value) -> Vec<StreamEntry> {
         .collect()
 }
 
+/// Takes a string out of a reply value, reusing its buffer (no copy): a feed
+/// read is ten-odd fields per entry, thousands of entries per read.
+fn into_string(v: Value) -> Option<String> {
+    match v {
+        Value::BulkString(b) => Some(
+            String::from_utf8(b)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        ),
+        other => as_string(&other),
+    }
+}
+
+fn into_items(v: Value) -> Vec<Value> {
+    match v {
+        Value::Array(a) | Value::Set(a) => a,
+        _ => Vec::new(),
+    }
+}
+
+/// [`parse_fields`], taking the reply apart instead of copying it.
+fn take_fields(v: Value) -> Vec<(String, String)> {
+    match v {
+        Value::Map(m) => m
+            .into_iter()
+            .filter_map(|(k, v)| Some((into_string(k)?, into_string(v)?)))
+            .collect(),
+        other => {
+            let flat = into_items(other);
+            let mut out = Vec::with_capacity(flat.len() / 2);
+            let mut it = flat.into_iter();
+            while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                if let (Some(k), Some(v)) = (into_string(k), into_string(v)) {
+                    out.push((k, v));
+                }
+            }
+            out
+        }
+    }
+}
+
+/// [`parse_entries`], taking the reply apart instead of copying it.
+fn take_entries(v: Value) -> Vec<StreamEntry> {
+    into_items(v)
+        .into_iter()
+        .filter_map(|e| {
+            let mut parts = into_items(e).into_iter();
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some(id), Some(fields), None) => Some(StreamEntry {
+                    id: into_string(id)?,
+                    fields: take_fields(fields),
+                }),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
 #[async_trait::async_trait]
 impl Store for RedisStore {
     fn describe(&self) -> String {
@@ -343,14 +400,21 @@ impl Store for RedisStore {
             None => self.query(&cmd).await?,
         };
         let mut out = Vec::new();
-        for s in items(&reply) {
-            if let [_, entries] = items(s) {
-                out.extend(parse_entries(entries));
+        match reply {
+            Value::Map(m) => {
+                for (_, entries) in m {
+                    out.extend(take_entries(entries));
+                }
             }
-        }
-        if let Value::Map(m) = &reply {
-            for (_, entries) in m {
-                out.extend(parse_entries(entries));
+            other => {
+                for s in into_items(other) {
+                    let mut parts = into_items(s);
+                    if parts.len() == 2
+                        && let Some(entries) = parts.pop()
+                    {
+                        out.extend(take_entries(entries));
+                    }
+                }
             }
         }
         Ok(out)
