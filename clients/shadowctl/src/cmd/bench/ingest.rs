@@ -621,7 +621,7 @@ async fn latency_ingestd(env: &Env, plan: &LatencyPlan, reorder_ms: i64) -> CliR
                 continue;
             };
             let idx = (t.seq - 1) * plan.symbols + sym;
-            if idx >= plan.warmup
+            if plan.sampled(idx)
                 && let Some(l) = sent.latency_ms(idx, now)
             {
                 ms.push(l);
@@ -717,7 +717,7 @@ async fn latency_bare(env: &Env, plan: &LatencyPlan) -> CliResult<Samples> {
             }
             if let (Some(sym), Some(seq)) = (sym, seq) {
                 let idx = (seq - 1) * plan.symbols + sym;
-                if idx >= plan.warmup
+                if plan.sampled(idx)
                     && let Some(l) = sent.latency_ms(idx, now)
                 {
                     ms.push(l);
@@ -749,11 +749,14 @@ pub struct LatencyPlan {
     pub symbols: u64,
     total: u64,
     warmup: u64,
+    cooldown: u64,
 }
 
 impl LatencyPlan {
-    /// `rate` ticks/s for `duration` over `symbols`; the first 10 % are
-    /// warm-up and not sampled.
+    /// `rate` ticks/s for `duration` over `symbols`; the first 10 % (warm-up)
+    /// and the last 5 % (the end of the feed, after which the reorder window
+    /// is flushed by its wall-clock bound rather than by later ticks) are not
+    /// sampled.
     pub fn new(rate: f64, duration: Duration, symbols: u64) -> Self {
         let total = (rate * duration.as_secs_f64()) as u64;
         Self {
@@ -762,7 +765,12 @@ impl LatencyPlan {
             symbols,
             total,
             warmup: total / 10,
+            cooldown: total - total / 20,
         }
+    }
+
+    fn sampled(&self, idx: u64) -> bool {
+        (self.warmup..self.cooldown).contains(&idx)
     }
 
     fn sent(&self) -> Sent {
@@ -781,7 +789,7 @@ pub async fn latency(env: &Env, plan: &LatencyPlan) -> CliResult<Section> {
         format!(
             "A steady feed of {} ticks/s over {} symbols for {:.1} s (one XADD pipeline per millisecond, `ts_server` = wall clock) \
              into ingestd → one gRPC subscriber; latency = time the subscriber holds the tick − time its XADD pipeline was sent \
-             (first 10 % discarded as warm-up). Bare: `XREADGROUP COUNT {READ_COUNT} BLOCK 100` + `XACK` loop on its own connection.",
+             (the first 10 % and the last 5 % of the feed are not sampled: warm-up, and the end of the feed, where ticks in the reorder window wait for its 100 ms wall-clock bound because no later tick releases them). Bare: `XREADGROUP COUNT {READ_COUNT} BLOCK 100` + `XACK` loop on its own connection.",
             fmt_number(plan.rate),
             plan.symbols,
             plan.duration.as_secs_f64()
