@@ -809,7 +809,7 @@ pub async fn latency(env: &Env, plan: &LatencyPlan) -> CliResult<Section> {
             let mut row = Row::versus(format!("{label} {name}"), "ms", vec![ours], vec![theirs]);
             row.ratio = None;
             if theirs > 0.0 {
-                row = row.note(format!("+{:.2} ms over bare", ours - theirs));
+                row = row.note(format!("{:+.2} ms vs bare", ours - theirs));
             }
             section.rows.push(row);
         }

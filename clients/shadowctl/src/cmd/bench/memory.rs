@@ -275,10 +275,11 @@ pub async fn measure(env: &Env, binary: Option<&Path>, duration: Duration) -> Cl
         vec![stats.entries_read as f64 / secs],
     ));
     section.notes.push(format!(
-        "{} entries written, {} read by ingestd, {} delivered to the fast subscriber, {bp_drops} dropped for the stalled one (drop-oldest, counted)",
+        "{} entries written, {} read by ingestd, {} delivered to the fast subscriber, {} dropped for the stalled one (drop-oldest, counted)",
         fmt_number(written.load(Relaxed) as f64),
         fmt_number(stats.entries_read as f64),
         fmt_number(received.load(Relaxed) as f64),
+        fmt_number(bp_drops as f64),
     ));
     section.notes.push(format!(
         "RSS samples (s → MiB): {}",
