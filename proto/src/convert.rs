@@ -207,21 +207,29 @@ impl From<&d::summary::IterSummary> for v1::IterSummary {
 
 impl From<&v1::IterSummary> for d::summary::IterSummary {
     fn from(s: &v1::IterSummary) -> Self {
+        s.clone().into()
+    }
+}
+
+/// Moves the strings (exportd converts every summary it receives); absent
+/// parameters of a symbol or window take the contract defaults.
+impl From<v1::IterSummary> for d::summary::IterSummary {
+    fn from(s: v1::IterSummary) -> Self {
         let base = d::params::StrategyParams::default();
         let counters = s.counters.unwrap_or_default();
         d::summary::IterSummary {
-            schema_version: s.schema_version.clone(),
-            run_id: s.run_id.clone(),
+            schema_version: s.schema_version,
+            run_id: s.run_id,
             iteration: s.iteration,
             window: s.window.as_ref().map(Into::into).unwrap_or_default(),
-            source: s.source.clone(),
-            profile: s.profile.clone(),
+            source: s.source,
+            profile: s.profile,
             symbols: s
                 .symbols
-                .iter()
+                .into_iter()
                 .map(|(k, v)| {
                     (
-                        k.clone(),
+                        k,
                         d::summary::SymbolSummary {
                             summary: v.summary.as_ref().map(Into::into).unwrap_or_default(),
                             params: v.params.as_ref().map(|p| params_over(&base, p)),
@@ -235,7 +243,7 @@ impl From<&v1::IterSummary> for d::summary::IterSummary {
             seq_gaps: counters.seq_gaps,
             reordered: counters.reordered,
             bp_drops: counters.bp_drops,
-            notes: s.notes.clone(),
+            notes: s.notes,
         }
     }
 }
@@ -442,6 +450,8 @@ mod tests {
         let wire: v1::IterSummary = (&s).into();
         let back: d::summary::IterSummary = (&wire).into();
         assert_eq!(back, s);
+        let moved: d::summary::IterSummary = wire.into();
+        assert_eq!(moved, s, "by value, the same as by reference");
     }
 
     #[test]

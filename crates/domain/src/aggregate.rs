@@ -14,7 +14,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::kpi::KpiSet;
-use crate::stats::{mean, median};
+use crate::stats::{mean, median_in_place};
 
 /// How per-window values are combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -39,9 +39,10 @@ impl Aggregation {
         }
     }
 
-    fn combine(self, values: &[f64]) -> Option<f64> {
+    /// Combines `values` (in window order); may reorder them.
+    fn combine(self, values: &mut [f64]) -> Option<f64> {
         match self {
-            Aggregation::Median => median(values),
+            Aggregation::Median => median_in_place(values),
             Aggregation::Mean => mean(values),
             Aggregation::Last => values.last().copied(),
         }
@@ -73,24 +74,36 @@ impl FromStr for Aggregation {
 }
 
 /// Combines window KPI sets (oldest first) into one; see the module docs.
-pub fn aggregate(windows: &[KpiSet], how: Aggregation) -> KpiSet {
-    let column = |get: fn(&KpiSet) -> Option<f64>| -> Option<f64> {
-        let values: Vec<f64> = windows
-            .iter()
-            .filter_map(get)
-            .filter(|v| v.is_finite())
-            .collect();
-        how.combine(&values)
+///
+/// `windows` are KPI sets, or anything holding one (an export's per-window
+/// series), oldest first.
+pub fn aggregate<K: AsRef<KpiSet>>(windows: &[K], how: Aggregation) -> KpiSet {
+    // One buffer for every column: this runs for every symbol of an export.
+    let mut values: Vec<f64> = Vec::new();
+    let mut column = |get: fn(&KpiSet) -> Option<f64>| -> Option<f64> {
+        if let [only] = windows {
+            // Median, mean and last of one value are that value.
+            return get(only.as_ref()).filter(|v| v.is_finite());
+        }
+        values.clear();
+        values.extend(
+            windows
+                .iter()
+                .filter_map(|k| get(k.as_ref()))
+                .filter(|v| v.is_finite()),
+        );
+        how.combine(&mut values)
     };
+    let sets = || windows.iter().map(AsRef::as_ref);
     KpiSet {
         edge_bps: column(|k| k.edge_bps),
         maker_taker_ratio: column(|k| k.maker_taker_ratio),
         p95_latency_ms: column(|k| k.p95_latency_ms),
         risk_ratio: column(|k| k.risk_ratio),
-        maker_count: windows.iter().map(|k| k.maker_count).sum(),
-        taker_count: windows.iter().map(|k| k.taker_count).sum(),
-        total_fills: windows.iter().map(|k| k.total_fills).sum(),
         clock_drift_ms: column(|k| k.clock_drift_ms),
+        maker_count: sets().map(|k: &KpiSet| k.maker_count).sum(),
+        taker_count: sets().map(|k: &KpiSet| k.taker_count).sum(),
+        total_fills: sets().map(|k: &KpiSet| k.total_fills).sum(),
     }
 }
 
@@ -129,7 +142,10 @@ mod tests {
         // the latest window *with* the KPI, not the latest window
         let l2 = aggregate(&w[..2], Aggregation::Last);
         assert_eq!(l2.edge_bps, Some(1.0));
-        assert_eq!(aggregate(&[], Aggregation::Median), KpiSet::default());
+        assert_eq!(
+            aggregate::<KpiSet>(&[], Aggregation::Median),
+            KpiSet::default()
+        );
     }
 
     #[test]

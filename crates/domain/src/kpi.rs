@@ -83,6 +83,12 @@ pub struct KpiSet {
     pub clock_drift_ms: Option<f64>,
 }
 
+impl AsRef<KpiSet> for KpiSet {
+    fn as_ref(&self) -> &KpiSet {
+        self
+    }
+}
+
 impl KpiSet {
     /// The value of one exported KPI.
     pub fn get(&self, kpi: Kpi) -> Option<f64> {

@@ -74,15 +74,20 @@ pub fn p95_winsorized(values: &[f64]) -> Option<f64> {
 /// Median: the middle value, or the mean of the two middle values for an even
 /// count; `None` when empty.
 pub fn median(values: &[f64]) -> Option<f64> {
-    let sorted = sorted_copy(values);
-    let n = sorted.len();
+    median_in_place(&mut values.to_vec())
+}
+
+/// [`median`] without the copy: sorts `values` (by `f64::total_cmp`) in place.
+pub fn median_in_place(values: &mut [f64]) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
     if n == 0 {
         return None;
     }
     if n % 2 == 1 {
-        Some(sorted[n / 2])
+        Some(values[n / 2])
     } else {
-        Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0)
+        Some((values[n / 2 - 1] + values[n / 2]) / 2.0)
     }
 }
 

@@ -14,6 +14,7 @@
 //! - [`memory`]: the in-process backend ([`MemoryStore`]) for all-in-one mode.
 //! - [`StoreError`]: errors, classified so callers can map them to gRPC codes.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
@@ -54,6 +55,10 @@ pub struct AutoClaimed {
     pub deleted: Vec<String>,
 }
 
+/// A hash or stream field name: the names of the KPI store are fixed strings,
+/// so they are borrowed rather than allocated for every command.
+pub type FieldName = Cow<'static, str>;
+
 /// One write of a non-transactional pipeline.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WriteCommand {
@@ -62,7 +67,7 @@ pub enum WriteCommand {
         /// Key.
         key: String,
         /// Field/value pairs.
-        fields: Vec<(String, String)>,
+        fields: Vec<(FieldName, String)>,
     },
     /// `EXPIRE key seconds`.
     Expire {
@@ -88,7 +93,7 @@ pub enum WriteCommand {
         /// Explicit entry id.
         id: String,
         /// Field/value pairs.
-        fields: Vec<(String, String)>,
+        fields: Vec<(FieldName, String)>,
         /// Approximate length cap.
         maxlen: Option<u64>,
     },
@@ -102,7 +107,7 @@ pub enum WriteCommand {
         /// Key.
         key: String,
         /// Fields to remove.
-        fields: Vec<String>,
+        fields: Vec<FieldName>,
     },
 }
 
@@ -162,7 +167,7 @@ impl fmt::Display for WriteCommand {
             }
             Ok(())
         }
-        fn pairs(f: &mut fmt::Formatter<'_>, fields: &[(String, String)]) -> fmt::Result {
+        fn pairs(f: &mut fmt::Formatter<'_>, fields: &[(FieldName, String)]) -> fmt::Result {
             for (k, v) in fields {
                 args(f, &[k, v])?;
             }

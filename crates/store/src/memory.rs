@@ -193,7 +193,7 @@ impl State {
                         ..
                     }) => {
                         for (f, v) in fields {
-                            h.insert(f.clone(), v.clone());
+                            h.insert(f.to_string(), v.clone());
                         }
                         Ok(())
                     }
@@ -234,8 +234,17 @@ impl State {
                 {
                     return Ok(());
                 }
-                self.xadd(key, Some(parsed), fields.clone(), *maxlen, now_ms)
-                    .map(|_| ())
+                self.xadd(
+                    key,
+                    Some(parsed),
+                    fields
+                        .iter()
+                        .map(|(f, v)| (f.to_string(), v.clone()))
+                        .collect(),
+                    *maxlen,
+                    now_ms,
+                )
+                .map(|_| ())
             }
             WriteCommand::Del { key } => {
                 self.keys.remove(key);
@@ -249,7 +258,7 @@ impl State {
                         ..
                     }) => {
                         for f in fields {
-                            h.remove(f);
+                            h.remove(f.as_ref());
                         }
                         h.is_empty()
                     }

@@ -55,13 +55,14 @@ fn hset(key: &str, pairs: &[(&str, &str)]) -> WriteCommand {
         key: key.into(),
         fields: pairs
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.to_string().into(), v.to_string()))
             .collect(),
     }
 }
 
-fn fields(n: u32) -> Vec<(String, String)> {
-    vec![("n".to_string(), n.to_string())]
+/// One field `n`: for feed entries (`String` names) and for writes (`FieldName`).
+fn fields<K: From<&'static str>>(n: u32) -> Vec<(K, String)> {
+    vec![("n".into(), n.to_string())]
 }
 
 async fn hashes_expire_after_their_ttl<S: Store>(s: Arc<S>) {
@@ -148,7 +149,7 @@ async fn flat_keys_with_and_without_ttl<S: Store>(s: Arc<S>) {
 async fn hdel_removes_fields_and_the_emptied_key<S: Store>(s: Arc<S>) {
     let hdel = |fields: &[&str]| WriteCommand::HDel {
         key: "h".into(),
-        fields: fields.iter().map(|f| f.to_string()).collect(),
+        fields: fields.iter().map(|f| f.to_string().into()).collect(),
     };
     s.apply(&[hset("h", &[("a", "1"), ("b", "2")]), hdel(&["a", "zz"])])
         .await
@@ -256,7 +257,11 @@ async fn consumer_group_pending_ack_and_claim<S: Store>(s: Arc<S>) {
     s.create_group("feed", "g").await.unwrap();
     s.create_group("feed", "g").await.unwrap(); // existing group is fine
     let ids = s
-        .append("feed", &(1..=5).map(fields).collect::<Vec<_>>(), None)
+        .append(
+            "feed",
+            &(1..=5).map(fields::<String>).collect::<Vec<_>>(),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(ids.len(), 5);

@@ -5,8 +5,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use shadowkpi_domain::export::{
-    ExportMode, ExportSpec, KeyWrite, SymbolExport, collect_symbols, keys_written,
-    normalize_summary, plan_symbol,
+    ExportMode, KeyWrite, Planner, SymbolExport, collect_symbols, keys_written, normalize_summary,
 };
 use shadowkpi_domain::summary::IterSummary;
 use shadowkpi_proto::v1::export_service_server::ExportService;
@@ -133,7 +132,7 @@ pub fn store_command(w: KeyWrite) -> WriteCommand {
 /// than `map` with a closure: the closure's lifetimes trip the `Send` check of
 /// the async handler.)
 struct BatchPlanner<'a> {
-    spec: &'a ExportSpec,
+    planner: Planner<'a>,
     chunks: std::iter::Enumerate<std::slice::Chunks<'a, SymbolExport>>,
 }
 
@@ -142,15 +141,15 @@ impl Iterator for BatchPlanner<'_> {
 
     fn next(&mut self) -> Option<Batch> {
         let (i, chunk) = self.chunks.next()?;
-        Some(plan_batch(self.spec, i, chunk))
+        Some(plan_batch(&mut self.planner, i, chunk))
     }
 }
 
 /// The writes of batch `i` (0-based).
-fn plan_batch(spec: &ExportSpec, i: usize, chunk: &[SymbolExport]) -> Batch {
+fn plan_batch(planner: &mut Planner<'_>, i: usize, chunk: &[SymbolExport]) -> Batch {
     let mut writes = Vec::with_capacity(chunk.len() * 4);
     for s in chunk {
-        writes.extend(plan_symbol(spec, s));
+        planner.plan_into(s, &mut writes);
     }
     Batch {
         number: u32::try_from(i + 1).unwrap_or(u32::MAX),
@@ -212,7 +211,7 @@ impl ExportServer {
         };
         if job.dry_run {
             let batches = BatchPlanner {
-                spec: &job.spec,
+                planner: Planner::new(&job.spec),
                 chunks: symbols.chunks(size).enumerate(),
             };
             for b in batches {
@@ -245,7 +244,7 @@ impl ExportServer {
         // allocated it.
         let in_flight = self.inner.config.max_in_flight.max(1);
         let batches = BatchPlanner {
-            spec: &job.spec,
+            planner: Planner::new(&job.spec),
             chunks: symbols.chunks(size).enumerate(),
         };
         let abort: Arc<OnceLock<StoreError>> = Arc::new(OnceLock::new());
@@ -423,7 +422,7 @@ impl ExportServer {
             match m.payload {
                 Some(Payload::Summary(s)) => {
                     let index = summaries.len();
-                    let summary = normalize_summary(IterSummary::from(&s))
+                    let summary = normalize_summary(IterSummary::from(s))
                         .map_err(|e| ExportError::summary(index, e))?;
                     summaries.push(summary);
                 }

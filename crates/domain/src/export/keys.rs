@@ -55,24 +55,42 @@ impl KeySchema {
         &self.prefix
     }
 
+    /// `{prefix}:{kind}:{symbol}[:{suffix}]`, allocated once at its final
+    /// size (keys are built for every symbol of an export).
+    fn key(&self, kind: &str, symbol: &str, suffix: Option<&str>) -> String {
+        let extra = suffix.map_or(0, |s| s.len() + 1);
+        let mut k =
+            String::with_capacity(self.prefix.len() + kind.len() + symbol.len() + 2 + extra);
+        k.push_str(&self.prefix);
+        k.push(':');
+        k.push_str(kind);
+        k.push(':');
+        k.push_str(symbol);
+        if let Some(s) = suffix {
+            k.push(':');
+            k.push_str(s);
+        }
+        k
+    }
+
     /// Hash of the latest KPIs: `{env}:{exchange}:shadow:latest:{SYMBOL}`.
     pub fn latest(&self, symbol: &str) -> String {
-        format!("{}:latest:{symbol}", self.prefix)
+        self.key("latest", symbol, None)
     }
 
     /// Flat key of one KPI: `{env}:{exchange}:shadow:latest:{SYMBOL}:{kpi}`.
     pub fn flat(&self, symbol: &str, kpi: Kpi) -> String {
-        format!("{}:latest:{symbol}:{}", self.prefix, kpi.name())
+        self.key("latest", symbol, Some(kpi.name()))
     }
 
     /// Stream of per-window KPIs: `{env}:{exchange}:shadow:stream:{SYMBOL}`.
     pub fn stream(&self, symbol: &str) -> String {
-        format!("{}:stream:{symbol}", self.prefix)
+        self.key("stream", symbol, None)
     }
 
     /// Provenance hash: `{env}:{exchange}:shadow:meta:{SYMBOL}`.
     pub fn meta(&self, symbol: &str) -> String {
-        format!("{}:meta:{symbol}", self.prefix)
+        self.key("meta", symbol, None)
     }
 
     /// `SCAN` pattern matching every key of this schema.

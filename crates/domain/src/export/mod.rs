@@ -37,7 +37,9 @@ pub mod series;
 pub mod value;
 
 pub use keys::{KeyError, KeySchema};
-pub use plan::{ExportMode, ExportSpec, KeyWrite, keys_written, parse_kpis, plan_symbol};
+pub use plan::{
+    ExportMode, ExportSpec, FieldName, KeyWrite, Planner, keys_written, parse_kpis, plan_symbol,
+};
 pub use reader::{SummaryError, normalize_summary, parse_iter_summary};
 pub use series::{Provenance, SymbolExport, SymbolWindow, collect_symbols};
 pub use value::format_value;

@@ -18,11 +18,13 @@
 //! Every write is idempotent: running the same plan twice leaves the store as
 //! one run did.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
 use crate::kpi::{Kpi, KpiSet};
+use crate::params::StrategyParams;
 
 use super::keys::KeySchema;
 use super::series::{SymbolExport, SymbolWindow};
@@ -90,6 +92,10 @@ pub struct ExportSpec {
     pub stream_maxlen: u64,
 }
 
+/// A hash or stream field name. The names of the contract are fixed strings:
+/// they are borrowed, not allocated for every write.
+pub type FieldName = Cow<'static, str>;
+
 /// One write of a plan. The service converts it into its store's command type;
 /// it mirrors the Redis command it names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,14 +105,14 @@ pub enum KeyWrite {
         /// Key.
         key: String,
         /// Field/value pairs.
-        fields: Vec<(String, String)>,
+        fields: Vec<(FieldName, String)>,
     },
     /// `HDEL key field …`.
     HDel {
         /// Key.
         key: String,
         /// Fields to remove.
-        fields: Vec<String>,
+        fields: Vec<FieldName>,
     },
     /// `EXPIRE key seconds`.
     Expire {
@@ -137,7 +143,7 @@ pub enum KeyWrite {
         /// Explicit entry id (`<ms>-<seq>`).
         id: String,
         /// Field/value pairs.
-        fields: Vec<(String, String)>,
+        fields: Vec<(FieldName, String)>,
         /// Approximate length cap.
         maxlen: u64,
     },
@@ -214,16 +220,24 @@ pub fn stream_id(w: &SymbolWindow) -> String {
     }
 }
 
-fn kpi_fields(kpis: &KpiSet, selected: &[Kpi]) -> (Vec<(String, String)>, Vec<Kpi>) {
-    let mut present = Vec::new();
+fn kpi_fields(kpis: &KpiSet, selected: &[Kpi]) -> (Vec<(FieldName, String)>, Vec<Kpi>) {
+    let mut present = Vec::with_capacity(selected.len());
     let mut absent = Vec::new();
     for &k in selected {
         match kpis.get(k).and_then(format_value) {
-            Some(v) => present.push((k.name().to_string(), v)),
+            Some(v) => present.push((Cow::Borrowed(k.name()), v)),
             None => absent.push(k),
         }
     }
     (present, absent)
+}
+
+/// The `params` field of the meta hash: the parameters as JSON, `null` when
+/// unknown.
+fn params_json(params: Option<&StrategyParams>) -> String {
+    params
+        .and_then(|p| serde_json::to_string(p).ok())
+        .unwrap_or_else(|| "null".into())
 }
 
 /// The provenance fields of the meta hash, in a fixed order: `run_id` (distinct
@@ -231,14 +245,17 @@ fn kpi_fields(kpis: &KpiSet, selected: &[Kpi]) -> (Vec<(String, String)>, Vec<Kp
 /// `first_window_start_ms`, `first_window_end_ms`, `last_iteration`,
 /// `last_window_start_ms`, `last_window_end_ms`, `source`, `profile`, `params`
 /// (JSON, `null` when unknown), `aggregation`, `mode`, `schema_version`.
-pub fn meta_fields(sym: &SymbolExport, mode: ExportMode) -> Vec<(String, String)> {
+pub fn meta_fields(sym: &SymbolExport, mode: ExportMode) -> Vec<(FieldName, String)> {
+    meta_fields_with(sym, mode, params_json(sym.provenance.params.as_ref()))
+}
+
+fn meta_fields_with(
+    sym: &SymbolExport,
+    mode: ExportMode,
+    params: String,
+) -> Vec<(FieldName, String)> {
     let p = &sym.provenance;
-    let params = p
-        .params
-        .as_ref()
-        .and_then(|p| serde_json::to_string(p).ok())
-        .unwrap_or_else(|| "null".into());
-    [
+    let fields: [(&'static str, String); 14] = [
         ("run_id", p.run_ids.join(",")),
         ("windows", p.windows.to_string()),
         ("first_iteration", p.first_iteration.to_string()),
@@ -247,94 +264,137 @@ pub fn meta_fields(sym: &SymbolExport, mode: ExportMode) -> Vec<(String, String)
         ("last_iteration", p.last_iteration.to_string()),
         ("last_window_start_ms", p.last_window.start_ms.to_string()),
         ("last_window_end_ms", p.last_window.end_ms.to_string()),
-        ("source", p.source.clone()),
-        ("profile", p.profile.clone()),
+        ("source", String::from(&*p.source)),
+        ("profile", String::from(&*p.profile)),
         ("params", params),
         ("aggregation", p.aggregation.name().to_string()),
         ("mode", mode.name().to_string()),
-        ("schema_version", p.schema_version.clone()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
+        ("schema_version", String::from(&*p.schema_version)),
+    ];
+    fields
+        .into_iter()
+        .map(|(k, v)| (Cow::Borrowed(k), v))
+        .collect()
 }
 
 /// The writes of one symbol (see the module docs for their order).
+///
+/// For many symbols, [`Planner`] does the same with less work per symbol.
 pub fn plan_symbol(spec: &ExportSpec, sym: &SymbolExport) -> Vec<KeyWrite> {
     let mut out = Vec::new();
-    let s = sym.symbol.as_str();
-    match spec.mode {
-        ExportMode::Hash => {
-            let key = spec.keys.latest(s);
-            let (present, absent) = kpi_fields(&sym.kpis, &spec.kpis);
-            let stored = !present.is_empty();
-            if stored {
-                out.push(KeyWrite::HSet {
-                    key: key.clone(),
-                    fields: present,
-                });
-            }
-            if !absent.is_empty() {
-                out.push(KeyWrite::HDel {
-                    key: key.clone(),
-                    fields: absent.iter().map(|k| k.name().to_string()).collect(),
-                });
-            }
-            if stored {
-                out.push(KeyWrite::Expire {
-                    key,
-                    seconds: spec.ttl_seconds,
-                });
-            }
-        }
-        ExportMode::Flat => {
-            for &k in &spec.kpis {
-                let key = spec.keys.flat(s, k);
-                match sym.kpis.get(k).and_then(format_value) {
-                    Some(value) => out.push(KeyWrite::Set {
-                        key,
-                        value,
-                        ttl_seconds: spec.ttl_seconds,
-                    }),
-                    None => out.push(KeyWrite::Del { key }),
-                }
-            }
-        }
-        ExportMode::Stream => {
-            let key = spec.keys.stream(s);
-            for w in &sym.windows {
-                let (mut fields, _) = kpi_fields(&w.kpis, &spec.kpis);
-                fields.extend([
-                    ("run_id".to_string(), w.run_id.clone()),
-                    ("iteration".to_string(), w.iteration.to_string()),
-                    ("window_start_ms".to_string(), w.window.start_ms.to_string()),
-                    ("window_end_ms".to_string(), w.window.end_ms.to_string()),
-                ]);
-                out.push(KeyWrite::XAdd {
-                    key: key.clone(),
-                    id: stream_id(w),
-                    fields,
-                    maxlen: spec.stream_maxlen,
-                });
-            }
-            if !sym.windows.is_empty() {
-                out.push(KeyWrite::Expire {
-                    key,
-                    seconds: spec.ttl_seconds,
-                });
+    Planner::new(spec).plan_into(sym, &mut out);
+    out
+}
+
+/// Plans the writes of many symbols of one export. Same writes as
+/// [`plan_symbol`], but the JSON of the strategy parameters, identical for
+/// most symbols of an export, is serialised once per distinct parameter set
+/// rather than once per symbol.
+#[derive(Debug)]
+pub struct Planner<'a> {
+    spec: &'a ExportSpec,
+    /// The last parameters seen and their JSON.
+    params: Option<(Option<StrategyParams>, String)>,
+}
+
+impl<'a> Planner<'a> {
+    /// A planner for `spec`.
+    pub fn new(spec: &'a ExportSpec) -> Self {
+        Self { spec, params: None }
+    }
+
+    fn params_json(&mut self, params: Option<&StrategyParams>) -> String {
+        match &self.params {
+            Some((last, json)) if last.as_ref() == params => json.clone(),
+            _ => {
+                let json = params_json(params);
+                self.params = Some((params.cloned(), json.clone()));
+                json
             }
         }
     }
-    let meta = spec.keys.meta(s);
-    out.push(KeyWrite::HSet {
-        key: meta.clone(),
-        fields: meta_fields(sym, spec.mode),
-    });
-    out.push(KeyWrite::Expire {
-        key: meta,
-        seconds: spec.ttl_seconds,
-    });
-    out
+
+    /// Appends the writes of `sym` to `out` (see the module docs for their
+    /// order).
+    pub fn plan_into(&mut self, sym: &SymbolExport, out: &mut Vec<KeyWrite>) {
+        let spec = self.spec;
+        let s = sym.symbol.as_str();
+        match spec.mode {
+            ExportMode::Hash => {
+                let key = spec.keys.latest(s);
+                let (present, absent) = kpi_fields(&sym.kpis, &spec.kpis);
+                let stored = !present.is_empty();
+                if stored {
+                    out.push(KeyWrite::HSet {
+                        key: key.clone(),
+                        fields: present,
+                    });
+                }
+                if !absent.is_empty() {
+                    out.push(KeyWrite::HDel {
+                        key: key.clone(),
+                        fields: absent.iter().map(|k| Cow::Borrowed(k.name())).collect(),
+                    });
+                }
+                if stored {
+                    out.push(KeyWrite::Expire {
+                        key,
+                        seconds: spec.ttl_seconds,
+                    });
+                }
+            }
+            ExportMode::Flat => {
+                for &k in &spec.kpis {
+                    let key = spec.keys.flat(s, k);
+                    match sym.kpis.get(k).and_then(format_value) {
+                        Some(value) => out.push(KeyWrite::Set {
+                            key,
+                            value,
+                            ttl_seconds: spec.ttl_seconds,
+                        }),
+                        None => out.push(KeyWrite::Del { key }),
+                    }
+                }
+            }
+            ExportMode::Stream => {
+                let key = spec.keys.stream(s);
+                for w in &sym.windows {
+                    let (mut fields, _) = kpi_fields(&w.kpis, &spec.kpis);
+                    fields.extend([
+                        (Cow::Borrowed("run_id"), String::from(&*w.run_id)),
+                        (Cow::Borrowed("iteration"), w.iteration.to_string()),
+                        (
+                            Cow::Borrowed("window_start_ms"),
+                            w.window.start_ms.to_string(),
+                        ),
+                        (Cow::Borrowed("window_end_ms"), w.window.end_ms.to_string()),
+                    ]);
+                    out.push(KeyWrite::XAdd {
+                        key: key.clone(),
+                        id: stream_id(w),
+                        fields,
+                        maxlen: spec.stream_maxlen,
+                    });
+                }
+                if !sym.windows.is_empty() {
+                    out.push(KeyWrite::Expire {
+                        key,
+                        seconds: spec.ttl_seconds,
+                    });
+                }
+            }
+        }
+        let meta = spec.keys.meta(s);
+        let params = self.params_json(sym.provenance.params.as_ref());
+        out.push(KeyWrite::HSet {
+            key: meta.clone(),
+            fields: meta_fields_with(sym, spec.mode, params),
+        });
+        out.push(KeyWrite::Expire {
+            key: meta,
+            seconds: spec.ttl_seconds,
+        });
+    }
 }
 
 #[cfg(test)]
@@ -512,9 +572,64 @@ mod tests {
     }
 
     #[test]
+    fn the_planner_writes_each_symbols_own_params() {
+        let base = input();
+        let own = StrategyParams {
+            quote_offset_bps: 8.0,
+            ..StrategyParams::default()
+        };
+        let mut eth = base[0].clone();
+        eth.symbols = [(
+            "ETHUSDT".to_string(),
+            SymbolSummary {
+                params: Some(own.clone()),
+                ..base[0].symbols["BTCUSDT"].clone()
+            },
+        )]
+        .into();
+        let mut none = base[0].clone();
+        none.params = None;
+        none.symbols = [("SOLUSDT".to_string(), base[0].symbols["BTCUSDT"].clone())].into();
+        let syms = collect_symbols(&[base[0].clone(), eth, none], Aggregation::Median);
+        let names: Vec<&str> = syms.iter().map(|s| s.symbol.as_str()).collect();
+        assert_eq!(names, ["BTCUSDT", "ETHUSDT", "SOLUSDT"]);
+        let spec = spec(ExportMode::Hash);
+        let mut planner = Planner::new(&spec);
+        let params_of = |w: &[KeyWrite]| {
+            w.iter()
+                .find_map(|c| match c {
+                    KeyWrite::HSet { key, fields } if key.contains(":meta:") => fields
+                        .iter()
+                        .find(|(f, _)| f == "params")
+                        .map(|(_, v)| v.clone()),
+                    _ => None,
+                })
+                .expect("a meta hash with params")
+        };
+        let json = |p: &StrategyParams| serde_json::to_string(p).unwrap();
+        // Alternating symbols: the cached JSON must follow the params.
+        for sym in [&syms[0], &syms[1], &syms[0], &syms[2], &syms[1]] {
+            let mut w = Vec::new();
+            planner.plan_into(sym, &mut w);
+            assert_eq!(w, plan_symbol(&spec, sym), "{}", sym.symbol);
+            let expected = match sym.symbol.as_str() {
+                "BTCUSDT" => json(&StrategyParams::default()),
+                "ETHUSDT" => json(&own),
+                _ => "null".to_string(),
+            };
+            assert_eq!(params_of(&w), expected, "{}", sym.symbol);
+        }
+        assert!(
+            json(&own).contains("\"quote_offset_bps\":8.0"),
+            "{}",
+            json(&own)
+        );
+    }
+
+    #[test]
     fn windows_without_event_time_get_ids_from_their_iteration() {
         let w = |start_ms, iteration| SymbolWindow {
-            run_id: String::new(),
+            run_id: "".into(),
             iteration,
             window: Window {
                 start_ms,

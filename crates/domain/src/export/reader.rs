@@ -27,7 +27,7 @@ use serde_json::{Map, Value};
 use crate::kpi::KpiSet;
 use crate::params::StrategyParams;
 use crate::summary::{IngestCounters, IterSummary, SCHEMA_VERSION, SymbolSummary, Window};
-use crate::symbol::normalize_symbol;
+use crate::symbol::{is_normalized, normalize_symbol};
 
 /// An ITER_SUMMARY document that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -513,16 +513,21 @@ pub fn normalize_summary(mut summary: IterSummary) -> Result<IterSummary> {
             ),
         ));
     }
+    if summary.symbols.keys().all(|k| is_normalized(k)) {
+        // The usual case (our own summaries): nothing to rename, and a map
+        // cannot hold a symbol twice, so the map is kept as it is.
+        for (symbol, s) in &summary.symbols {
+            check_kpis(&s.summary, || join(&join("symbols", symbol), "summary"))?;
+        }
+        return Ok(summary);
+    }
     let mut symbols: BTreeMap<String, SymbolSummary> = BTreeMap::new();
     // Raw spellings that differ from their normalised symbol, for error messages.
     let mut spelled: BTreeMap<String, String> = BTreeMap::new();
     for (raw, s) in std::mem::take(&mut summary.symbols) {
         // Paths are built only on error: this runs for every symbol of every window.
         let path = || join("symbols", &raw);
-        let already = !raw.is_empty()
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        let already = is_normalized(&raw);
         let norm = if already {
             raw.clone()
         } else {

@@ -6,19 +6,20 @@
 //! only from the data — run id, windows, params, source, profile — never from
 //! the clock, so exporting the same summaries twice writes the same values.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::sync::Arc;
 
 use crate::aggregate::{Aggregation, aggregate};
 use crate::kpi::KpiSet;
 use crate::params::StrategyParams;
 use crate::summary::{IterSummary, Window};
-use crate::symbol::normalize_symbol;
+use crate::symbol::{is_normalized, normalize_symbol};
 
 /// One window of one symbol.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SymbolWindow {
-    /// The soak the window belongs to.
-    pub run_id: String,
+    /// The soak the window belongs to (shared by every symbol of the window).
+    pub run_id: Arc<str>,
     /// 1-based window index within the soak (0 when unknown).
     pub iteration: u32,
     /// Event-time interval.
@@ -27,11 +28,20 @@ pub struct SymbolWindow {
     pub kpis: KpiSet,
 }
 
+impl AsRef<KpiSet> for SymbolWindow {
+    fn as_ref(&self) -> &KpiSet {
+        &self.kpis
+    }
+}
+
 /// Where an export's numbers come from: written to `…:shadow:meta:{SYMBOL}`.
+///
+/// The text fields are shared (`Arc<str>`) between the symbols of a summary:
+/// an export of 10,000 symbols does not copy its run id 10,000 times.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Provenance {
     /// Distinct run ids, in window order.
-    pub run_ids: Vec<String>,
+    pub run_ids: Vec<Arc<str>>,
     /// Number of windows with data for the symbol.
     pub windows: usize,
     /// Iteration of the first window.
@@ -45,11 +55,11 @@ pub struct Provenance {
     /// Parameters of the last window (the symbol's own, else the run's).
     pub params: Option<StrategyParams>,
     /// Feed of the last window.
-    pub source: String,
+    pub source: Arc<str>,
     /// Profile of the last window.
-    pub profile: String,
+    pub profile: Arc<str>,
     /// ITER_SUMMARY schema version of the last window.
-    pub schema_version: String,
+    pub schema_version: Arc<str>,
     /// How the windows were combined.
     pub aggregation: Aggregation,
 }
@@ -67,10 +77,36 @@ pub struct SymbolExport {
     pub provenance: Provenance,
 }
 
+/// The text of one summary, shared by all its symbols.
+struct Shared {
+    run_id: Arc<str>,
+    source: Arc<str>,
+    profile: Arc<str>,
+    schema_version: Arc<str>,
+}
+
+/// One symbol of one summary.
 struct Entry<'a> {
-    window: SymbolWindow,
+    symbol: Cow<'a, str>,
+    /// Index of the summary (in `summaries` and the shared texts).
+    summary: usize,
+    run_id: &'a str,
+    iteration: u32,
+    window: Window,
+    kpis: &'a KpiSet,
     params: Option<&'a StrategyParams>,
-    summary: &'a IterSummary,
+}
+
+impl Entry<'_> {
+    /// Event-time order of a symbol's windows; equal keys are the same window.
+    fn key(&self) -> (i64, i64, u32, &str) {
+        (
+            self.window.start_ms,
+            self.window.end_ms,
+            self.iteration,
+            self.run_id,
+        )
+    }
 }
 
 /// Groups the summaries by symbol (normalised; empty symbols are skipped),
@@ -78,75 +114,94 @@ struct Entry<'a> {
 /// iteration and window: the later summary wins) and aggregates the KPIs with
 /// `how`. Returns one [`SymbolExport`] per symbol, ordered by symbol.
 pub fn collect_symbols(summaries: &[IterSummary], how: Aggregation) -> Vec<SymbolExport> {
-    let mut by_symbol: BTreeMap<String, Vec<Entry<'_>>> = BTreeMap::new();
-    for summary in summaries {
+    let shared: Vec<Shared> = summaries
+        .iter()
+        .map(|s| Shared {
+            run_id: s.run_id.as_str().into(),
+            source: s.source.as_str().into(),
+            profile: s.profile.as_str().into(),
+            schema_version: s.schema_version.as_str().into(),
+        })
+        .collect();
+    // One flat list sorted by symbol, then event time, rather than a map of
+    // lists: this runs for every symbol of every window of an export.
+    let mut entries: Vec<Entry<'_>> =
+        Vec::with_capacity(summaries.iter().map(|s| s.symbols.len()).sum());
+    for (index, summary) in summaries.iter().enumerate() {
         for (raw, s) in &summary.symbols {
-            let Some(symbol) = normalize_symbol(raw) else {
-                continue;
+            let symbol = if is_normalized(raw) {
+                Cow::Borrowed(raw.as_str())
+            } else {
+                match normalize_symbol(raw) {
+                    Some(n) => Cow::Owned(n),
+                    None => continue,
+                }
             };
-            by_symbol.entry(symbol).or_default().push(Entry {
-                window: SymbolWindow {
-                    run_id: summary.run_id.clone(),
-                    iteration: summary.iteration,
-                    window: summary.window,
-                    kpis: s.summary.clone(),
-                },
+            entries.push(Entry {
+                symbol,
+                summary: index,
+                run_id: &summary.run_id,
+                iteration: summary.iteration,
+                window: summary.window,
+                kpis: &s.summary,
                 params: s.params.as_ref().or(summary.params.as_ref()),
-                summary,
             });
         }
     }
-    by_symbol
-        .into_iter()
-        .filter_map(|(symbol, entries)| build(symbol, entries, how))
+    // Stable: copies of one window stay in input order, so the later is last.
+    entries.sort_by(|a, b| a.symbol.cmp(&b.symbol).then_with(|| a.key().cmp(&b.key())));
+    entries
+        .chunk_by(|a, b| a.symbol == b.symbol)
+        .map(|group| build(group, &shared, how))
         .collect()
 }
 
-fn build(symbol: String, entries: Vec<Entry<'_>>, how: Aggregation) -> Option<SymbolExport> {
-    // Later summaries replace earlier ones with the same identity.
-    let mut unique: BTreeMap<(i64, i64, u32, String), Entry<'_>> = BTreeMap::new();
-    for e in entries {
-        let w = &e.window;
-        unique.insert(
-            (
-                w.window.start_ms,
-                w.window.end_ms,
-                w.iteration,
-                w.run_id.clone(),
-            ),
-            e,
-        );
-    }
-    let entries: Vec<Entry<'_>> = unique.into_values().collect();
-    let first = entries.first()?;
-    let last = entries.last()?;
-    let mut run_ids: Vec<String> = Vec::new();
-    for e in &entries {
-        if !run_ids.contains(&e.window.run_id) {
-            run_ids.push(e.window.run_id.clone());
+/// The export of one symbol from its entries (non-empty, in window order).
+fn build(group: &[Entry<'_>], shared: &[Shared], how: Aggregation) -> SymbolExport {
+    // Of the copies of a window, keep the last (the later summary).
+    let kept = || {
+        group
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| group.get(i + 1).is_none_or(|next| next.key() != e.key()))
+            .map(|(_, e)| e)
+    };
+    let mut windows = Vec::with_capacity(group.len());
+    let mut run_ids: Vec<Arc<str>> = Vec::with_capacity(1);
+    for e in kept() {
+        let run_id = &shared[e.summary].run_id;
+        if !run_ids.iter().any(|r| r == run_id) {
+            run_ids.push(run_id.clone());
         }
+        windows.push(SymbolWindow {
+            run_id: run_id.clone(),
+            iteration: e.iteration,
+            window: e.window,
+            kpis: e.kpis.clone(),
+        });
     }
+    let first = kept().next().unwrap_or(&group[0]);
+    let last = &group[group.len() - 1];
+    let texts = &shared[last.summary];
     let provenance = Provenance {
         run_ids,
-        windows: entries.len(),
-        first_iteration: first.window.iteration,
-        first_window: first.window.window,
-        last_iteration: last.window.iteration,
-        last_window: last.window.window,
+        windows: windows.len(),
+        first_iteration: first.iteration,
+        first_window: first.window,
+        last_iteration: last.iteration,
+        last_window: last.window,
         params: last.params.cloned(),
-        source: last.summary.source.clone(),
-        profile: last.summary.profile.clone(),
-        schema_version: last.summary.schema_version.clone(),
+        source: texts.source.clone(),
+        profile: texts.profile.clone(),
+        schema_version: texts.schema_version.clone(),
         aggregation: how,
     };
-    let windows: Vec<SymbolWindow> = entries.into_iter().map(|e| e.window).collect();
-    let kpi_sets: Vec<KpiSet> = windows.iter().map(|w| w.kpis.clone()).collect();
-    Some(SymbolExport {
-        symbol,
-        kpis: aggregate(&kpi_sets, how),
+    SymbolExport {
+        symbol: group[0].symbol.clone().into_owned(),
+        kpis: aggregate(&windows, how),
         windows,
         provenance,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -205,7 +260,7 @@ mod tests {
         assert_eq!(btc.provenance.windows, 3);
         assert_eq!(btc.provenance.first_window.start_ms, 0);
         assert_eq!(btc.provenance.last_window.end_ms, 180_000);
-        assert_eq!(btc.provenance.run_ids, ["r1"]);
+        assert_eq!(btc.provenance.run_ids, [Arc::from("r1")]);
         assert_eq!(out[1].symbol, "ETHUSDT");
         assert_eq!(out[1].provenance.windows, 1);
 
