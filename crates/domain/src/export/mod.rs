@@ -27,7 +27,7 @@
 //! - [`value`]: [`value::format_value`], the number format.
 //! - [`series`]: per-symbol window series, aggregation and provenance
 //!   ([`series::collect_symbols`]).
-//! - [`plan`]: [`plan::ExportSpec`] and [`plan::plan_symbol`], the writes of one
+//! - [`plan`]: [`plan::ExportSpec`], [`plan::plan_symbol`] and [`plan::Planner`], the writes of one
 //!   symbol.
 
 pub mod keys;
