@@ -286,6 +286,34 @@ pub fn plan_symbol(spec: &ExportSpec, sym: &SymbolExport) -> Vec<KeyWrite> {
     out
 }
 
+/// True when `a` and `b` serialise to the same JSON: bit-for-bit equal
+/// fields (`==` would take `-0.0` for `0.0`, whose JSON differs). The
+/// destructuring makes a new field a compile error here, not a stale cache.
+fn same_bits(a: &StrategyParams, b: &StrategyParams) -> bool {
+    let StrategyParams {
+        touch_dwell_ms,
+        min_lot,
+        quote_offset_bps,
+        inventory_limit,
+        requote_threshold_bps,
+        maker_fee_bps,
+        taker_fee_bps,
+        markout_ms,
+    } = a;
+    [
+        (touch_dwell_ms, b.touch_dwell_ms),
+        (min_lot, b.min_lot),
+        (quote_offset_bps, b.quote_offset_bps),
+        (inventory_limit, b.inventory_limit),
+        (requote_threshold_bps, b.requote_threshold_bps),
+        (maker_fee_bps, b.maker_fee_bps),
+        (taker_fee_bps, b.taker_fee_bps),
+        (markout_ms, b.markout_ms),
+    ]
+    .iter()
+    .all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
 /// Plans the writes of many symbols of one export. Same writes as
 /// [`plan_symbol`], but the JSON of the strategy parameters, identical for
 /// most symbols of an export, is serialised once per distinct parameter set
@@ -304,8 +332,13 @@ impl<'a> Planner<'a> {
     }
 
     fn params_json(&mut self, params: Option<&StrategyParams>) -> String {
+        let same = |last: &Option<StrategyParams>| match (last, params) {
+            (Some(a), Some(b)) => same_bits(a, b),
+            (None, None) => true,
+            _ => false,
+        };
         match &self.params {
-            Some((last, json)) if last.as_ref() == params => json.clone(),
+            Some((last, json)) if same(last) => json.clone(),
             _ => {
                 let json = params_json(params);
                 self.params = Some((params.cloned(), json.clone()));
@@ -623,6 +656,26 @@ mod tests {
             json(&own).contains("\"quote_offset_bps\":8.0"),
             "{}",
             json(&own)
+        );
+        // `-0.0 == 0.0`, but their JSON differs: the cache must not mix them.
+        let signed = |fee: f64| StrategyParams {
+            maker_fee_bps: fee,
+            ..StrategyParams::default()
+        };
+        assert!(same_bits(&signed(0.0), &signed(0.0)));
+        assert!(!same_bits(&signed(0.0), &signed(-0.0)));
+        let mut a = syms[0].clone();
+        a.provenance.params = Some(signed(-0.0));
+        let mut b = syms[0].clone();
+        b.provenance.params = Some(signed(0.0));
+        for sym in [&a, &b] {
+            let mut w = Vec::new();
+            planner.plan_into(sym, &mut w);
+            assert_eq!(w, plan_symbol(&spec, sym));
+        }
+        assert_ne!(
+            params_of(&plan_symbol(&spec, &a)),
+            params_of(&plan_symbol(&spec, &b))
         );
     }
 
