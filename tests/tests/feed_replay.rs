@@ -1,8 +1,8 @@
 //! `shadowctl feed replay`'s engine against real Redis: JSON Lines and
 //! Tardis-style CSV (quotes and trades merged by time) land in the stream as
 //! ticks ingest decodes back to the same values; bad lines are skipped and
-//! reported with their line; and a replayed file reaches a subscriber through
-//! ingestd.
+//! reported with their line; gzipped files replay like plain ones; and a
+//! replayed file reaches a subscriber through ingestd.
 
 mod ingest_common;
 
@@ -228,4 +228,60 @@ async fn tardis_quotes_and_trades_merge_by_time_into_the_stream() {
     .await
     .unwrap_err();
     assert!(mixed.to_string().contains("cannot mix"), "{mixed}");
+}
+
+fn gzip(text: &str) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).unwrap();
+    gz.finish().unwrap()
+}
+
+#[tokio::test]
+async fn gzipped_tardis_files_replay_like_the_plain_ones() {
+    let redis = RedisServer::start();
+    let store = store(&redis.url()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let replay = async |files: Vec<std::path::PathBuf>, stream: &str| {
+        publish_replay(
+            &*store,
+            files
+                .iter()
+                .map(|f| ReplaySource::open(f).unwrap())
+                .collect(),
+            ReplayFormat::Auto,
+            &[],
+            &opts(stream),
+            CancellationToken::new(),
+        )
+        .await
+    };
+    let (q, t) = (dir.path().join("q.csv"), dir.path().join("t.csv"));
+    std::fs::write(&q, QUOTES).unwrap();
+    std::fs::write(&t, TRADES).unwrap();
+    let plain = replay(vec![t, q], "plain").await.unwrap();
+
+    // As Tardis ships them (`.csv.gz`); the trades as two concatenated gzip
+    // members (`cat a.gz b.gz`), the quotes under a name without `.gz`.
+    let (qz, tz) = (dir.path().join("q.data"), dir.path().join("t.csv.gz"));
+    std::fs::write(&qz, gzip(QUOTES)).unwrap();
+    let (head, tail) = TRADES.split_at(TRADES.find("bybit,ETHUSDT").unwrap());
+    std::fs::write(&tz, [gzip(head), gzip(tail)].concat()).unwrap();
+    let packed = replay(vec![tz, qz], "packed").await.unwrap();
+
+    assert_eq!(packed.entries_written, 6);
+    assert_eq!(packed.entries_written, plain.entries_written);
+    assert_eq!(packed.skipped, plain.skipped);
+    assert_eq!(
+        stream_ticks(&redis, "packed"),
+        stream_ticks(&redis, "plain")
+    );
+
+    // A damaged archive is an error naming the file, not an empty replay.
+    let bad = dir.path().join("broken.csv.gz");
+    let mut bytes = gzip(QUOTES);
+    bytes.truncate(bytes.len() / 2);
+    bytes[12] ^= 0xff;
+    std::fs::write(&bad, bytes).unwrap();
+    let err = replay(vec![bad], "broken").await.unwrap_err().to_string();
+    assert!(err.contains("broken.csv.gz"), "{err}");
 }

@@ -311,8 +311,9 @@ pub async fn publish_synthetic(
 /// Format of replay files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReplayFormat {
-    /// By extension (`.jsonl`, `.ndjson`, `.json`: JSON Lines; `.csv`: Tardis),
-    /// else by content (a line starting with `{` is JSON Lines).
+    /// By extension (`.jsonl`, `.ndjson`, `.json`: JSON Lines; `.csv`: Tardis;
+    /// each also with `.gz`), else by content (a line starting with `{` is JSON
+    /// Lines).
     #[default]
     Auto,
     /// JSON Lines of ticks.
@@ -320,6 +321,9 @@ pub enum ReplayFormat {
     /// Tardis-style CSV (quotes and trades).
     Tardis,
 }
+
+/// The first two bytes of a gzip file.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// One replay input.
 pub struct ReplaySource {
@@ -336,14 +340,22 @@ impl std::fmt::Debug for ReplaySource {
 }
 
 impl ReplaySource {
-    /// Opens a file.
+    /// Opens a file; a gzip file (told by its magic bytes, whatever its name:
+    /// Tardis ships `.csv.gz`) is decompressed as it is read.
     pub fn open(path: &Path) -> Result<Self, IngestError> {
-        let file = File::open(path)
-            .map_err(|e| IngestError::Input(format!("cannot open {}: {e}", path.display())))?;
-        Ok(Self::from_reader(
-            path.display().to_string(),
-            BufReader::new(file),
-        ))
+        let name = path.display().to_string();
+        let file =
+            File::open(path).map_err(|e| IngestError::Input(format!("cannot open {name}: {e}")))?;
+        let mut reader = BufReader::new(file);
+        let head = reader
+            .fill_buf()
+            .map_err(|e| IngestError::Input(format!("cannot read {name}: {e}")))?;
+        if head.starts_with(&GZIP_MAGIC) {
+            // Multi-member: `cat a.gz b.gz` is a valid gzip file too.
+            let inflated = BufReader::new(flate2::bufread::MultiGzDecoder::new(reader));
+            return Ok(Self::from_reader(name, inflated));
+        }
+        Ok(Self::from_reader(name, reader))
     }
 
     /// Any buffered reader; `name` labels errors (and drives format detection
@@ -365,6 +377,7 @@ impl ReplaySource {
             return Ok(asked);
         }
         let lower = self.name.to_ascii_lowercase();
+        let lower = lower.strip_suffix(".gz").unwrap_or(&lower);
         if [".jsonl", ".ndjson", ".json"]
             .iter()
             .any(|e| lower.ends_with(e))

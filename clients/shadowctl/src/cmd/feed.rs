@@ -5,7 +5,7 @@
 //!   entries), optionally with injected gaps, duplicates, swaps and malformed
 //!   entries for tests and demos.
 //! - `feed replay FILE…`: JSON Lines of ticks, or Tardis-style CSV (`quotes`
-//!   and `trades` files, merged by time).
+//!   and `trades` files, merged by time); gzipped files are read as they are.
 //!
 //! Both write through [`ingestd::feed`] and print a one-line summary (or the
 //! [`ingestd::feed::FeedReport`] with `--json`). Ctrl-C stops the feed and
@@ -125,11 +125,11 @@ pub enum FormatArg {
 /// Flags of `shadowctl feed replay`.
 #[derive(Debug, Clone, clap::Args)]
 #[command(
-    after_help = "Examples:\n  shadowctl feed replay ticks.jsonl\n  shadowctl feed replay quotes.csv trades.csv --speed 1          # Tardis files, merged by time, real time\n  shadowctl feed replay day.jsonl --symbols BTCUSDT --speed 10 --stream lob:ticks\n\nJSON Lines use the stream's field names (symbol, seq, ts_server, bid, ask, last_qty,\nbid_qty, ask_qty, last_px, side). Tardis CSV: quotes (timestamp, bid_price, bid_amount,\nask_price, ask_amount) and trades (timestamp, side, price, amount), timestamps in µs.\nLines that cannot be used are skipped, counted and shown."
+    after_help = "Examples:\n  shadowctl feed replay ticks.jsonl\n  shadowctl feed replay quotes.csv trades.csv --speed 1          # Tardis files, merged by time, real time\n  shadowctl feed replay bybit_quotes_2024-01-15_BTCUSDT.csv.gz   # gzipped files are read as they are\n  shadowctl feed replay day.jsonl --symbols BTCUSDT --speed 10 --stream lob:ticks\n\nJSON Lines use the stream's field names (symbol, seq, ts_server, bid, ask, last_qty,\nbid_qty, ask_qty, last_px, side). Tardis CSV: quotes (timestamp, bid_price, bid_amount,\nask_price, ask_amount) and trades (timestamp, side, price, amount), timestamps in µs.\nLines that cannot be used are skipped, counted and shown."
 )]
 pub struct ReplayArgs {
     /// Files to replay: JSON Lines (one after the other) or Tardis CSV
-    /// (merged by time).
+    /// (merged by time), plain or gzipped (`.csv.gz` as Tardis ships them).
     #[arg(required = true, num_args = 1..)]
     pub files: Vec<PathBuf>,
     /// File format.
