@@ -74,17 +74,8 @@ impl StrategyParams {
     /// `requote_threshold_bps` and `markout_ms` non-negative. Fees may be
     /// negative (rebates).
     pub fn validate(&self) -> Result<(), ParamError> {
-        let checks: [(&'static str, f64, bool); 8] = [
-            ("touch_dwell_ms", self.touch_dwell_ms, false),
-            ("min_lot", self.min_lot, true),
-            ("quote_offset_bps", self.quote_offset_bps, false),
-            ("inventory_limit", self.inventory_limit, true),
-            ("requote_threshold_bps", self.requote_threshold_bps, false),
-            ("maker_fee_bps", self.maker_fee_bps, false),
-            ("taker_fee_bps", self.taker_fee_bps, false),
-            ("markout_ms", self.markout_ms, false),
-        ];
-        for (field, value, positive) in checks {
+        for (field, value) in Self::FIELDS.into_iter().zip(self.values()) {
+            let positive = matches!(field, "min_lot" | "inventory_limit");
             if !value.is_finite() {
                 return Err(ParamError {
                     field,
@@ -109,6 +100,41 @@ impl StrategyParams {
             }
         }
         Ok(())
+    }
+
+    /// The field names, in declaration order (the order of [`Self::values`]).
+    pub const FIELDS: [&'static str; 8] = [
+        "touch_dwell_ms",
+        "min_lot",
+        "quote_offset_bps",
+        "inventory_limit",
+        "requote_threshold_bps",
+        "maker_fee_bps",
+        "taker_fee_bps",
+        "markout_ms",
+    ];
+
+    /// The values, in the order of [`Self::FIELDS`].
+    pub fn values(&self) -> [f64; 8] {
+        [
+            self.touch_dwell_ms,
+            self.min_lot,
+            self.quote_offset_bps,
+            self.inventory_limit,
+            self.requote_threshold_bps,
+            self.maker_fee_bps,
+            self.taker_fee_bps,
+            self.markout_ms,
+        ]
+    }
+
+    /// True when every field is bit-for-bit equal, so both serialise to the
+    /// same JSON (`==` takes `-0.0` for `0.0`, whose JSON differs).
+    pub fn bitwise_eq(&self, other: &Self) -> bool {
+        self.values()
+            .iter()
+            .zip(other.values())
+            .all(|(a, b)| a.to_bits() == b.to_bits())
     }
 
     /// Returns a copy with every present override applied.
@@ -181,5 +207,44 @@ impl From<&StrategyParams> for ParamOverrides {
             taker_fee_bps: Some(p.taker_fee_bps),
             markout_ms: Some(p.markout_ms),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_and_values_cover_every_serialised_field_in_order() {
+        let p = StrategyParams {
+            touch_dwell_ms: 1.0,
+            min_lot: 2.0,
+            quote_offset_bps: 3.0,
+            inventory_limit: 4.0,
+            requote_threshold_bps: 5.0,
+            maker_fee_bps: 6.0,
+            taker_fee_bps: 7.0,
+            markout_ms: 8.0,
+        };
+        let json = serde_json::to_value(&p).unwrap();
+        let object = json.as_object().unwrap();
+        let serialised: Vec<(&str, f64)> = object
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_f64().unwrap()))
+            .collect();
+        let ours: Vec<(&str, f64)> = StrategyParams::FIELDS.into_iter().zip(p.values()).collect();
+        assert_eq!(ours, serialised);
+    }
+
+    #[test]
+    fn bitwise_equality_tells_signed_zeros_apart() {
+        let fee = |maker_fee_bps| StrategyParams {
+            maker_fee_bps,
+            ..StrategyParams::default()
+        };
+        assert!(fee(0.0).bitwise_eq(&fee(0.0)));
+        assert!(!fee(0.0).bitwise_eq(&fee(-0.0)));
+        assert!(fee(-0.5).bitwise_eq(&StrategyParams::default()));
+        assert_eq!(fee(0.0), fee(-0.0), "while == takes them for equal");
     }
 }

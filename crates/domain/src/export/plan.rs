@@ -286,34 +286,6 @@ pub fn plan_symbol(spec: &ExportSpec, sym: &SymbolExport) -> Vec<KeyWrite> {
     out
 }
 
-/// True when `a` and `b` serialise to the same JSON: bit-for-bit equal
-/// fields (`==` would take `-0.0` for `0.0`, whose JSON differs). The
-/// destructuring makes a new field a compile error here, not a stale cache.
-fn same_bits(a: &StrategyParams, b: &StrategyParams) -> bool {
-    let StrategyParams {
-        touch_dwell_ms,
-        min_lot,
-        quote_offset_bps,
-        inventory_limit,
-        requote_threshold_bps,
-        maker_fee_bps,
-        taker_fee_bps,
-        markout_ms,
-    } = a;
-    [
-        (touch_dwell_ms, b.touch_dwell_ms),
-        (min_lot, b.min_lot),
-        (quote_offset_bps, b.quote_offset_bps),
-        (inventory_limit, b.inventory_limit),
-        (requote_threshold_bps, b.requote_threshold_bps),
-        (maker_fee_bps, b.maker_fee_bps),
-        (taker_fee_bps, b.taker_fee_bps),
-        (markout_ms, b.markout_ms),
-    ]
-    .iter()
-    .all(|(x, y)| x.to_bits() == y.to_bits())
-}
-
 /// Plans the writes of many symbols of one export. Same writes as
 /// [`plan_symbol`], but the JSON of the strategy parameters, identical for
 /// most symbols of an export, is serialised once per distinct parameter set
@@ -333,7 +305,7 @@ impl<'a> Planner<'a> {
 
     fn params_json(&mut self, params: Option<&StrategyParams>) -> String {
         let same = |last: &Option<StrategyParams>| match (last, params) {
-            (Some(a), Some(b)) => same_bits(a, b),
+            (Some(a), Some(b)) => a.bitwise_eq(b),
             (None, None) => true,
             _ => false,
         };
@@ -662,8 +634,8 @@ mod tests {
             maker_fee_bps: fee,
             ..StrategyParams::default()
         };
-        assert!(same_bits(&signed(0.0), &signed(0.0)));
-        assert!(!same_bits(&signed(0.0), &signed(-0.0)));
+        assert!(signed(0.0).bitwise_eq(&signed(0.0)));
+        assert!(!signed(0.0).bitwise_eq(&signed(-0.0)));
         let mut a = syms[0].clone();
         a.provenance.params = Some(signed(-0.0));
         let mut b = syms[0].clone();

@@ -235,17 +235,6 @@ const KPI_FIELDS: [&str; 9] = [
     "clock_drift_ms",
 ];
 
-const PARAM_FIELDS: [&str; 8] = [
-    "touch_dwell_ms",
-    "min_lot",
-    "quote_offset_bps",
-    "inventory_limit",
-    "requote_threshold_bps",
-    "maker_fee_bps",
-    "taker_fee_bps",
-    "markout_ms",
-];
-
 fn read_kpis(o: &Obj<'_>) -> Result<KpiSet> {
     let edge = o.opt_f64("edge_bps")?;
     let net = o.opt_f64("net_bps")?;
@@ -271,7 +260,7 @@ fn read_kpis(o: &Obj<'_>) -> Result<KpiSet> {
 }
 
 fn read_params(o: &Obj<'_>) -> Result<StrategyParams> {
-    o.deny_unknown(&PARAM_FIELDS)?;
+    o.deny_unknown(&StrategyParams::FIELDS)?;
     Ok(StrategyParams {
         touch_dwell_ms: o.req_f64("touch_dwell_ms")?,
         min_lot: o.req_f64("min_lot")?,
