@@ -177,6 +177,7 @@ fn latency_lets_a_second_fill_breach_the_limit_and_a_taker_hedge_follows() {
         .latency(ConstantLatency {
             feed_ms: 0,
             entry_ms: 100,
+            response_ms: 0,
         })
         .build();
     let ticks = [

@@ -134,13 +134,13 @@ impl SimExchange {
     /// Draws the feed delay for a decision taken on a tick at `tick_ms`: the
     /// strategy acts (and stamps its orders) at the returned time.
     pub fn decision_time(&mut self, tick_ms: i64) -> i64 {
-        tick_ms + self.models.latency.feed_delay_ms(&mut self.rng)
+        tick_ms + self.models.latency.feed_delay_ms(&mut self.rng, tick_ms)
     }
 
     /// Sends an action at `sent_ms`; it arrives after the order-entry delay,
     /// never before an action sent earlier.
     pub fn submit(&mut self, action: OrderAction, sent_ms: i64) {
-        let delay = self.models.latency.order_entry_ms(&mut self.rng);
+        let delay = self.models.latency.order_entry_ms(&mut self.rng, sent_ms);
         let arrive_ms = (sent_ms + delay).max(self.last_arrival_ms);
         self.last_arrival_ms = arrive_ms;
         // Arrivals are non-decreasing by construction, so pushing keeps order.

@@ -32,7 +32,8 @@
 //! same ticks in the same order and the same seed give bit-identical KPIs.
 //!
 //! # Layout
-//! - [`models`]: fill, queue, latency and fee models and [`ModelSet`].
+//! - [`models`]: fill, queue and fee models and [`ModelSet`].
+//! - [`latency`]: feed, order-entry and response latency models.
 //! - [`exchange`]: the exchange side for one symbol.
 //! - [`strategy`]: the quoting market maker for one symbol.
 //! - [`fill`]: [`Fill`] and the per-fill edge.
@@ -41,6 +42,7 @@
 
 pub mod exchange;
 pub mod fill;
+pub mod latency;
 pub mod models;
 pub mod strategy;
 pub mod testfeed;
@@ -59,9 +61,10 @@ use crate::tick::Tick;
 
 pub use exchange::{OrderAction, SimExchange};
 pub use fill::{Fill, Liquidity, OrderSide};
+pub use latency::{ConstantLatency, LatencyModel, UniformLatency};
 pub use models::{
-    ConservativeQueue, ConstantLatency, FeeModel, FillModel, FrontOfQueue, LatencyModel, ModelSet,
-    ModelSetBuilder, ParamsFee, QueueModel, TouchDwellFill, UniformLatency,
+    ConservativeQueue, FeeModel, FillModel, FrontOfQueue, ModelSet, ModelSetBuilder, ParamsFee,
+    QueueModel, TouchDwellFill,
 };
 pub use strategy::QuotingStrategy;
 pub use window::{DRIFT_EWMA_ALPHA, SymbolWindow, WindowResult};

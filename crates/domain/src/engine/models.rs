@@ -12,19 +12,17 @@
 //! [`ModelSet::lenient`] (no latency, front of the queue) and
 //! [`ModelSet::strict`] (seeded 20–80 ms order entry, 2–10 ms feed delay,
 //! conservative queue). Models are stateless and shared; randomness lives in a
-//! per-symbol [`ChaCha8Rng`] owned by the exchange, so each symbol's draws depend
+//! per-symbol `ChaCha8Rng` owned by the exchange, so each symbol's draws depend
 //! only on that symbol's ticks, never on how symbols interleave.
 
 use std::fmt;
 use std::sync::Arc;
 
-use rand::RngCore;
-use rand_chacha::ChaCha8Rng;
-
 use crate::params::StrategyParams;
 use crate::tick::{Side, Tick};
 
 use super::fill::{Liquidity, OrderSide};
+use super::latency::{ConstantLatency, LatencyModel, UniformLatency};
 
 /// Relative tolerance for "same price" comparisons of feed prices.
 const PRICE_EPS: f64 = 1e-9;
@@ -244,94 +242,6 @@ impl QueueModel for ConservativeQueue {
     }
 }
 
-/// Delays in event-time milliseconds, drawn per action from the symbol's
-/// random stream (constant models ignore it).
-pub trait LatencyModel: fmt::Debug + Send + Sync {
-    /// Short description for logs and reports.
-    fn describe(&self) -> String;
-
-    /// Seed mixed into every symbol's random stream.
-    fn seed(&self) -> u64 {
-        0
-    }
-
-    /// Delay between a tick's event time and the strategy seeing it.
-    fn feed_delay_ms(&self, rng: &mut ChaCha8Rng) -> i64;
-
-    /// Delay between the strategy sending an order (or cancel) and the exchange
-    /// acknowledging it live.
-    fn order_entry_ms(&self, rng: &mut ChaCha8Rng) -> i64;
-}
-
-/// Fixed delays; `ConstantLatency::default()` is no latency at all.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ConstantLatency {
-    /// Feed delay, ms.
-    pub feed_ms: i64,
-    /// Order entry delay, ms.
-    pub entry_ms: i64,
-}
-
-impl LatencyModel for ConstantLatency {
-    fn describe(&self) -> String {
-        format!(
-            "constant(feed={}ms,entry={}ms)",
-            self.feed_ms, self.entry_ms
-        )
-    }
-
-    fn feed_delay_ms(&self, _rng: &mut ChaCha8Rng) -> i64 {
-        self.feed_ms.max(0)
-    }
-
-    fn order_entry_ms(&self, _rng: &mut ChaCha8Rng) -> i64 {
-        self.entry_ms.max(0)
-    }
-}
-
-/// Delays drawn uniformly from inclusive ranges with the symbol's seeded
-/// ChaCha8 stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UniformLatency {
-    /// Feed delay range `(min, max)`, ms inclusive.
-    pub feed_ms: (i64, i64),
-    /// Order entry range `(min, max)`, ms inclusive.
-    pub entry_ms: (i64, i64),
-    /// Seed mixed into every symbol's stream.
-    pub seed: u64,
-}
-
-impl LatencyModel for UniformLatency {
-    fn describe(&self) -> String {
-        format!(
-            "uniform(feed={}..{}ms,entry={}..{}ms,seed={})",
-            self.feed_ms.0, self.feed_ms.1, self.entry_ms.0, self.entry_ms.1, self.seed
-        )
-    }
-
-    fn seed(&self) -> u64 {
-        self.seed
-    }
-
-    fn feed_delay_ms(&self, rng: &mut ChaCha8Rng) -> i64 {
-        uniform_i64(rng, self.feed_ms)
-    }
-
-    fn order_entry_ms(&self, rng: &mut ChaCha8Rng) -> i64 {
-        uniform_i64(rng, self.entry_ms)
-    }
-}
-
-/// Uniform integer in an inclusive range from the raw 64-bit stream. Done by
-/// hand (modulo; the bias is below 1e-16 for ranges this small) so results do
-/// not depend on the sampling algorithm of a `rand` release.
-fn uniform_i64(rng: &mut ChaCha8Rng, (lo, hi): (i64, i64)) -> i64 {
-    let (lo, hi) = (lo.max(0), hi.max(0));
-    let (lo, hi) = if lo <= hi { (lo, hi) } else { (hi, lo) };
-    let span = (hi - lo) as u64 + 1;
-    lo + (rng.next_u64() % span) as i64
-}
-
 /// Fee in basis points of notional for a fill; negative is a rebate.
 pub trait FeeModel: fmt::Debug + Send + Sync {
     /// Short name for logs and reports.
@@ -386,6 +296,7 @@ impl ModelSet {
             .latency(UniformLatency {
                 feed_ms: (2, 10),
                 entry_ms: (20, 80),
+                response_ms: (0, 0),
                 seed,
             })
             .queue(ConservativeQueue)
@@ -402,6 +313,7 @@ impl ModelSet {
             .latency(ConstantLatency {
                 feed_ms: 6,
                 entry_ms: 50,
+                response_ms: 0,
             })
             .build()
     }
@@ -488,8 +400,6 @@ impl ModelSetBuilder {
 
 #[cfg(test)]
 mod tests {
-    use rand::SeedableRng;
-
     use super::*;
 
     fn bid_quote(price: f64, since: Option<i64>) -> QuoteView {
@@ -592,21 +502,5 @@ mod tests {
         let mut front = None;
         FrontOfQueue.observe(&mut front, LevelView::AtTouch(Some(5.0)));
         assert_eq!(FrontOfQueue.on_trade_at_price(&mut front, 3.0), 3.0);
-    }
-
-    #[test]
-    fn uniform_latency_is_seeded_and_in_range() {
-        let m = UniformLatency {
-            feed_ms: (2, 10),
-            entry_ms: (20, 80),
-            seed: 7,
-        };
-        let mut a = ChaCha8Rng::seed_from_u64(42);
-        let mut b = ChaCha8Rng::seed_from_u64(42);
-        let xs: Vec<i64> = (0..200).map(|_| m.order_entry_ms(&mut a)).collect();
-        let ys: Vec<i64> = (0..200).map(|_| m.order_entry_ms(&mut b)).collect();
-        assert_eq!(xs, ys);
-        assert!(xs.iter().all(|x| (20..=80).contains(x)));
-        assert!(xs.iter().any(|&x| x < 30) && xs.iter().any(|&x| x > 70));
     }
 }
