@@ -11,6 +11,8 @@
 //! # Layout
 //! - [`symbol`]: symbol normalisation (`btc-usdt` → `BTCUSDT`).
 //! - [`tick`]: the [`tick::Tick`] model.
+//! - [`instrument`]: the price and size grid ([`instrument::Instrument`]) and
+//!   its inference from a feed.
 //! - [`kpi`]: [`kpi::KpiSet`] and the KPI names of the contract.
 //! - [`params`]: strategy parameters and overrides.
 //! - [`summary`]: the ITER_SUMMARY document and its counters.
@@ -35,6 +37,7 @@ pub mod engine;
 pub mod export;
 pub mod feed;
 pub mod gate;
+pub mod instrument;
 pub mod kpi;
 pub mod params;
 pub mod profile;

@@ -34,6 +34,7 @@
 //! # Layout
 //! - [`models`]: fill, queue and fee models and [`ModelSet`].
 //! - [`latency`]: feed, order-entry and response latency models.
+//! - [`queue`]: queue position models (front, risk-averse, probabilistic).
 //! - [`exchange`]: the exchange side for one symbol.
 //! - [`strategy`]: the quoting market maker for one symbol.
 //! - [`fill`]: [`Fill`] and the per-fill edge.
@@ -44,6 +45,7 @@ pub mod exchange;
 pub mod fill;
 pub mod latency;
 pub mod models;
+pub mod queue;
 pub mod strategy;
 pub mod testfeed;
 pub mod window;
