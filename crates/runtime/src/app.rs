@@ -8,7 +8,7 @@ use crate::server::{Limits, ServiceHost};
 use crate::shutdown::Shutdown;
 use crate::telemetry::{TelemetryConfig, init};
 
-/// Ports of a service (DESIGN.md).
+/// Ports of a service (docs/contract.md, "Binaries and ports").
 #[derive(Debug, Clone, Copy)]
 pub struct Ports {
     /// gRPC port.

@@ -1,4 +1,4 @@
-//! Prometheus metrics of ingestd (names of the contract in DESIGN.md plus a
+//! Prometheus metrics of ingestd (names of the contract in docs/contract.md plus a
 //! few operational ones). Registered once per process in the default registry.
 
 use std::sync::LazyLock;

@@ -1,13 +1,14 @@
 //! Decoding a market-feed entry (stream fields or a JSON Lines record) into a
 //! [`Tick`], and encoding a tick back into fields.
 //!
-//! The field names are the contract of DESIGN.md: `symbol`, `seq`, `ts_server`
-//! (integer milliseconds), `bid`, `ask`, `last_qty`, and optionally `bid_qty`,
-//! `ask_qty`, `last_px`, `side` (`buy`/`sell`, any case). Unknown fields are
-//! ignored; when a field appears twice the first one counts. An entry that
-//! cannot be decoded yields a [`Reject`] whose [`RejectReason`] has a stable
-//! snake_case label (the `reason` of the dead-letter stream and of the
-//! `shadow_ingest_rejected_total` metric) and whose message names the field.
+//! The field names are the contract of docs/contract.md ("The market feed"):
+//! `symbol`, `seq`, `ts_server` (integer milliseconds), `bid`, `ask`,
+//! `last_qty`, and optionally `bid_qty`, `ask_qty`, `last_px`, `side`
+//! (`buy`/`sell`, any case). Unknown fields are ignored; when a field appears
+//! twice the first one counts. An entry that cannot be decoded yields a
+//! [`Reject`] whose [`RejectReason`] has a stable snake_case label (the
+//! `reason` of the dead-letter stream and of the `shadow_ingest_rejected_total`
+//! metric) and whose message names the field.
 //!
 //! [`decode_raw`] allocates nothing: it borrows the raw symbol so a caller can
 //! cache its normalisation (the ingest hot path does).
