@@ -3,6 +3,7 @@
 
 Run by deploy/validate.sh (one sub-command per PASS/FAIL line); usable alone:
 
+    python3 deploy/lint.py contract-sources
     python3 deploy/lint.py contract-metrics
     python3 deploy/lint.py rules-coverage
     python3 deploy/lint.py dashboard
@@ -16,8 +17,10 @@ Run by deploy/validate.sh (one sub-command per PASS/FAIL line); usable alone:
     python3 deploy/lint.py k8s jobs deploy/k8s/jobs/*.yaml
     python3 deploy/lint.py servicemonitor RENDERED.yaml
 
-Each prints nothing and exits 0 when fine, or prints one line per problem and
-exits 1. Needs PyYAML only.
+Ports, health names and metric names come from the tables of docs/contract.md
+(`contract-sources` checks them against the Rust sources). Each command prints
+nothing and exits 0 when fine, or prints one line per problem and exits 1.
+Needs PyYAML only.
 """
 
 from __future__ import annotations
@@ -33,40 +36,109 @@ DEPLOY = Path(__file__).resolve().parent
 ROOT = DEPLOY.parent
 
 # --------------------------------------------------------------------------
-# The design contract: binaries, ports and metric names users rely on.
+# The contract: binaries, ports and metric names users rely on. They are read
+# from the tables of docs/contract.md (the lines after `<!-- contract:services
+# -->` and `<!-- contract:metrics -->`), so they are typed out in one place;
+# `contract-sources` checks those tables against the Rust sources.
 # --------------------------------------------------------------------------
-SERVICES = {
-    # binary: (component, gRPC port, metrics port, gRPC health service name)
-    "ingestd": ("ingest", 50051, 9101, "shadowkpi.v1.IngestService"),
-    "shadowd": ("shadow", 50052, 9102, "shadowkpi.v1.ShadowService"),
-    "exportd": ("export", 50053, 9103, "shadowkpi.v1.ExportService"),
-    "dryrund": ("dryrun", 50054, 9104, "shadowkpi.v1.DryRunService"),
-}
-HISTOGRAMS = {
-    "redis_export_duration_ms",
-    "redis_export_batch_duration_ms",
-    "grpc_server_handling_seconds",
-}
-METRICS = {
-    # shadowd
-    "shadow_edge_bps", "shadow_maker_taker_ratio", "shadow_p95_latency_ms",
-    "shadow_risk_ratio", "shadow_clock_drift_ms",
-    # ingestd
-    "shadow_ingest_lag_msgs", "shadow_ingest_ticks_total", "shadow_seq_gaps_total",
-    "shadow_reordered_total", "shadow_backpressure_drops_total",
-    "shadow_ingest_rejected_total", "shadow_ingest_subscribers",
-    # exportd
-    "redis_export_success_total", "redis_export_fail_total",
-    "redis_export_batches_total", "redis_export_keys_written_total",
-    "redis_export_batches_failed_total", "redis_export_mode",
-    # dryrund
-    "shadow_dryrun_mape_pct",
-    # every service
-    "grpc_server_handled_total",
-} | {h + s for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count")}
+CONTRACT_DOC = ROOT / "docs" / "contract.md"
+HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+STABILITIES = ("contract", "operational")
+METRIC_TYPES = ("counter", "gauge", "histogram")
 # Metric-name prefixes owned by this project; other names (up, ALERTS, ...)
 # are Prometheus' own.
 OWN_PREFIXES = ("shadow_", "redis_export_", "grpc_server_")
+
+
+class ContractError(Exception):
+    """docs/contract.md lacks a table or a row cannot be read."""
+
+
+def _cells(line: str) -> list[str]:
+    """Cells of a Markdown table row; `\\|` inside a cell is not a separator."""
+    inner = line.strip()
+    if not (inner.startswith("|") and inner.endswith("|")):
+        raise ContractError(f"not a table row: {line.strip()!r}")
+    return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", inner[1:-1])]
+
+
+def _plain(cell: str) -> str:
+    return cell.replace("`", "").strip()
+
+
+def contract_table(marker: str, header: list[str], text: str | None = None) -> list[tuple[int, list[str]]]:
+    """(line number, cells) of the table after `<!-- contract:{marker} -->`."""
+    if text is None:
+        text = CONTRACT_DOC.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    tag = f"<!-- contract:{marker} -->"
+    try:
+        at = next(i for i, l in enumerate(lines) if l.strip() == tag)
+    except StopIteration:
+        raise ContractError(f"{tag} not found") from None
+    rows = []
+    i = at + 1
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    if i >= len(lines) or [_plain(c) for c in _cells(lines[i])] != header:
+        raise ContractError(f"line {i + 1}: the table after {tag} must have the columns {' | '.join(header)}")
+    i += 2  # header and |---| separator
+    while i < len(lines) and lines[i].strip().startswith("|"):
+        cells = _cells(lines[i])
+        if len(cells) != len(header):
+            raise ContractError(f"line {i + 1}: expected {len(header)} cells, found {len(cells)}")
+        rows.append((i + 1, cells))
+        i += 1
+    if not rows:
+        raise ContractError(f"the table after {tag} has no rows")
+    return rows
+
+
+def load_services(text: str | None = None) -> dict[str, tuple[str, int, int, str]]:
+    """binary -> (component, gRPC port, metrics port, gRPC health service name)."""
+    header = ["binary", "component", "gRPC port", "metrics port", "gRPC service (health name)"]
+    out = {}
+    for line, cells in contract_table("services", header, text):
+        binary, comp, gport, mport, hsvc = (_plain(c) for c in cells)
+        if not (gport.isdigit() and mport.isdigit()):
+            raise ContractError(f"line {line}: ports of {binary} must be integers, got {gport!r} and {mport!r}")
+        out[binary] = (comp, int(gport), int(mport), hsvc)
+    return out
+
+
+def load_metrics(text: str | None = None) -> dict[str, dict]:
+    """metric -> {type, labels, binary, stability, line}."""
+    header = ["metric", "type", "labels", "binary", "stability", "meaning"]
+    out = {}
+    for line, cells in contract_table("metrics", header, text):
+        name, mtype, labels, binary, stability = (_plain(c) for c in cells[:5])
+        if mtype not in METRIC_TYPES:
+            raise ContractError(f"line {line}: type of {name} must be one of {', '.join(METRIC_TYPES)}, got {mtype!r}")
+        if stability not in STABILITIES:
+            raise ContractError(f"line {line}: stability of {name} must be one of {', '.join(STABILITIES)}, got {stability!r}")
+        if name in out:
+            raise ContractError(f"line {line}: {name} is listed twice")
+        out[name] = {
+            "type": mtype,
+            "labels": () if labels in ("", "—", "-") else tuple(l.strip() for l in labels.split(",")),
+            "binary": binary,
+            "stability": stability,
+            "line": line,
+        }
+    return out
+
+
+try:
+    SERVICES = load_services()
+    METRIC_TABLE = load_metrics()
+except (OSError, ContractError) as e:
+    print(f"{CONTRACT_DOC.relative_to(ROOT)}: {e}")
+    sys.exit(1)
+HISTOGRAMS = {n for n, m in METRIC_TABLE.items() if m["type"] == "histogram"}
+# Every name a query may use (histograms with their series suffixes) ...
+METRICS = set(METRIC_TABLE) | {h + s for h in HISTOGRAMS for s in HISTOGRAM_SUFFIXES}
+# ... and those that alerts and dashboards rely on: never renamed, each used.
+CONTRACT_METRICS = {n for n, m in METRIC_TABLE.items() if m["stability"] == "contract"}
 
 RULES = DEPLOY / "prometheus" / "rules" / "shadowkpi.rules.yml"
 RULE_TESTS = sorted((DEPLOY / "prometheus" / "rules" / "tests").glob("*.yml"))
@@ -148,7 +220,7 @@ def check_exprs(where: str, exprs: list[str]) -> set[str]:
         for name in metric_names(expr):
             used.add(name)
             if name not in METRICS:
-                problem(f"{where}: metric {name!r} is not in the contract (expr: {expr.strip()[:80]})")
+                problem(f"{where}: metric {name!r} is not in docs/contract.md (expr: {expr.strip()[:80]})")
     return used
 
 
@@ -169,7 +241,7 @@ def rule_list():
 
 def _family(name: str) -> str:
     """redis_export_duration_ms_bucket -> redis_export_duration_ms."""
-    for suffix in ("_bucket", "_sum", "_count"):
+    for suffix in HISTOGRAM_SUFFIXES:
         if name.endswith(suffix) and name[: -len(suffix)] in HISTOGRAMS:
             return name[: -len(suffix)]
     return name
@@ -180,9 +252,92 @@ def cmd_contract_metrics(_args):
     used |= check_exprs("dashboard", dashboard_exprs())
     # Every contract metric should be visible somewhere (dashboard or alert),
     # otherwise nobody notices when it breaks.
-    every = {_family(n) for n in METRICS}
-    for name in sorted(every - {_family(n) for n in used}):
+    for name in sorted(CONTRACT_METRICS - {_family(n) for n in used}):
         problem(f"contract metric {name!r} is used by neither an alert nor the dashboard")
+
+
+# --------------------------------------------------------------------------
+# docs/contract.md against the Rust sources
+# --------------------------------------------------------------------------
+_REGISTER_START = re.compile(r'register_(counter|gauge|histogram)_vec\(\s*"')
+_REGISTER = re.compile(
+    r'register_(counter|gauge|histogram)_vec\(\s*'
+    r'"([A-Za-z0-9_:]+)"\s*,\s*'  # name
+    r'"(?:[^"\\]|\\.)*"\s*,\s*'  # help
+    r'&\[([^\]]*)\]'  # labels
+)
+
+
+def registered_metrics(path: Path) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(type, name, labels) of every metric registered in a Rust file."""
+    text = path.read_text(encoding="utf-8")
+    found = [(m.group(1), m.group(2), tuple(re.findall(r'"([^"]+)"', m.group(3))))
+             for m in _REGISTER.finditer(text)]
+    if len(found) != len(_REGISTER_START.findall(text)):
+        problem(f"{path.relative_to(ROOT)}: a metric registration is not of the form "
+                f"register_<type>_vec(\"name\", \"help\", &[labels], ...); lint.py cannot read it")
+    return found
+
+
+def _rust_const(path: Path, name: str) -> int | None:
+    m = re.search(rf"pub const {name}: u16 = (\d+);", path.read_text(encoding="utf-8"))
+    return int(m.group(1)) if m else None
+
+
+def cmd_contract_sources(_args):
+    """The tables of docs/contract.md say what the code does."""
+    doc = CONTRACT_DOC.relative_to(ROOT)
+    components = {comp: binary for binary, (comp, _g, _m, _h) in SERVICES.items()}
+    on_disk = {p.parent.name for p in (ROOT / "services").glob("*/Cargo.toml")}
+    for comp in sorted(on_disk - set(components)):
+        problem(f"{doc}: services/{comp} is not in the services table")
+    for binary, (comp, gport, mport, hsvc) in SERVICES.items():
+        crate = ROOT / "services" / comp
+        if comp not in on_disk:
+            problem(f"{doc}: {binary}: there is no services/{comp}")
+            continue
+        bins = re.findall(r'\[\[bin\]\]\s*name\s*=\s*"([^"]+)"', (crate / "Cargo.toml").read_text(encoding="utf-8"))
+        if binary not in bins:
+            problem(f"{doc}: services/{comp}/Cargo.toml builds {bins or 'no binary'}, not {binary}")
+        lib = crate / "src" / "lib.rs"
+        for const, want in (("GRPC_PORT", gport), ("METRICS_PORT", mport)):
+            got = _rust_const(lib, const)
+            if got != want:
+                problem(f"{doc}: {binary} {const} is {want}, services/{comp}/src/lib.rs says {got}")
+        proto = ROOT / "proto" / "shadowkpi" / "v1" / f"{comp}.proto"
+        if not proto.exists():
+            problem(f"{doc}: {binary}: proto/shadowkpi/v1/{comp}.proto is missing")
+            continue
+        ptext = proto.read_text(encoding="utf-8")
+        pkg = re.search(r"^package\s+([\w.]+);", ptext, re.M)
+        svcs = re.findall(r"^service\s+(\w+)", ptext, re.M)
+        names = [f"{pkg.group(1)}.{s}" for s in svcs] if pkg else []
+        if hsvc not in names:
+            problem(f"{doc}: {binary} health name {hsvc}, but {proto.relative_to(ROOT)} defines {names or 'no service'}")
+
+    sources = sorted((ROOT / "services").glob("*/src/**/*.rs")) + sorted((ROOT / "crates" / "runtime" / "src").glob("**/*.rs"))
+    seen = {}
+    for path in sources:
+        rel = path.relative_to(ROOT)
+        owner = components.get(rel.parts[1], f"services/{rel.parts[1]}") if rel.parts[0] == "services" else "every service"
+        for mtype, name, labels in registered_metrics(path):
+            if name in seen:
+                problem(f"{rel}: {name} is also registered in {seen[name]}")
+                continue
+            seen[name] = rel
+            row = METRIC_TABLE.get(name)
+            if row is None:
+                problem(f"{rel}: registers {name}, which is not in the metrics table of {doc}")
+                continue
+            where = f"{doc} line {row['line']}"
+            if row["type"] != mtype:
+                problem(f"{where}: {name} is a {row['type']}, {rel} registers a {mtype}")
+            if row["labels"] != labels:
+                problem(f"{where}: {name} has labels {list(row['labels'])}, {rel} registers {list(labels)}")
+            if row["binary"] != owner:
+                problem(f"{where}: {name} belongs to {row['binary']}, but {rel} registers it ({owner})")
+    for name in sorted(set(METRIC_TABLE) - set(seen)):
+        problem(f"{doc} line {METRIC_TABLE[name]['line']}: {name} is registered nowhere in services/*/src or crates/runtime/src")
 
 
 # --------------------------------------------------------------------------
@@ -654,6 +809,7 @@ def cmd_servicemonitor(args):
 
 
 COMMANDS = {
+    "contract-sources": cmd_contract_sources,
     "contract-metrics": cmd_contract_metrics,
     "rules-coverage": cmd_rules_coverage,
     "dashboard": cmd_dashboard,

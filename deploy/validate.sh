@@ -201,6 +201,7 @@ check "prometheus: promtool check rules" promtool check rules deploy/prometheus/
 check "prometheus: promtool test rules" promtool test rules deploy/prometheus/rules/tests/*.yml
 check "prometheus: every alert has firing and quiet tests" "$PY" deploy/lint.py rules-coverage
 check "prometheus: scrape jobs match the services" "$PY" deploy/lint.py prometheus-jobs
+check "contract: docs/contract.md ports and metrics match the Rust sources" "$PY" deploy/lint.py contract-sources
 check "contract: metric names in rules and dashboard" "$PY" deploy/lint.py contract-metrics
 
 # --- grafana
