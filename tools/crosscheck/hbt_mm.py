@@ -11,9 +11,9 @@ requote_threshold_bps=0, touch_dwell_ms=0``:
   longer allowed) the order is cancelled -- only once its acknowledgement has
   been received, since hftbacktest refuses to cancel an unacknowledged order --
   and a new one is placed at the new touch at the same time;
-* when |position| exceeds ``limit`` (fills landing while a cancel travels) an
-  immediate-or-cancel order at the opposite touch brings it back to half the
-  limit; one hedge is in flight at a time. Hedges are counted separately;
+* when |position| exceeds ``limit`` (fills landing while a cancel travels) a
+  market order brings it back to half the limit; one hedge is in flight at a
+  time. Hedges are counted separately;
 * it decides once per distinct feed timestamp: ``wait_next_feed`` returns only
   after every event of that millisecond has been processed.
 
@@ -36,8 +36,9 @@ from hftbacktest.order import (
     EXPIRED,
     FILLED,
     GTX,
-    IOC,
+    GTC,
     LIMIT,
+    MARKET,
     NEW,
     PARTIALLY_FILLED,
 )
@@ -154,11 +155,11 @@ def run_mm(hbt, lot, limit, qty_pad, max_fills, stats):
             seen[oid] = 0.0
             if pos > 0:
                 side_of[oid] = -1.0
-                hbt.submit_sell_order(asset, oid, best_bid * tick, q, IOC, LIMIT, False)
+                hbt.submit_sell_order(asset, oid, best_bid * tick, q, GTC, MARKET, False)
                 hedge_signed = -q
             else:
                 side_of[oid] = 1.0
-                hbt.submit_buy_order(asset, oid, best_ask * tick, q, IOC, LIMIT, False)
+                hbt.submit_buy_order(asset, oid, best_ask * tick, q, GTC, MARKET, False)
                 hedge_signed = q
             hedge_id = oid
             hedges += 1
