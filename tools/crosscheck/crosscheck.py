@@ -185,6 +185,23 @@ def table(cases: list[Case]) -> str:
     return "\n".join(lines)
 
 
+def markdown(cases: list[Case]) -> str:
+    """The table of FIDELITY.md."""
+    lines = [
+        "| case | latency | partial fills | hftbacktest fills | shadowkpi fills | diff | hftbacktest volume | shadowkpi volume | diff | hedges (hftbacktest) |",
+        "|---|---:|:---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for c in cases:
+        h, s = c.hftbacktest, c.shadowkpi
+        pct = lambda v: "-" if v is None else f"{v:+.1f} %"  # noqa: E731
+        lines.append(
+            f"| `{c.name}` | {c.latency_ms} ms | {'yes' if c.partial_fills else 'no'} | {h.maker_fills} | "
+            f"{s.maker_fills if s else '-'} | {pct(c.fills_diff_pct)} | {h.maker_volume:.3f} | "
+            f"{f'{s.maker_volume:.3f}' if s else '-'} | {pct(c.volume_diff_pct)} | {h.taker_fills} ({h.taker_volume:.3f} BTC) |"
+        )
+    return "\n".join(lines)
+
+
 def find_shadowctl(arg: str | None) -> Path:
     if arg:
         p = Path(arg)
@@ -206,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(HERE / "results.json"), help="where to write the results (default results.json here)")
     ap.add_argument("--hftbacktest-only", action="store_true", help="run the hftbacktest side only (no comparison)")
     ap.add_argument("--fills-dir", help="write each case's hftbacktest fills as CSV into this folder")
+    ap.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     args = ap.parse_args(argv)
 
     data = Path(args.data)
@@ -270,6 +288,9 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     print(table(cases))
+    if args.markdown:
+        print()
+        print(markdown(cases))
     doc = {
         "what": "maker fills and filled maker volume of the touch-joining market maker, hftbacktest vs shadowctl simulate",
         "data": [f.name for f in files],

@@ -101,6 +101,24 @@ class StrategyTest(unittest.TestCase):
         self.assertAlmostEqual(f[hbt_mm.FILL_QTY], 0.01)
         self.assertEqual(f[hbt_mm.FILL_MAKER], 1.0)
 
+    def test_requote_waits_for_the_acknowledgement(self):
+        # 10 ms each way. At 1000 ms both sides are placed (they arrive at 1010, answers at 1020).
+        # At 1005 the touch moves up a tick: nothing can be cancelled yet. The ask at 100.1 arrives
+        # at 1010 on a book whose bid is 100.1, so it is rejected (post-only); the bid rests.
+        # At 1015 nothing is acknowledged yet; at 1025 the bid is cancelled and replaced at 100.1
+        # and a new ask goes to 100.2.
+        rows = [(1000, 100.0, 100.1), (1005, 100.1, 100.2), (1015, 100.1, 100.2), (1025, 100.1, 100.2), (1100, 100.1, 100.2)]
+        q = [Quote(ms * 1000, b, 1.0, a, 1.0) for ms, b, a in rows]
+        c = convert.convert(q, [], 0.1)
+        hbt = hbt_mm.build(c.events, 10, False, 0.1, 0.001)
+        stats = np.zeros(7, np.int64)
+        hbt_mm.run_mm(hbt, 0.01, 0.05, 0.0, 100, stats)
+        hbt.close()
+        fills, placed, cancels, rejected, hedges, err, steps = stats
+        self.assertEqual((err, fills, hedges), (0, 0, 0))
+        self.assertEqual(steps, 4)  # the last row ends the data
+        self.assertEqual((placed, cancels, rejected), (4, 1, 1))
+
 
 if __name__ == "__main__":
     unittest.main()
