@@ -16,12 +16,18 @@
 //! (`presets.maker_bias_uplift_v1: unknown field `offset_bps`, …`), so a typo
 //! can never silently fall back to a default. Symbol keys are normalised
 //! (`btc-usdt` → `BTCUSDT`).
+//!
+//! The optional `models` section names execution model sets
+//! ([`ModelSetSpec`], see [`crate::engine::model_spec`]); they add to the
+//! built-in `lenient`, `shadow` and `dryrun` sets and may redefine them.
+//! [`Profile::model_set`] is the one place a set name is resolved.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::engine::model_spec::{self, ModelSetSpec};
 use crate::params::{ParamOverrides, StrategyParams};
 use crate::symbol::normalize_symbol;
 
@@ -50,6 +56,14 @@ pub enum ProfileError {
     /// A symbol normalises to nothing.
     #[error("symbol `{0}` is empty after normalisation")]
     InvalidSymbol(String),
+    /// The requested model set does not exist.
+    #[error("unknown model set `{name}` (available: {})", available.join(", "))]
+    UnknownModelSet {
+        /// The name asked for.
+        name: String,
+        /// Every set: built-in and the profile's.
+        available: Vec<String>,
+    },
     /// The resolved parameters are out of range.
     #[error("resolved params for `{symbol}` are invalid: {message}")]
     InvalidParams {
@@ -76,9 +90,22 @@ pub struct Profile {
     /// Per-symbol overrides; keys are normalised symbols.
     #[serde(default)]
     pub symbols: BTreeMap<String, ParamOverrides>,
+    /// Named execution model sets, over the built-in ones.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub models: BTreeMap<String, ModelSetSpec>,
 }
 
-const TOP_LEVEL_KEYS: [&str; 4] = ["description", "defaults", "presets", "symbols"];
+const TOP_LEVEL_KEYS: [&str; 5] = ["description", "defaults", "presets", "symbols", "models"];
+
+/// The profile shipped with shadowkpi (`profiles/shadow_profiles.json`).
+pub const BUILTIN_PROFILE_JSON: &str = include_str!("../../../profiles/shadow_profiles.json");
+
+/// The latency recordings the shipped profile refers to, by their path
+/// relative to the profile (compiled in, so the built-in profile needs no files).
+const BUILTIN_LATENCY_FILES: [(&str, &str); 1] = [(
+    "latency/example_orders.csv",
+    include_str!("../../../profiles/latency/example_orders.csv"),
+)];
 
 impl Profile {
     /// Parses a profile, naming the path of any unknown key or bad value.
@@ -120,6 +147,19 @@ impl Profile {
                         }
                     }
                 }
+                "models" => {
+                    for (name, v) in section("models", value)? {
+                        let path = format!("models.{name}");
+                        check_set_name(&path, &name)?;
+                        let spec = ModelSetSpec::from_value(&path, v).map_err(|e| {
+                            ProfileError::Invalid {
+                                path: e.path,
+                                message: e.message,
+                            }
+                        })?;
+                        profile.models.insert(name, spec);
+                    }
+                }
                 other => {
                     return Err(invalid(
                         other,
@@ -132,6 +172,67 @@ impl Profile {
             }
         }
         Ok(profile)
+    }
+
+    /// The shipped profile with its latency recordings loaded; an empty
+    /// profile should it ever not parse (a unit test checks it does).
+    pub fn builtin() -> Profile {
+        let Ok(mut p) = Profile::from_json_str(BUILTIN_PROFILE_JSON) else {
+            return Profile::default();
+        };
+        let loaded = p.load_latency_files(|file| {
+            BUILTIN_LATENCY_FILES
+                .iter()
+                .find(|(name, _)| *name == file)
+                .map(|(_, text)| (*text).to_string())
+                .ok_or_else(|| "not shipped with the built-in profile".to_string())
+        });
+        if loaded.is_err() {
+            return Profile::default();
+        }
+        p
+    }
+
+    /// Every model set name, sorted: the built-in ones and the profile's.
+    pub fn model_set_names(&self) -> Vec<String> {
+        model_spec::merged_sets(&self.models).into_keys().collect()
+    }
+
+    /// Every model set: the built-in ones, redefined or added to by the profile.
+    pub fn model_sets(&self) -> BTreeMap<String, ModelSetSpec> {
+        model_spec::merged_sets(&self.models)
+    }
+
+    /// The model set called `name` (the profile's first, then the built-in
+    /// ones); an unknown name is an error listing every available set.
+    pub fn model_set(&self, name: &str) -> Result<ModelSetSpec, ProfileError> {
+        self.model_sets()
+            .remove(name)
+            .ok_or_else(|| ProfileError::UnknownModelSet {
+                name: name.to_string(),
+                available: self.model_set_names(),
+            })
+    }
+
+    /// Reads every empirical latency `file` of the model sets through `read`
+    /// (given the path as written, relative to the profile file; returns the
+    /// text or why it could not be read) and keeps the points inline, so the
+    /// profile is self-contained. Errors name the set, the file and the line.
+    pub fn load_latency_files(
+        &mut self,
+        mut read: impl FnMut(&str) -> Result<String, String>,
+    ) -> Result<(), ProfileError> {
+        for (name, spec) in &mut self.models {
+            let Some(file) = spec.latency_file().map(str::to_string) else {
+                continue;
+            };
+            let path = format!("models.{name}.latency.file");
+            let text =
+                read(&file).map_err(|e| invalid(&path, &format!("cannot read `{file}`: {e}")))?;
+            spec.load_latency_file(&text)
+                .map_err(|e| invalid(&path, &e.to_string()))?;
+        }
+        Ok(())
     }
 
     /// Pretty JSON in the same format (keys ordered, so output is stable).
@@ -195,6 +296,22 @@ fn invalid(path: &str, message: &str) -> ProfileError {
     ProfileError::Invalid {
         path: path.to_string(),
         message: message.to_string(),
+    }
+}
+
+/// Set names end up in notes (`model=<name>`) and flags: keep them plain.
+fn check_set_name(path: &str, name: &str) -> Result<(), ProfileError> {
+    let ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            path,
+            &format!("model set name `{name}` must be non-empty letters, digits, `_`, `-` or `.`"),
+        ))
     }
 }
 
@@ -311,6 +428,123 @@ mod tests {
             err.to_string(),
             "unknown preset `maker_bias_uplift_v9` (available: a, b)"
         );
+    }
+
+    #[test]
+    fn model_sets_resolve_builtin_and_profile_sets() {
+        let p = Profile::from_json_str(
+            r#"{"models": {
+                "dryrun": {"latency": {"kind": "constant", "entry_ms": 70}, "queue": {"kind": "risk_averse"}},
+                "slow": {"latency": {"kind": "constant", "feed_ms": 1, "entry_ms": 100}}
+            }}"#,
+        )
+        .unwrap();
+        assert_eq!(p.model_set_names(), ["dryrun", "lenient", "shadow", "slow"]);
+        // a profile may redefine a built-in name
+        assert_eq!(
+            p.model_set("dryrun").unwrap().describe(),
+            "fill=touch_dwell latency=constant(feed=0ms,entry=70ms,response=0ms) queue=risk_averse partial_fills=false fees=params"
+        );
+        assert_eq!(
+            p.model_set("shadow").unwrap(),
+            model_spec::builtin_sets()["shadow"]
+        );
+        let err = p.model_set("strict").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown model set `strict` (available: dryrun, lenient, shadow, slow)"
+        );
+        // without a profile: the three built-in sets
+        let err = Profile::default().model_set("").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown model set `` (available: dryrun, lenient, shadow)"
+        );
+        // round trip through the writer keeps the sets
+        assert_eq!(Profile::from_json_str(&p.to_json_string()).unwrap(), p);
+    }
+
+    #[test]
+    fn model_set_errors_name_the_path() {
+        let err = Profile::from_json_str(
+            r#"{"models": {"dryrun": {"queue": {"kind": "front", "nn": 3}}}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "profile `models.dryrun.queue`: unknown field `nn`, there are no fields"
+        );
+        let err = Profile::from_json_str(r#"{"models": {"a b": {}}}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "profile `models.a b`: model set name `a b` must be non-empty letters, digits, `_`, `-` or `.`"
+        );
+        let err = Profile::from_json_str(r#"{"models": []}"#).unwrap_err();
+        assert_eq!(err.to_string(), "profile `models`: expected an object");
+    }
+
+    #[test]
+    fn latency_files_are_read_through_the_caller_and_inlined() {
+        let mut p = Profile::from_json_str(
+            r#"{"models": {"m": {"latency": {"kind": "empirical", "file": "lat/a.csv"}}}}"#,
+        )
+        .unwrap();
+        let mut asked = Vec::new();
+        let err = p
+            .clone()
+            .load_latency_files(|f| {
+                asked.push(f.to_string());
+                Err("no such file".into())
+            })
+            .unwrap_err();
+        assert_eq!(asked, ["lat/a.csv"]);
+        assert_eq!(
+            err.to_string(),
+            "profile `models.m.latency.file`: cannot read `lat/a.csv`: no such file"
+        );
+        let err = p
+            .clone()
+            .load_latency_files(|_| Ok("ts_ms,entry_ms,response_ms\n1,x,2\n".into()))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "profile `models.m.latency.file`: lat/a.csv line 2: `entry_ms` is `x`, expected a finite number"
+        );
+        p.load_latency_files(|_| Ok("ts_ms,entry_ms,response_ms\n0,10,2\n10,20,2\n".into()))
+            .unwrap();
+        let m = p.model_set("m").unwrap().build(0).unwrap();
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+        assert_eq!(m.latency.order_entry_ms(&mut rng, 5), 15);
+        // inlined: the JSON sent to a service needs no file
+        let sent = Profile::from_json_str(&p.to_json_string()).unwrap();
+        assert_eq!(sent.model_set("m").unwrap().latency_file(), None);
+        assert_eq!(sent, p);
+    }
+
+    #[test]
+    fn builtin_profile_ships_an_empirical_set() {
+        let p = Profile::builtin();
+        assert_eq!(
+            p.model_set_names(),
+            ["dryrun", "lenient", "measured_example", "shadow"]
+        );
+        let spec = p.model_set("measured_example").unwrap();
+        assert_eq!(spec.latency_file(), None, "recording is inlined");
+        assert_eq!(
+            spec.describe(),
+            "fill=touch_dwell latency=empirical(source=latency/example_orders.csv,points=25,\
+             ts=1723075200000..1723161600000ms,entry=11.1..42ms,response=8..27.6ms,feed=6ms) \
+             queue=prob_power(n=3) partial_fills=false fees=fixed(maker=-0.5bps,taker=4.5bps)"
+        );
+        let m = spec.build(7).unwrap();
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+        // 14:30 UTC, halfway between the 14:00 (42.0, 27.6) and 15:00 (40.9, 25.8) rows
+        let t = 1_723_075_200_000 + 14 * 3_600_000 + 1_800_000;
+        assert_eq!(m.latency.order_entry_ms(&mut rng, t), 41); // 41.45
+        assert_eq!(m.latency.response_ms(&mut rng, t), 27); // 26.7
+        // before the recording: its first row
+        assert_eq!(m.latency.order_entry_ms(&mut rng, 0), 14);
+        assert_eq!(m.latency.feed_delay_ms(&mut rng, 0), 6);
     }
 
     #[test]

@@ -82,9 +82,7 @@ impl DryRunServer {
     /// A server reading predictions from `store`. Parameters of a prediction
     /// without provenance come from the built-in profile.
     pub fn new(config: DryRunConfig, store: Arc<dyn Store>, shutdown: Shutdown) -> Self {
-        let profile =
-            Profile::from_json_str(include_str!("../../../profiles/shadow_profiles.json"))
-                .unwrap_or_default();
+        let profile = Profile::builtin();
         Self {
             config,
             store,

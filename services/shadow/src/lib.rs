@@ -68,20 +68,30 @@ pub struct Args {
 }
 
 /// The profile shipped with shadowkpi (`profiles/shadow_profiles.json`).
-pub const BUILTIN_PROFILE: &str = include_str!("../../../profiles/shadow_profiles.json");
+pub const BUILTIN_PROFILE: &str = shadowkpi_domain::profile::BUILTIN_PROFILE_JSON;
 
-/// The built-in profile, parsed.
+/// The built-in profile, parsed, with its latency recordings.
 pub fn builtin_profile() -> Profile {
     // The shipped file is checked by a unit test; an empty profile is the
     // harmless fallback should it ever not parse.
-    Profile::from_json_str(BUILTIN_PROFILE).unwrap_or_default()
+    Profile::builtin()
 }
 
-/// Reads a profile file; the error names the file.
+/// Reads a profile file and the latency recordings its model sets name
+/// (relative to the profile's directory); the error names the file.
 pub fn load_profile(path: &std::path::Path) -> Result<Profile, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read profile {}: {e}", path.display()))?;
-    Profile::from_json_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    let mut profile =
+        Profile::from_json_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    profile
+        .load_latency_files(|file| {
+            let full = dir.join(file);
+            std::fs::read_to_string(&full).map_err(|e| format!("{}: {e}", full.display()))
+        })
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(profile)
 }
 
 /// Peers of the shadow service.

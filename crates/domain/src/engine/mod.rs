@@ -34,6 +34,7 @@
 //! # Layout
 //! - [`models`]: fill, queue and fee models and [`ModelSet`].
 //! - [`latency`]: feed, order-entry and response latency models.
+//! - [`model_spec`]: model sets as configuration ([`ModelSetSpec`]).
 //! - [`queue`]: queue position models (front, risk-averse, probabilistic).
 //! - [`exchange`]: the exchange side for one symbol.
 //! - [`strategy`]: the quoting market maker for one symbol.
@@ -44,6 +45,7 @@
 pub mod exchange;
 pub mod fill;
 pub mod latency;
+pub mod model_spec;
 pub mod models;
 pub mod queue;
 pub mod strategy;
@@ -63,7 +65,8 @@ use crate::tick::Tick;
 
 pub use exchange::{OrderAction, SimExchange};
 pub use fill::{Fill, Liquidity, OrderSide};
-pub use latency::{ConstantLatency, LatencyModel, UniformLatency};
+pub use latency::{ConstantLatency, EmpiricalLatency, LatencyModel, UniformLatency};
+pub use model_spec::{ModelSetSpec, ModelSpecError};
 pub use models::{
     ConservativeQueue, FeeModel, FillModel, FrontOfQueue, ModelSet, ModelSetBuilder, ParamsFee,
     QueueModel, TouchDwellFill,
