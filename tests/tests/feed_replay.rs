@@ -10,7 +10,7 @@ use std::io::Write;
 
 use ingest_common::*;
 use ingestd::feed::{
-    CancellationToken, PublishOptions, ReplayFormat, ReplaySource, publish_replay,
+    CancellationToken, MergeClock, PublishOptions, ReplayFormat, ReplaySource, publish_replay,
 };
 use shadowkpi_domain::feed::decode::{decode_pairs, encode};
 use shadowkpi_domain::feed::synthetic::{FeedEntry, SyntheticConfig, SyntheticFeed};
@@ -90,6 +90,7 @@ async fn jsonl_replays_into_the_stream_and_reaches_a_subscriber() {
         &*store,
         vec![ReplaySource::open(&path).unwrap()],
         ReplayFormat::Auto,
+        MergeClock::Local,
         &[],
         &opts("lob:ticks"),
         CancellationToken::new(),
@@ -159,6 +160,7 @@ async fn tardis_quotes_and_trades_merge_by_time_into_the_stream() {
             ReplaySource::open(&q).unwrap(),
         ],
         ReplayFormat::Auto,
+        MergeClock::Exchange,
         &[],
         &opts("lob:ticks"),
         CancellationToken::new(),
@@ -201,11 +203,75 @@ async fn tardis_quotes_and_trades_merge_by_time_into_the_stream() {
         ]
     );
 
+    // By arrival time (the default clock), each tick stamped with it.
+    let local = publish_replay(
+        &*store,
+        vec![
+            ReplaySource::open(&t).unwrap(),
+            ReplaySource::open(&q).unwrap(),
+        ],
+        ReplayFormat::Auto,
+        MergeClock::Local,
+        &[],
+        &opts("by-arrival"),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(local.entries_written, 6);
+    let got: Vec<(String, u64, i64, f64)> = stream_ticks(&redis, "by-arrival")
+        .into_iter()
+        .map(|t| {
+            (
+                t.symbol,
+                t.seq,
+                t.ts_server_ms - 1_700_000_000_000,
+                t.last_qty,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            // 500 µs then 700 µs: the quote arrived first, both in ms 0
+            (s("BTCUSDT"), 1, 0, 0.0),
+            (s("BTCUSDT"), 2, 0, 0.1),
+            (s("ETHUSDT"), 1, 1, 0.0),
+            (s("ETHUSDT"), 2, 2, 0.3),
+            (s("BTCUSDT"), 3, 3, 0.25),
+            (s("BTCUSDT"), 4, 4, 0.0),
+        ]
+    );
+    // A file without arrival times cannot be merged by them.
+    let old = dir.path().join("old_quotes.csv");
+    std::fs::write(
+        &old,
+        "symbol,timestamp,ask_amount,ask_price,bid_price,bid_amount\nBTCUSDT,1000,1,2,1,1\n",
+    )
+    .unwrap();
+    let err = publish_replay(
+        &*store,
+        vec![ReplaySource::open(&old).unwrap()],
+        ReplayFormat::Auto,
+        MergeClock::Local,
+        &[],
+        &opts("old"),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("old_quotes.csv:1: CSV header has no `local_timestamp` column"),
+        "{err}"
+    );
+
     // Only some symbols, and JSON Lines and CSV cannot be mixed.
     let only = publish_replay(
         &*store,
         vec![ReplaySource::open(&q).unwrap()],
         ReplayFormat::Tardis,
+        MergeClock::Local,
         &["eth-usdt".to_string()],
         &opts("eth-only"),
         CancellationToken::new(),
@@ -221,6 +287,7 @@ async fn tardis_quotes_and_trades_merge_by_time_into_the_stream() {
             ReplaySource::from_reader("ticks", "{\"symbol\":\"X\"}\n".as_bytes()),
         ],
         ReplayFormat::Auto,
+        MergeClock::Local,
         &[],
         &opts("mixed"),
         CancellationToken::new(),
@@ -249,6 +316,7 @@ async fn gzipped_tardis_files_replay_like_the_plain_ones() {
                 .map(|f| ReplaySource::open(f).unwrap())
                 .collect(),
             ReplayFormat::Auto,
+            MergeClock::Local,
             &[],
             &opts(stream),
             CancellationToken::new(),

@@ -5,7 +5,9 @@
 //! - [`publish_synthetic`]: the deterministic synthetic market of
 //!   [`shadowkpi_domain::feed::synthetic`], with optional fault injection.
 //! - [`publish_replay`]: JSON Lines of ticks, or Tardis-style CSV (`quotes` and
-//!   `trades` files merged by time), see [`shadowkpi_domain::feed::replay`].
+//!   `trades` files merged by the microsecond time of a [`MergeClock`]:
+//!   `local_timestamp`, arrival order, by default; `ts_server` is that time
+//!   floored to ms), see [`shadowkpi_domain::feed::replay`].
 //!
 //! Entries are written with `XADD <stream> MAXLEN ~ n *` in pipelines of
 //! [`PublishOptions::batch_size`]. By default as fast as possible; with
@@ -22,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use shadowkpi_domain::feed::decode::encode;
+pub use shadowkpi_domain::feed::replay::MergeClock;
 use shadowkpi_domain::feed::replay::{ReplayError, TardisMerge, jsonl, tardis_csv};
 use shadowkpi_domain::feed::synthetic::{SymbolCounts, SyntheticConfig, SyntheticFeed};
 use shadowkpi_domain::symbol::normalize_symbol;
@@ -405,13 +408,17 @@ fn replay_error(e: ReplayError) -> IngestError {
 }
 
 /// Publishes recorded ticks: JSON Lines files one after the other, or
-/// Tardis-style CSV files merged by time. Lines that cannot be used are
-/// skipped and counted; an unreadable file is an error. `symbols` (any
-/// spelling) keeps only those symbols when not empty.
+/// Tardis-style CSV files merged by `clock` (ignored for JSON Lines, whose
+/// `ts_server` is given). Lines that cannot be used are skipped and counted;
+/// an unreadable file, or a CSV file without the clock's column, is an error
+/// naming the file. `symbols` (any spelling) keeps only those symbols when not
+/// empty.
+#[allow(clippy::too_many_arguments)]
 pub async fn publish_replay(
     store: &dyn Store,
     sources: Vec<ReplaySource>,
     format: ReplayFormat,
+    clock: MergeClock,
     symbols: &[String],
     opts: &PublishOptions,
     cancel: CancellationToken,
@@ -448,7 +455,7 @@ pub async fn publish_replay(
     } else if formats.iter().all(|f| *f == ReplayFormat::Tardis) {
         let mut csvs = Vec::new();
         for s in sources {
-            csvs.push(tardis_csv(s.reader, &s.name).map_err(replay_error)?);
+            csvs.push(tardis_csv(s.reader, &s.name, clock).map_err(replay_error)?);
         }
         for item in TardisMerge::new(csvs) {
             if !out.take(item, &keep, &mut sink).await? {

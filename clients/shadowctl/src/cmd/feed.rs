@@ -5,7 +5,8 @@
 //!   entries), optionally with injected gaps, duplicates, swaps and malformed
 //!   entries for tests and demos.
 //! - `feed replay FILE…`: JSON Lines of ticks, or Tardis-style CSV (`quotes`
-//!   and `trades` files, merged by time); gzipped files are read as they are.
+//!   and `trades` files, merged by arrival time, or by exchange time with
+//!   `--clock exchange`); gzipped files are read as they are.
 //!
 //! Both write through [`ingestd::feed`] and print a one-line summary (or the
 //! [`ingestd::feed::FeedReport`] with `--json`). Ctrl-C stops the feed and
@@ -18,7 +19,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use ingestd::IngestError;
-use ingestd::feed::{CancellationToken, FeedReport, PublishOptions, ReplayFormat, ReplaySource};
+use ingestd::feed::{
+    CancellationToken, FeedReport, MergeClock, PublishOptions, ReplayFormat, ReplaySource,
+};
 use shadowkpi_domain::feed::synthetic::{
     DEFAULT_REORDER_MAX_MS, DEFAULT_START_MS, FaultRates, SyntheticConfig,
 };
@@ -122,11 +125,43 @@ pub enum FormatArg {
     Tardis,
 }
 
+/// The clock Tardis CSV rows are merged by (and stamped with).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClockArg {
+    /// `local_timestamp`: when the recorder received each message (arrival
+    /// order).
+    Local,
+    /// `timestamp`: the exchange's time (Tardis writes the arrival time where
+    /// the exchange sends none, e.g. Binance spot quotes).
+    Exchange,
+}
+
+impl From<ClockArg> for MergeClock {
+    fn from(c: ClockArg) -> Self {
+        match c {
+            ClockArg::Local => MergeClock::Local,
+            ClockArg::Exchange => MergeClock::Exchange,
+        }
+    }
+}
+
+/// Help on the two clocks and the timestamp resolution, shared by `feed
+/// replay` and `simulate` (a macro so `concat!` can splice it into their help).
+#[macro_export]
+macro_rules! clock_help {
+    () => {
+        "Tardis CSV has two clocks, both integer µs: `local_timestamp` (when the recorder\nreceived the message) and `timestamp` (the exchange's time; for feeds without one,\nsuch as Binance spot quotes, Tardis repeats the arrival time). --clock local (the\ndefault) merges by arrival order; --clock exchange by `timestamp`, which is only\nright when every file carries exchange time (merging spot quotes and trades by it\nputs each trade as far after its quotes as the recorder lags the exchange).\nFiles are merged by the full µs value (stable: on a tie the file given first goes\nfirst), then the tick's ts_server is that time floored to integer ms, the feed's\nresolution. --clock local on a file without `local_timestamp` is an error."
+    };
+}
+
+const REPLAY_HELP: &str = concat!(
+    "Examples:\n  shadowctl feed replay ticks.jsonl\n  shadowctl feed replay data/binance-btcusdt-2024-08-08/usdm_*.csv.gz --speed 10   # by arrival time\n  shadowctl feed replay quotes.csv trades.csv --clock exchange --speed 1\n  shadowctl feed replay day.jsonl --symbols BTCUSDT --speed 10 --stream lob:ticks\n\nJSON Lines use the stream's field names (symbol, seq, ts_server, bid, ask, last_qty,\nbid_qty, ask_qty, last_px, side). Tardis CSV: quotes (timestamp, local_timestamp,\nbid_price, bid_amount, ask_price, ask_amount) and trades (timestamp, local_timestamp,\nside, price, amount); gzipped files are read as they are. Lines that cannot be used\nare skipped, counted and shown.\n\n",
+    clock_help!()
+);
+
 /// Flags of `shadowctl feed replay`.
 #[derive(Debug, Clone, clap::Args)]
-#[command(
-    after_help = "Examples:\n  shadowctl feed replay ticks.jsonl\n  shadowctl feed replay quotes.csv trades.csv --speed 1          # Tardis files, merged by time, real time\n  shadowctl feed replay bybit_quotes_2024-01-15_BTCUSDT.csv.gz   # gzipped files are read as they are\n  shadowctl feed replay day.jsonl --symbols BTCUSDT --speed 10 --stream lob:ticks\n\nJSON Lines use the stream's field names (symbol, seq, ts_server, bid, ask, last_qty,\nbid_qty, ask_qty, last_px, side). Tardis CSV: quotes (timestamp, bid_price, bid_amount,\nask_price, ask_amount) and trades (timestamp, side, price, amount), timestamps in µs.\nLines that cannot be used are skipped, counted and shown."
-)]
+#[command(after_help = REPLAY_HELP)]
 pub struct ReplayArgs {
     /// Files to replay: JSON Lines (one after the other) or Tardis CSV
     /// (merged by time), plain or gzipped (`.csv.gz` as Tardis ships them).
@@ -135,6 +170,10 @@ pub struct ReplayArgs {
     /// File format.
     #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
     pub format: FormatArg,
+    /// Clock Tardis CSV files are merged by and stamped with (ignored for
+    /// JSON Lines).
+    #[arg(long, value_enum, default_value_t = ClockArg::Local)]
+    pub clock: ClockArg,
     /// Replay speed against the wall clock (1 real time, 10 ten times faster)
     /// [default: as fast as possible].
     #[arg(long)]
@@ -267,6 +306,7 @@ pub async fn replay(
         store,
         sources,
         format,
+        args.clock.into(),
         &args.symbols,
         &args.output.options(args.speed),
         cancel,
@@ -357,6 +397,12 @@ mod tests {
         };
         assert_eq!(a.files.len(), 2);
         assert_eq!(a.speed, Some(10.0));
+        assert_eq!(MergeClock::from(a.clock), MergeClock::Local);
+        let FeedCommand::Replay(a) = parse(&["replay", "q.csv", "--clock", "exchange"]) else {
+            panic!("not replay")
+        };
+        assert_eq!(MergeClock::from(a.clock), MergeClock::Exchange);
+        assert!(T::try_parse_from(["feed", "replay", "q.csv", "--clock", "wall"]).is_err());
     }
 
     fn global(url: &str) -> GlobalArgs {

@@ -12,15 +12,36 @@
 //! # Tardis-style CSV
 //! `quotes`: `exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount`;
 //! `trades`: `exchange,symbol,timestamp,local_timestamp,id,side,price,amount`.
-//! Columns are found by name (any order, extra columns ignored); `timestamp`
-//! is microseconds since the epoch. The kind of a file is told by its header.
-//! [`TardisMerge`] merges any number of such files by `timestamp` (on a tie,
-//! files given first go first; each file must be in time order, as Tardis
-//! writes them) and turns rows into ticks: a quote sets the book and emits a
-//! tick with `last_qty = 0`; a trade emits a tick on the current book with
-//! `last_qty`, `last_px` and the aggressor `side`. A trade of a symbol whose
-//! book is not known yet is printed on a locked book at the trade price.
-//! Sequence numbers are assigned per symbol from 1, in output order.
+//! Columns are found by name (any order, extra columns ignored). The kind of a
+//! file is told by its header.
+//!
+//! ## Two clocks
+//! `timestamp` is the exchange's time where the message carries one;
+//! `local_timestamp` is when the recorder received it. Both are integer
+//! microseconds since the epoch. [`MergeClock`] chooses the one rows are
+//! merged by and stamped with: [`MergeClock::Local`] (the default, arrival
+//! order) or [`MergeClock::Exchange`]. Arrival order is the safe choice:
+//! some feeds (Binance spot `bookTicker`) carry no exchange time, so Tardis
+//! writes their `timestamp` as the arrival time, and merging them with trades
+//! by `timestamp` puts every trade as far after its quotes as the recorder's
+//! clock is behind the exchange's. Opening a file for the local clock whose
+//! header has no `local_timestamp` is an error naming the file and the column.
+//!
+//! ## Resolution
+//! The feed contract's `ts_server` is integer milliseconds; the files are
+//! microseconds. [`TardisMerge`] orders rows by the full microsecond value of
+//! the chosen clock (a stable merge: on a tie, files given first go first,
+//! and rows of one file keep their order; each file must be in time order on
+//! that clock, as Tardis writes them), then floors it to milliseconds for the
+//! tick's `ts_server_ms`. So ticks come out in microsecond order and several
+//! of them may share a millisecond.
+//!
+//! ## Ticks
+//! A quote sets the book and emits a tick with `last_qty = 0`; a trade emits
+//! a tick on the current book with `last_qty`, `last_px` and the aggressor
+//! `side`. A trade of a symbol whose book is not known yet is printed on a
+//! locked book at the trade price. Sequence numbers are assigned per symbol
+//! from 1, in output order.
 
 use std::collections::HashMap;
 use std::io::BufRead;
@@ -144,6 +165,56 @@ impl<R: BufRead> Iterator for JsonlTicks<R> {
     }
 }
 
+/// The clock Tardis rows are merged by and stamped with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum MergeClock {
+    /// `local_timestamp`: when the recorder received the message (arrival
+    /// order). The default.
+    #[default]
+    Local,
+    /// `timestamp`: the exchange's time (the arrival time where the message
+    /// carries none).
+    Exchange,
+}
+
+impl MergeClock {
+    /// The CSV column this clock reads.
+    pub fn column(self) -> &'static str {
+        match self {
+            MergeClock::Local => "local_timestamp",
+            MergeClock::Exchange => "timestamp",
+        }
+    }
+
+    /// The name users give it (`local`, `exchange`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MergeClock::Local => "local",
+            MergeClock::Exchange => "exchange",
+        }
+    }
+}
+
+impl std::fmt::Display for MergeClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for MergeClock {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "local" => Ok(MergeClock::Local),
+            "exchange" => Ok(MergeClock::Exchange),
+            other => Err(format!(
+                "clock must be `local` or `exchange`, got `{other}`"
+            )),
+        }
+    }
+}
+
 /// The kind of a Tardis-style CSV file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CsvKind {
@@ -160,7 +231,7 @@ pub enum TardisRow {
     Quote {
         /// Normalised symbol.
         symbol: String,
-        /// Exchange time, µs since the epoch.
+        /// Time on the merge clock, µs since the epoch.
         ts_us: i64,
         /// Best bid.
         bid: f64,
@@ -175,7 +246,7 @@ pub enum TardisRow {
     Trade {
         /// Normalised symbol.
         symbol: String,
-        /// Exchange time, µs since the epoch.
+        /// Time on the merge clock, µs since the epoch.
         ts_us: i64,
         /// Trade price.
         price: f64,
@@ -187,7 +258,7 @@ pub enum TardisRow {
 }
 
 impl TardisRow {
-    /// Exchange time, µs.
+    /// Time on the merge clock, µs.
     pub fn ts_us(&self) -> i64 {
         match self {
             TardisRow::Quote { ts_us, .. } | TardisRow::Trade { ts_us, .. } => *ts_us,
@@ -221,13 +292,20 @@ pub struct TardisCsv<R> {
     name: String,
     line: u64,
     cols: Cols,
+    clock: MergeClock,
     buf: String,
     done: bool,
 }
 
-/// Opens a Tardis-style CSV file: reads the header and tells quotes from
-/// trades by their columns.
-pub fn tardis_csv<R: BufRead>(mut reader: R, name: &str) -> Result<TardisCsv<R>, ReplayError> {
+/// Opens a Tardis-style CSV file for merging on `clock`: reads the header and
+/// tells quotes from trades by their columns. A header without the clock's
+/// column (`local_timestamp` or `timestamp`) is an error naming the file and
+/// the column.
+pub fn tardis_csv<R: BufRead>(
+    mut reader: R,
+    name: &str,
+    clock: MergeClock,
+) -> Result<TardisCsv<R>, ReplayError> {
     let mut buf = String::new();
     let mut line = 0;
     loop {
@@ -254,10 +332,29 @@ pub fn tardis_csv<R: BufRead>(mut reader: R, name: &str) -> Result<TardisCsv<R>,
             ReplayError::fatal(name, line, format!("CSV header has no `{n}` column"))
         })
     };
+    let ts_col = || {
+        col(clock.column()).ok_or_else(|| {
+            let hint = match clock {
+                MergeClock::Local => {
+                    "; merge by the exchange clock (`timestamp`) for files without arrival times"
+                }
+                MergeClock::Exchange => "",
+            };
+            ReplayError::fatal(
+                name,
+                line,
+                format!(
+                    "CSV header has no `{}` column, which the {} clock merges by{hint}",
+                    clock.column(),
+                    clock.as_str()
+                ),
+            )
+        })
+    };
     let cols = if col("ask_price").is_some() || col("bid_price").is_some() {
         Cols::Quotes {
             symbol: need("symbol")?,
-            ts: need("timestamp")?,
+            ts: ts_col()?,
             ask_amount: need("ask_amount")?,
             ask_price: need("ask_price")?,
             bid_price: need("bid_price")?,
@@ -266,7 +363,7 @@ pub fn tardis_csv<R: BufRead>(mut reader: R, name: &str) -> Result<TardisCsv<R>,
     } else if col("price").is_some() && col("amount").is_some() {
         Cols::Trades {
             symbol: need("symbol")?,
-            ts: need("timestamp")?,
+            ts: ts_col()?,
             side: need("side")?,
             price: need("price")?,
             amount: need("amount")?,
@@ -283,6 +380,7 @@ pub fn tardis_csv<R: BufRead>(mut reader: R, name: &str) -> Result<TardisCsv<R>,
         name: name.to_string(),
         line,
         cols,
+        clock,
         buf,
         done: false,
     })
@@ -300,6 +398,11 @@ impl<R> TardisCsv<R> {
     /// The name errors carry.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The clock rows are stamped with.
+    pub fn clock(&self) -> MergeClock {
+        self.clock
     }
 }
 
@@ -321,12 +424,12 @@ fn number(cells: &[&str], i: usize, name: &str) -> Result<f64, String> {
     }
 }
 
-fn micros(cells: &[&str], i: usize) -> Result<i64, String> {
-    let c = cell(cells, i, "timestamp")?;
+fn micros(cells: &[&str], i: usize, name: &str) -> Result<i64, String> {
+    let c = cell(cells, i, name)?;
     c.parse::<i64>()
         .ok()
         .filter(|t| *t >= 0)
-        .ok_or_else(|| format!("column `timestamp` is not integer microseconds: `{c}`"))
+        .ok_or_else(|| format!("column `{name}` is not integer microseconds: `{c}`"))
 }
 
 fn symbol(cells: &[&str], i: usize) -> Result<String, String> {
@@ -347,7 +450,7 @@ impl<R: BufRead> TardisCsv<R> {
                 bid_amount,
             } => Ok(TardisRow::Quote {
                 symbol: symbol(&cells, s)?,
-                ts_us: micros(&cells, ts)?,
+                ts_us: micros(&cells, ts, self.clock.column())?,
                 bid: number(&cells, bid_price, "bid_price")?,
                 bid_qty: number(&cells, bid_amount, "bid_amount")?,
                 ask: number(&cells, ask_price, "ask_price")?,
@@ -367,7 +470,7 @@ impl<R: BufRead> TardisCsv<R> {
                 };
                 Ok(TardisRow::Trade {
                     symbol: symbol(&cells, s)?,
-                    ts_us: micros(&cells, ts)?,
+                    ts_us: micros(&cells, ts, self.clock.column())?,
                     price: number(&cells, price, "price")?,
                     amount: number(&cells, amount, "amount")?,
                     side,
@@ -417,7 +520,9 @@ struct Book {
     ask_qty: f64,
 }
 
-/// Merges Tardis-style CSV files by time into ticks.
+/// Merges Tardis-style CSV files into ticks, by the microsecond time of the
+/// clock they were opened with ([`tardis_csv`]); stable (files given first win
+/// ties); `ts_server_ms` is that time floored to milliseconds.
 pub struct TardisMerge<I: Iterator> {
     sources: Vec<std::iter::Peekable<I>>,
     books: HashMap<String, Book>,
@@ -437,7 +542,8 @@ impl<I> TardisMerge<I>
 where
     I: Iterator<Item = Result<TardisRow, ReplayError>>,
 {
-    /// Merges `sources` (each in time order).
+    /// Merges `sources` (each in time order on its clock; open them all with
+    /// the same [`MergeClock`]).
     pub fn new(sources: Vec<I>) -> Self {
         Self {
             sources: sources.into_iter().map(Iterator::peekable).collect(),
@@ -600,22 +706,30 @@ bybit,SOLUSDT,1700000000003000,1700000000003100,t3,unknown,150.5,4
     #[test]
     fn csv_kind_is_told_by_the_header() {
         assert_eq!(
-            tardis_csv(QUOTES.as_bytes(), "q").unwrap().kind(),
+            tardis_csv(QUOTES.as_bytes(), "q", MergeClock::Local)
+                .unwrap()
+                .kind(),
             CsvKind::Quotes
         );
         assert_eq!(
-            tardis_csv(TRADES.as_bytes(), "t").unwrap().kind(),
+            tardis_csv(TRADES.as_bytes(), "t", MergeClock::Local)
+                .unwrap()
+                .kind(),
             CsvKind::Trades
         );
-        let e = tardis_csv("a,b,c\n1,2,3\n".as_bytes(), "x").unwrap_err();
+        let e = tardis_csv("a,b,c\n1,2,3\n".as_bytes(), "x", MergeClock::Local).unwrap_err();
         assert!(e.fatal && e.message.contains("neither"), "{e}");
-        assert!(tardis_csv("".as_bytes(), "x").unwrap_err().fatal);
+        assert!(
+            tardis_csv("".as_bytes(), "x", MergeClock::Local)
+                .unwrap_err()
+                .fatal
+        );
     }
 
     #[test]
     fn quotes_and_trades_merge_by_time_into_ticks() {
-        let q = tardis_csv(QUOTES.as_bytes(), "quotes.csv").unwrap();
-        let t = tardis_csv(TRADES.as_bytes(), "trades.csv").unwrap();
+        let q = tardis_csv(QUOTES.as_bytes(), "quotes.csv", MergeClock::Exchange).unwrap();
+        let t = tardis_csv(TRADES.as_bytes(), "trades.csv", MergeClock::Exchange).unwrap();
         let ticks: Vec<Tick> = TardisMerge::new(vec![q, t]).map(Result::unwrap).collect();
         let summary: Vec<_> = ticks
             .iter()
@@ -660,7 +774,7 @@ BTCUSDT,2000,1,,1,1
 BTCUSDT,x,1,2,1,1
 BTCUSDT,4000,1,2,1,1
 ";
-        let q = tardis_csv(quotes.as_bytes(), "q.csv").unwrap();
+        let q = tardis_csv(quotes.as_bytes(), "q.csv", MergeClock::Exchange).unwrap();
         let got: Vec<_> = TardisMerge::new(vec![q]).collect();
         assert_eq!(got.len(), 4);
         assert!(got[0].is_ok() && got[3].is_ok());
@@ -669,5 +783,98 @@ BTCUSDT,4000,1,2,1,1
         assert!(e.message.contains("ask_price"), "{e}");
         assert!(got[2].as_ref().unwrap_err().message.contains("timestamp"));
         assert_eq!(got[3].as_ref().unwrap().seq, 2);
+    }
+
+    // Spot-like: quotes carry no exchange time (timestamp = local_timestamp),
+    // trades carry the exchange's, which runs 1.27 s ahead of the recorder.
+    const SPOT_QUOTES: &str =
+        "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount
+binance,BTCUSDT,1723161254000100,1723161254000100,1,61837.64,61837.63,2
+binance,BTCUSDT,1723161254000900,1723161254000900,1,61837.65,61837.64,2
+binance,BTCUSDT,1723161254300000,1723161254300000,1,61837.70,61837.69,2
+";
+    const SPOT_TRADES: &str = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount
+binance,BTCUSDT,1723161255270000,1723161254000100,1,sell,61837.63,0.02
+binance,BTCUSDT,1723161255270500,1723161254000500,2,buy,61837.65,0.04
+";
+
+    fn merged(clock: MergeClock) -> Vec<(u8, u64, i64, f64)> {
+        let q = tardis_csv(SPOT_QUOTES.as_bytes(), "q.csv", clock).unwrap();
+        let t = tardis_csv(SPOT_TRADES.as_bytes(), "t.csv", clock).unwrap();
+        TardisMerge::new(vec![q, t])
+            .map(Result::unwrap)
+            .map(|t| {
+                let kind = if t.last_qty > 0.0 { b'T' } else { b'Q' };
+                (kind, t.seq, t.ts_server_ms - 1_723_161_254_000, t.bid)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn local_clock_merges_in_arrival_order_by_microseconds_and_floors_to_ms() {
+        assert_eq!(
+            merged(MergeClock::Local),
+            vec![
+                // a tie at 100 µs: the quotes file was given first
+                (b'Q', 1, 0, 61837.63),
+                (b'T', 2, 0, 61837.63),
+                // 500 µs before 900 µs although both floor to ms 0
+                (b'T', 3, 0, 61837.63),
+                (b'Q', 4, 0, 61837.64),
+                (b'Q', 5, 300, 61837.69),
+            ]
+        );
+    }
+
+    #[test]
+    fn exchange_clock_puts_spot_trades_after_the_quotes_they_belong_to() {
+        assert_eq!(
+            merged(MergeClock::Exchange),
+            vec![
+                (b'Q', 1, 0, 61837.63),
+                (b'Q', 2, 0, 61837.64),
+                (b'Q', 3, 300, 61837.69),
+                // 1.27 s late, on a book that moved on
+                (b'T', 4, 1270, 61837.69),
+                (b'T', 5, 1270, 61837.69),
+            ]
+        );
+    }
+
+    #[test]
+    fn local_clock_on_a_file_without_local_timestamp_names_the_file_and_column() {
+        let quotes =
+            "symbol,timestamp,ask_amount,ask_price,bid_price,bid_amount\nBTCUSDT,1000,1,2,1,1\n";
+        let e = tardis_csv(quotes.as_bytes(), "old_quotes.csv", MergeClock::Local).unwrap_err();
+        assert!(e.fatal);
+        assert_eq!((e.source_name.as_str(), e.line), ("old_quotes.csv", 1));
+        assert!(
+            e.to_string()
+                .starts_with("old_quotes.csv:1: CSV header has no `local_timestamp` column"),
+            "{e}"
+        );
+        let trades = "symbol,local_timestamp,side,price,amount\nBTCUSDT,1000,buy,2,1\n";
+        let e = tardis_csv(trades.as_bytes(), "t.csv", MergeClock::Exchange).unwrap_err();
+        assert!(e.message.contains("no `timestamp` column"), "{e}");
+        // the same files open on the clock they do have
+        assert!(tardis_csv(quotes.as_bytes(), "q", MergeClock::Exchange).is_ok());
+        assert!(tardis_csv(trades.as_bytes(), "t", MergeClock::Local).is_ok());
+    }
+
+    #[test]
+    fn a_bad_clock_cell_names_the_clock_column() {
+        let q = "symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount
+BTCUSDT,1000,x,1,2,1,1
+";
+        let mut r = tardis_csv(q.as_bytes(), "q.csv", MergeClock::Local).unwrap();
+        let e = r.next().unwrap().unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(
+            e.message
+                .contains("column `local_timestamp` is not integer microseconds: `x`"),
+            "{e}"
+        );
+        assert_eq!("Exchange".parse::<MergeClock>(), Ok(MergeClock::Exchange));
+        assert!("wall".parse::<MergeClock>().unwrap_err().contains("`wall`"));
     }
 }
