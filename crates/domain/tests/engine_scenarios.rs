@@ -1,9 +1,10 @@
 //! Hand-built tick scenarios whose KPIs are computed by hand in the comments.
 
 use shadowkpi_domain::engine::{
-    ConservativeQueue, ConstantLatency, EngineConfig, Liquidity, ModelSet, OrderSide, ShadowEngine,
+    ConstantLatency, EngineConfig, Liquidity, ModelSet, OrderSide, RiskAverseQueue, ShadowEngine,
     WindowResult,
 };
+use shadowkpi_domain::instrument::Instrument;
 use shadowkpi_domain::params::StrategyParams;
 use shadowkpi_domain::tick::{Side, Tick};
 
@@ -48,16 +49,29 @@ fn touch_params() -> StrategyParams {
     }
 }
 
+/// The grid of every scenario: 0.1 price ticks, 0.05 lots.
+fn grid() -> Instrument {
+    Instrument::new(0.1, 0.05).expect("valid grid")
+}
+
+fn config(params: StrategyParams, models: ModelSet, window_ms: i64) -> EngineConfig {
+    EngineConfig::new(window_ms)
+        .with_symbol(SYM, params)
+        .with_instrument(SYM, grid())
+        .with_models(models)
+}
+
 fn run(
     params: StrategyParams,
     models: ModelSet,
     window_ms: i64,
     ticks: &[Tick],
 ) -> Vec<WindowResult> {
-    let cfg = EngineConfig::new(window_ms)
-        .with_symbol(SYM, params)
-        .with_models(models);
-    ShadowEngine::run(cfg, ticks).expect("valid config")
+    ShadowEngine::run(config(params, models, window_ms), ticks).expect("valid config")
+}
+
+fn partial() -> ModelSet {
+    ModelSet::builder().partial_fills(true).build()
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -66,8 +80,9 @@ fn close(a: f64, b: f64) -> bool {
 
 #[test]
 fn partial_fills_accumulate_inventory_and_finish_the_order() {
-    // bid 1.0 @ 100 rests from t=0; sellers hit it with 0.4, 0.35, then 1.0,
-    // of which only the remaining 0.25 is ours.
+    // Partial fills, front of the queue: bid 1.0 @ 100 rests from t=0;
+    // sellers hit it with 0.4, 0.35, then 1.0, of which only the remaining
+    // 0.25 is ours.
     let ticks = [
         book(0, 100.0, 100.2),
         sell_at(book(100, 100.0, 100.2), 100.0, 0.4),
@@ -75,8 +90,8 @@ fn partial_fills_accumulate_inventory_and_finish_the_order() {
         sell_at(book(300, 100.0, 100.2), 100.0, 1.0),
         book(400, 100.0, 100.2),
     ];
-    let mut engine = ShadowEngine::new(EngineConfig::new(1_000).with_symbol(SYM, touch_params()))
-        .expect("valid config");
+    let mut engine =
+        ShadowEngine::new(config(touch_params(), partial(), 1_000)).expect("valid config");
     for t in &ticks {
         assert!(engine.on_tick(t).is_empty());
     }
@@ -261,7 +276,7 @@ fn quote_that_has_not_dwelled_at_the_touch_does_not_fill() {
     // after we were at the touch again.
     let ticks = [
         book(0, 100.0, 100.2),
-        book(20, 100.05, 100.2),
+        book(20, 100.1, 100.2),
         book(40, 100.0, 100.2),
         sell_at(book(70, 100.0, 100.2), 100.0, 5.0),
         sell_at(book(95, 100.0, 100.2), 100.0, 5.0),
@@ -298,9 +313,10 @@ fn requote_resets_age_and_dwell() {
 }
 
 #[test]
-fn conservative_queue_fills_only_after_the_queue_ahead_traded() {
+fn risk_averse_queue_fills_only_after_the_queue_ahead_traded() {
     // We join a bid showing 3.0; sellers trade 1.0, 1.5, 0.8, 2.0 at our
-    // price. Queue ahead: 3 → 2 → 0.5 → (0.8 − 0.5 = 0.3 reaches us) → 0.
+    // price while the bid shows 2.0, 0.5, 0.7, 1.0 after each. Queue ahead:
+    // 3 → 2 → 0.5 → (0.8 − 0.5: 0.3 past the front) → … .
     let ticks = [
         with_sizes(book(0, 100.0, 100.2), 3.0, 3.0),
         with_sizes(sell_at(book(100, 100.0, 100.2), 100.0, 1.0), 2.0, 3.0),
@@ -309,21 +325,188 @@ fn conservative_queue_fills_only_after_the_queue_ahead_traded() {
         with_sizes(sell_at(book(400, 100.0, 100.2), 100.0, 2.0), 1.0, 3.0),
         with_sizes(book(500, 100.0, 100.2), 1.0, 3.0),
     ];
-    let conservative = ModelSet::builder().queue(ConservativeQueue).build();
-    let windows = run(touch_params(), conservative, 1_000, &ticks);
-    let fills = &windows[0].symbols[SYM].fills;
-    let got: Vec<(i64, f64)> = fills.iter().map(|f| (f.ts_ms, f.qty)).collect();
+    let fills = |models: ModelSet| -> Vec<(i64, f64)> {
+        let windows = run(touch_params(), models, 1_000, &ticks);
+        let bids = windows[0].symbols[SYM].fills.iter();
+        bids.filter(|f| f.side == OrderSide::Buy)
+            .map(|f| (f.ts_ms, f.qty))
+            .collect()
+    };
+    // Partial fills: 0.3 at t=300 (the queue is then at the front: 0.7
+    // displayed behind us does not move us back), the remaining 0.7 at t=400.
+    let got = fills(
+        ModelSet::builder()
+            .queue(RiskAverseQueue)
+            .partial_fills(true)
+            .build(),
+    );
     assert_eq!(got.len(), 2, "{got:?}");
     assert_eq!(got[0].0, 300);
     assert!(close(got[0].1, 0.3));
     assert_eq!(got[1].0, 400);
     assert!(close(got[1].1, 0.7));
 
-    // The lenient queue fills the full lot on the first trade.
-    let windows = run(touch_params(), ModelSet::lenient(), 1_000, &ticks);
-    let first = &windows[0].symbols[SYM].fills[0];
-    assert_eq!(first.ts_ms, 100);
-    assert!(close(first.qty, 1.0));
+    // Whole-order fills: the full lot as soon as volume went past the front,
+    // at t=300; the new bid placed after it joins behind the 0.7 shown and
+    // the 2.0 traded at t=400 goes 1.3 past it: a second full lot.
+    let got = fills(ModelSet::builder().queue(RiskAverseQueue).build());
+    assert_eq!(got, [(300, 1.0), (400, 1.0)]);
+
+    // The front of the queue fills the full lot on the first trade.
+    let got = fills(ModelSet::lenient());
+    assert_eq!(got[0].0, 100);
+    assert!(close(got[0].1, 1.0));
+}
+
+#[test]
+fn a_shrinking_display_caps_the_queue_ahead() {
+    // We join a bid showing 5.0; cancellations take the level down to 0.4
+    // with no trade, so at most 0.4 is still ahead of us. A trade of 0.5 at
+    // our price goes 0.1 (two lots) past the front: the order fills.
+    let ticks = [
+        with_sizes(book(0, 100.0, 100.2), 5.0, 3.0),
+        with_sizes(book(100, 100.0, 100.2), 5.0, 3.0),
+        with_sizes(book(200, 100.0, 100.2), 0.4, 3.0),
+        with_sizes(sell_at(book(300, 100.0, 100.2), 100.0, 0.5), 0.4, 3.0),
+        with_sizes(book(400, 100.0, 100.2), 0.4, 3.0),
+    ];
+    let risk_averse = ModelSet::builder().queue(RiskAverseQueue).build();
+    let windows = run(touch_params(), risk_averse, 1_000, &ticks);
+    let fills = &windows[0].symbols[SYM].fills;
+    assert_eq!(fills.len(), 1, "{fills:?}");
+    assert_eq!((fills[0].side, fills[0].ts_ms), (OrderSide::Buy, 300));
+    assert!(close(fills[0].qty, 1.0) && close(fills[0].price, 100.0));
+    // Without the cancellations the same trade leaves 4.5 ahead: no fill.
+    let mut crowded = ticks.clone();
+    crowded[2] = with_sizes(book(200, 100.0, 100.2), 5.0, 3.0);
+    crowded[3] = with_sizes(sell_at(book(300, 100.0, 100.2), 100.0, 0.5), 4.5, 3.0);
+    let risk_averse = ModelSet::builder().queue(RiskAverseQueue).build();
+    let windows = run(touch_params(), risk_averse, 1_000, &crowded);
+    assert!(windows[0].symbols[SYM].fills.is_empty());
+}
+
+#[test]
+fn the_touch_moving_through_a_quote_fills_it_in_full_at_its_price() {
+    // Bid 1.0 @ 100 and ask @ 100.2 rest; the ask comes down to 100.0 (the
+    // book moved through our bid): our bid fills in full as maker at 100.0,
+    // whatever the size shown, and the ask is left alone.
+    let ticks = [
+        with_sizes(book(0, 100.0, 100.2), 9.0, 9.0),
+        with_sizes(book(100, 100.0, 100.2), 9.0, 9.0),
+        with_sizes(book(200, 99.9, 100.0), 9.0, 0.1),
+        book(300, 99.9, 100.0),
+    ];
+    let risk_averse = ModelSet::builder().queue(RiskAverseQueue).build();
+    let windows = run(touch_params(), risk_averse, 1_000, &ticks);
+    let f = &windows[0].symbols[SYM].fills;
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(
+        (f[0].side, f[0].liquidity, f[0].ts_ms),
+        (OrderSide::Buy, Liquidity::Maker, 200)
+    );
+    assert!(close(f[0].price, 100.0) && close(f[0].qty, 1.0));
+}
+
+#[test]
+fn a_trade_through_the_price_fills_in_full_whatever_its_size() {
+    // Our bid @ 100 sits behind 9.0 displayed; a seller prints 0.05 at 99.9,
+    // below our price: the level was swept, the whole lot fills.
+    let ticks = [
+        with_sizes(book(0, 100.0, 100.2), 9.0, 9.0),
+        with_sizes(book(100, 100.0, 100.2), 9.0, 9.0),
+        with_sizes(sell_at(book(200, 100.0, 100.2), 99.9, 0.05), 9.0, 9.0),
+        book(300, 100.0, 100.2),
+    ];
+    let risk_averse = ModelSet::builder().queue(RiskAverseQueue).build();
+    let windows = run(touch_params(), risk_averse, 1_000, &ticks);
+    let f = &windows[0].symbols[SYM].fills;
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!((f[0].side, f[0].ts_ms), (OrderSide::Buy, 200));
+    assert!(close(f[0].qty, 1.0) && close(f[0].price, 100.0));
+}
+
+#[test]
+fn a_post_only_quote_that_arrives_crossed_is_rejected_and_counted() {
+    // Orders take 50 ms. The bid @ 100 is sent at t=0; by t=50 the ask is
+    // down at 100.0, so the post-only bid would cross: rejected (and the ask
+    // @ 100.2 sent with it rests). The strategy hears of it at t=50
+    // (response 0) and bids again at the new touch 99.9 on the t=60 book.
+    let models = ModelSet::builder()
+        .latency(ConstantLatency {
+            feed_ms: 0,
+            entry_ms: 50,
+            response_ms: 0,
+        })
+        .build();
+    let ticks = [
+        book(0, 100.0, 100.2),
+        book(40, 99.9, 100.0),
+        book(60, 99.9, 100.0),
+        book(200, 99.9, 100.0),
+        book(999, 99.9, 100.0),
+    ];
+    let windows = run(touch_params(), models, 1_000, &ticks);
+    let w = &windows[0].symbols[SYM];
+    assert_eq!(w.rejected_orders, 1);
+    // The ask @ 100.2 became live at 50 (nothing crossed it) and never filled.
+    assert!(w.fills.is_empty(), "{:?}", w.fills);
+    assert_eq!(w.kpis.total_fills, 0);
+}
+
+#[test]
+fn a_quote_is_not_requoted_to_the_price_it_already_has() {
+    // The touch stays at 100 / 100.2 while the sizes change on every tick; with
+    // a 0 bp requote threshold the quotes still never move (a requote to the
+    // same price would only lose the place in the queue). The queue ahead is
+    // 4.0 and shrinks with the display to 0.5; a 0.6 sell at 100 then fills us.
+    let params = StrategyParams {
+        requote_threshold_bps: 0.0,
+        ..touch_params()
+    };
+    let mut ticks = vec![with_sizes(book(0, 100.0, 100.2), 4.0, 4.0)];
+    for (i, q) in [3.5, 3.0, 2.0, 1.0, 0.5].into_iter().enumerate() {
+        ticks.push(with_sizes(book(100 * (i as i64 + 1), 100.0, 100.2), q, 4.0));
+    }
+    ticks.push(with_sizes(
+        sell_at(book(700, 100.0, 100.2), 100.0, 0.6),
+        0.4,
+        4.0,
+    ));
+    ticks.push(book(800, 100.0, 100.2));
+    let risk_averse = ModelSet::builder().queue(RiskAverseQueue).build();
+    let windows = run(params, risk_averse, 1_000, &ticks);
+    let f = &windows[0].symbols[SYM].fills;
+    assert_eq!(f.len(), 1, "{f:?}");
+    // the bid was placed once, at t=0: its age is the whole 700 ms
+    assert_eq!((f[0].ts_ms, f[0].age_ms), (700, 700));
+}
+
+#[test]
+fn ticks_of_one_millisecond_make_one_decision_on_the_last_book() {
+    // Three updates at t=100 take the bid 100.0 → 100.1 → 100.2. The strategy
+    // decides once, on the 100.2 book: one requote (two actions: cancel and
+    // place), not two. The new bid @ 100.2 is then hit at t=300.
+    let params = StrategyParams {
+        requote_threshold_bps: 0.0,
+        ..touch_params()
+    };
+    let ticks = [
+        book(0, 100.0, 100.4),
+        book(100, 100.1, 100.4),
+        book(100, 100.15, 100.4),
+        book(100, 100.2, 100.4),
+        book(200, 100.2, 100.4),
+        sell_at(book(300, 100.2, 100.4), 100.2, 1.0),
+        book(400, 100.2, 100.4),
+    ];
+    let windows = run(params, ModelSet::lenient(), 1_000, &ticks);
+    let f = &windows[0].symbols[SYM].fills;
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(close(f[0].price, 100.2), "{f:?}");
+    // bid orders: 1 at t=0, its replacement at t=100; ids count every order
+    // (bid 1, ask 2, then the replacing bid 3): a second requote would be 4+.
+    assert_eq!(f[0].order_id, 3);
+    assert_eq!(f[0].age_ms, 200);
 }
 
 #[test]

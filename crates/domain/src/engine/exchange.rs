@@ -1,46 +1,93 @@
 //! The exchange side of the simulation for one symbol.
 //!
-//! It keeps the last book seen, our resting quotes and the orders still
-//! travelling to the exchange, and turns ticks into [`Fill`]s using the
-//! injected [`ModelSet`]. It knows nothing about the strategy's intentions: the
-//! strategy talks to it only through [`OrderAction`]s.
+//! It keeps the book the feed shows, our resting orders, the requests still
+//! travelling to the exchange and the responses still travelling back, and
+//! turns ticks into [`Fill`]s with the rules of hftbacktest's exchange
+//! processors (`NoPartialFillExchange`, `PartialFillExchange`). Every price is
+//! an integer number of ticks of the symbol's [`Instrument`].
 //!
-//! Orders travel in sequence: an action never arrives before one sent earlier
-//! (as on one exchange session), so a cancel/replace chain cannot leave two
-//! quotes on one side.
+//! # Rules
+//! - **Arrival.** A request reaches the exchange after the order-entry delay,
+//!   never before one sent earlier (one session). A limit order that would
+//!   cross the book on arrival is *rejected* when it is post-only, and takes
+//!   liquidity when it is GTC (see *taking*); otherwise it rests and joins the
+//!   queue behind what the book shows at its price ([`QueueModel::new_order`]).
+//!   A cancel removes a resting order; one for an order that is no longer
+//!   resting (filled, rejected) is rejected.
+//! - **Book through.** A resting buy fills in full, as maker at its own price,
+//!   when the best ask comes down to or below it (sell: best bid up to it).
+//! - **Trade through.** A sell-aggressor trade below a resting buy's price
+//!   fills it in full (buy-aggressor above a sell's price likewise), whatever
+//!   the trade's size — the level was swept.
+//! - **Trade at the price.** A trade at the order's price first consumes the
+//!   queue ahead ([`QueueModel::trade`]); once the volume past the front rounds
+//!   to at least one lot, the order fills: whole, or with partial fills only
+//!   that volume (the queue is then reset to the front: what went past was
+//!   ours). The fill also needs the order to have rested `touch_dwell_ms` at or
+//!   better than the touch; the queue advances regardless.
+//! - **Displayed size.** When the size shown at an order's price changes, the
+//!   queue model adjusts the position ([`QueueModel::depth`]). The exchange keeps
+//!   the last size seen at each price (a BBO feed shows one level per side: when
+//!   the best bid falls, the levels above it are gone; when it rises, the old
+//!   level keeps its last size).
+//! - **Taking.** Market orders (the strategy's hedges) and crossing GTC orders
+//!   walk the book: the displayed size at the touch, then — a BBO feed shows no
+//!   deeper level — one tick worse per further displayed size; a GTC order
+//!   stops at its limit and takes the rest there. The fill is one taker fill at
+//!   the volume-weighted price. Without displayed sizes everything takes at the
+//!   touch.
+//! - **Responses.** Acknowledgements, rejections, fills and cancel results
+//!   reach the strategy after the response delay ([`OrderEvent`]).
+//!
+//! A tick that carries both a trade and a book is applied as the trade, then
+//! the book.
+
+use std::collections::{BTreeMap, VecDeque};
 
 use rand_chacha::ChaCha8Rng;
 
+use crate::instrument::Instrument;
 use crate::params::StrategyParams;
-use crate::tick::Tick;
+use crate::tick::{Side, Tick};
 
 use super::fill::{Fill, Liquidity, OrderSide};
-use super::models::{FillTrigger, LevelView, ModelSet, QuoteView, same_price};
+use super::models::ModelSet;
+use super::queue::QueuePos;
+
+/// How long a limit order may rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeInForce {
+    /// Rests until filled or cancelled; takes liquidity when it crosses on
+    /// arrival.
+    Gtc,
+    /// Rests until filled or cancelled; rejected when it would cross on arrival
+    /// (hftbacktest's GTX).
+    PostOnly,
+}
 
 /// An instruction from the strategy to the exchange.
 #[derive(Debug, Clone, PartialEq)]
 pub enum OrderAction {
-    /// Place a resting limit order, atomically cancelling `replaces` (when it is
-    /// still resting) as it arrives.
+    /// Place a limit order.
     Place {
-        /// New order id.
+        /// New order id (per symbol, unique).
         id: u64,
         /// Our side.
         side: OrderSide,
-        /// Limit price.
-        price: f64,
-        /// Size, base units.
+        /// Limit price in ticks of the instrument.
+        price_ticks: i64,
+        /// Size, base units (whole lots).
         qty: f64,
-        /// The order this one replaces, if any.
-        replaces: Option<u64>,
+        /// Time in force.
+        tif: TimeInForce,
     },
     /// Cancel a resting order.
     Cancel {
         /// Order to cancel.
         id: u64,
     },
-    /// Take liquidity at the opposite touch for `qty` (the inventory hedge).
-    Hedge {
+    /// Take liquidity for `qty` (the inventory hedge).
+    Market {
         /// Order id.
         id: u64,
         /// Our side.
@@ -50,7 +97,67 @@ pub enum OrderAction {
     },
 }
 
-/// An action on its way to the exchange.
+/// Why the exchange refused an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RejectReason {
+    /// A post-only order would have crossed the book on arrival.
+    PostOnlyWouldCross,
+    /// The exchange had no book yet for a market order.
+    NoBook,
+}
+
+/// What the exchange tells the strategy, after the response delay.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OrderEvent {
+    /// The order rests on the book.
+    Accepted {
+        /// Order id.
+        id: u64,
+    },
+    /// The order was refused.
+    Rejected {
+        /// Order id.
+        id: u64,
+        /// Why.
+        reason: RejectReason,
+    },
+    /// (Part of) the order executed.
+    Filled {
+        /// Order id.
+        id: u64,
+        /// Our side.
+        side: OrderSide,
+        /// Executed size.
+        qty: f64,
+        /// Maker or taker.
+        liquidity: Liquidity,
+        /// True when nothing of the order is left.
+        done: bool,
+    },
+    /// The order was cancelled.
+    Cancelled {
+        /// Order id.
+        id: u64,
+    },
+    /// A cancel found no resting order with that id.
+    CancelRejected {
+        /// Order id.
+        id: u64,
+    },
+}
+
+/// Counters of what the exchange refused.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExchangeCounters {
+    /// Post-only orders rejected because they would have crossed.
+    pub post_only_rejects: u64,
+    /// Cancels of orders that were no longer resting.
+    pub cancel_rejects: u64,
+    /// Market orders rejected for lack of a book.
+    pub no_book_rejects: u64,
+}
+
+/// A request on its way to the exchange.
 #[derive(Debug, Clone)]
 struct InFlight {
     arrive_ms: i64,
@@ -58,15 +165,15 @@ struct InFlight {
     action: OrderAction,
 }
 
-/// One of our resting quotes.
+/// One of our resting orders.
 #[derive(Debug, Clone)]
 pub struct RestingOrder {
     /// Order id.
     pub id: u64,
     /// Our side.
     pub side: OrderSide,
-    /// Limit price.
-    pub price: f64,
+    /// Limit price, ticks.
+    pub price_ticks: i64,
     /// Unfilled size.
     pub remaining: f64,
     /// When the strategy sent it (age origin), ms.
@@ -75,222 +182,617 @@ pub struct RestingOrder {
     pub live_ms: i64,
     /// Since when it has been at or better than the touch, ms.
     pub at_touch_since_ms: Option<i64>,
-    /// Volume queued ahead of us at our price (`None`: not known yet).
-    pub queue_ahead: Option<f64>,
+    /// Its place in the queue at its price.
+    pub queue: QueuePos,
 }
 
-impl RestingOrder {
-    fn view(&self) -> QuoteView {
-        QuoteView {
-            side: self.side,
-            price: self.price,
-            at_touch_since_ms: self.at_touch_since_ms,
-        }
-    }
+/// The book as the exchange keeps it: the touch in ticks with its sizes (0
+/// when the feed has none).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Touch {
+    bid: i64,
+    ask: i64,
+    bid_qty: f64,
+    ask_qty: f64,
+    mid: f64,
 }
+
+/// Levels further than this from the touch are forgotten (a BBO feed never
+/// shows them again before they are refreshed, and memory stays bounded).
+const MAX_LEVEL_DISTANCE: i64 = 50_000;
 
 /// Simulated exchange for one symbol.
 #[derive(Debug)]
 pub struct SimExchange {
     models: ModelSet,
     rng: ChaCha8Rng,
-    book: Option<Tick>,
+    instrument: Instrument,
+    touch: Option<Touch>,
+    /// Last size seen at each bid / ask price (ticks).
+    bid_levels: BTreeMap<i64, f64>,
+    ask_levels: BTreeMap<i64, f64>,
     resting: Vec<RestingOrder>,
-    in_flight: Vec<InFlight>,
+    in_flight: VecDeque<InFlight>,
     last_arrival_ms: i64,
+    /// Responses to the strategy, by delivery time (stable for equal times).
+    responses: VecDeque<(i64, OrderEvent)>,
+    counters: ExchangeCounters,
 }
 
-/// Fills smaller than this (base units) are rounding noise and are ignored.
+/// Sizes below this (base units) are rounding noise.
 const QTY_EPS: f64 = 1e-12;
 
 impl SimExchange {
-    /// A new exchange with its own random stream.
-    pub fn new(models: ModelSet, rng: ChaCha8Rng) -> Self {
+    /// A new exchange with its own random stream, on `instrument`'s grid.
+    pub fn new(models: ModelSet, rng: ChaCha8Rng, instrument: Instrument) -> Self {
         Self {
             models,
             rng,
-            book: None,
+            instrument,
+            touch: None,
+            bid_levels: BTreeMap::new(),
+            ask_levels: BTreeMap::new(),
             resting: Vec::new(),
-            in_flight: Vec::new(),
+            in_flight: VecDeque::new(),
             last_arrival_ms: i64::MIN,
+            responses: VecDeque::new(),
+            counters: ExchangeCounters::default(),
         }
     }
 
-    /// Our resting quotes.
+    /// Our resting orders.
     pub fn resting(&self) -> &[RestingOrder] {
         &self.resting
     }
 
-    /// The last tick applied.
-    pub fn book(&self) -> Option<&Tick> {
-        self.book.as_ref()
+    /// The grid in use.
+    pub fn instrument(&self) -> Instrument {
+        self.instrument
     }
 
-    /// Event time of the earliest action still travelling, if any.
+    /// What the exchange refused so far.
+    pub fn counters(&self) -> ExchangeCounters {
+        self.counters
+    }
+
+    /// Moves to a finer grid (an inferred tick size that refined by `factor`,
+    /// a power of ten): every stored price is rescaled.
+    pub fn refine_grid(&mut self, instrument: Instrument, factor: i64) {
+        self.instrument = instrument;
+        if factor <= 1 {
+            return;
+        }
+        if let Some(t) = &mut self.touch {
+            t.bid = t.bid.saturating_mul(factor);
+            t.ask = t.ask.saturating_mul(factor);
+        }
+        for levels in [&mut self.bid_levels, &mut self.ask_levels] {
+            *levels = levels
+                .iter()
+                .map(|(&p, &q)| (p.saturating_mul(factor), q))
+                .collect();
+        }
+        for o in &mut self.resting {
+            o.price_ticks = o.price_ticks.saturating_mul(factor);
+        }
+        for f in &mut self.in_flight {
+            if let OrderAction::Place { price_ticks, .. } = &mut f.action {
+                *price_ticks = price_ticks.saturating_mul(factor);
+            }
+        }
+    }
+
+    /// Event time of the earliest request still travelling, if any.
     pub fn next_arrival_ms(&self) -> Option<i64> {
-        self.in_flight.first().map(|f| f.arrive_ms)
+        self.in_flight.front().map(|f| f.arrive_ms)
     }
 
     /// Draws the feed delay for a decision taken on a tick at `tick_ms`: the
     /// strategy acts (and stamps its orders) at the returned time.
     pub fn decision_time(&mut self, tick_ms: i64) -> i64 {
-        tick_ms + self.models.latency.feed_delay_ms(&mut self.rng, tick_ms)
+        tick_ms.saturating_add(self.models.latency.feed_delay_ms(&mut self.rng, tick_ms))
     }
 
-    /// Sends an action at `sent_ms`; it arrives after the order-entry delay,
-    /// never before an action sent earlier.
+    /// Sends a request at `sent_ms`; it arrives after the order-entry delay,
+    /// never before one sent earlier.
     pub fn submit(&mut self, action: OrderAction, sent_ms: i64) {
         let delay = self.models.latency.order_entry_ms(&mut self.rng, sent_ms);
-        let arrive_ms = (sent_ms + delay).max(self.last_arrival_ms);
+        let arrive_ms = sent_ms.saturating_add(delay).max(self.last_arrival_ms);
         self.last_arrival_ms = arrive_ms;
-        // Arrivals are non-decreasing by construction, so pushing keeps order.
-        self.in_flight.push(InFlight {
+        self.in_flight.push_back(InFlight {
             arrive_ms,
             sent_ms,
             action,
         });
     }
 
-    /// Applies every action that arrives at or before `until_ms`, in arrival
-    /// order, returning the hedge fills they cause.
-    pub fn settle(&mut self, until_ms: i64, params: &StrategyParams) -> Vec<Fill> {
-        let mut fills = Vec::new();
-        let due = self.in_flight.partition_point(|f| f.arrive_ms <= until_ms);
-        let arrived: Vec<InFlight> = self.in_flight.drain(..due).collect();
-        for f in arrived {
-            self.apply(f, params, &mut fills);
+    /// Applies the requests that arrive at or before `until_ms`, in arrival
+    /// order, appending the fills they cause to `fills`.
+    pub fn settle(&mut self, until_ms: i64, params: &StrategyParams, fills: &mut Vec<Fill>) {
+        while self
+            .in_flight
+            .front()
+            .is_some_and(|f| f.arrive_ms <= until_ms)
+        {
+            if let Some(f) = self.in_flight.pop_front() {
+                self.apply(f, params, fills);
+            }
         }
-        fills
+    }
+
+    /// Hands over the responses delivered at or before `until_ms`, in order.
+    pub fn take_responses(&mut self, until_ms: i64, out: &mut Vec<OrderEvent>) {
+        while self.responses.front().is_some_and(|(t, _)| *t <= until_ms) {
+            if let Some((_, ev)) = self.responses.pop_front() {
+                out.push(ev);
+            }
+        }
+    }
+
+    fn respond(&mut self, at_ms: i64, ev: OrderEvent) {
+        let deliver = at_ms.saturating_add(self.models.latency.response_ms(&mut self.rng, at_ms));
+        // Keep delivery order; equal times stay in the order they were produced.
+        let pos = self.responses.partition_point(|(t, _)| *t <= deliver);
+        self.responses.insert(pos, (deliver, ev));
     }
 
     fn apply(&mut self, f: InFlight, params: &StrategyParams, fills: &mut Vec<Fill>) {
+        let now = f.arrive_ms;
         match f.action {
             OrderAction::Place {
                 id,
                 side,
-                price,
+                price_ticks,
                 qty,
-                replaces,
+                tif,
             } => {
-                if let Some(old) = replaces {
-                    self.resting.retain(|o| o.id != old);
+                let crosses = self.touch.is_some_and(|t| match side {
+                    OrderSide::Buy => price_ticks >= t.ask,
+                    OrderSide::Sell => price_ticks <= t.bid,
+                });
+                if crosses {
+                    match tif {
+                        TimeInForce::PostOnly => {
+                            self.counters.post_only_rejects += 1;
+                            self.respond(
+                                now,
+                                OrderEvent::Rejected {
+                                    id,
+                                    reason: RejectReason::PostOnlyWouldCross,
+                                },
+                            );
+                        }
+                        TimeInForce::Gtc => self.take(
+                            id,
+                            side,
+                            qty,
+                            Some(price_ticks),
+                            now,
+                            f.sent_ms,
+                            params,
+                            fills,
+                        ),
+                    }
+                    return;
                 }
-                let mut order = RestingOrder {
+                let levels = match side {
+                    OrderSide::Buy => &self.bid_levels,
+                    OrderSide::Sell => &self.ask_levels,
+                };
+                let displayed = levels.get(&price_ticks).copied().unwrap_or(0.0);
+                let at_touch = self
+                    .touch
+                    .is_some_and(|t| at_or_better(side, price_ticks, &t));
+                self.resting.push(RestingOrder {
                     id,
                     side,
-                    price,
+                    price_ticks,
                     remaining: qty,
                     sent_ms: f.sent_ms,
-                    live_ms: f.arrive_ms,
-                    at_touch_since_ms: None,
-                    queue_ahead: None,
-                };
-                if let Some(book) = &self.book {
-                    update_touch(&mut order, book, f.arrive_ms, &self.models);
-                }
-                self.resting.push(order);
-            }
-            OrderAction::Cancel { id } => self.resting.retain(|o| o.id != id),
-            OrderAction::Hedge { id, side, qty } => {
-                // A hedge with no book yet has nothing to trade against; it is
-                // dropped and the strategy will hedge again on the next tick.
-                let Some(book) = &self.book else { return };
-                let price = match side {
-                    OrderSide::Buy => book.ask,
-                    OrderSide::Sell => book.bid,
-                };
-                fills.push(Fill {
-                    order_id: id,
-                    side,
-                    liquidity: Liquidity::Taker,
-                    price,
-                    qty,
-                    ts_ms: f.arrive_ms,
-                    age_ms: f.arrive_ms - f.sent_ms,
-                    mid: book.mid(),
-                    fee_bps: self.models.fee.fee_bps(Liquidity::Taker, params),
-                    reference_mid: None,
-                    inventory_after: 0.0,
-                    order_done: true,
+                    live_ms: now,
+                    at_touch_since_ms: at_touch.then_some(now),
+                    queue: self.models.queue.new_order(displayed),
                 });
+                self.respond(now, OrderEvent::Accepted { id });
+            }
+            OrderAction::Cancel { id } => {
+                if let Some(i) = self.resting.iter().position(|o| o.id == id) {
+                    self.resting.remove(i);
+                    self.respond(now, OrderEvent::Cancelled { id });
+                } else {
+                    self.counters.cancel_rejects += 1;
+                    self.respond(now, OrderEvent::CancelRejected { id });
+                }
+            }
+            OrderAction::Market { id, side, qty } => {
+                if self.touch.is_none() {
+                    self.counters.no_book_rejects += 1;
+                    self.respond(
+                        now,
+                        OrderEvent::Rejected {
+                            id,
+                            reason: RejectReason::NoBook,
+                        },
+                    );
+                    return;
+                }
+                self.take(id, side, qty, None, now, f.sent_ms, params, fills);
             }
         }
     }
 
-    /// Applies a tick at event time `now_ms`: fills resting quotes the tick
-    /// reaches, then records the new book and each quote's touch and queue state.
-    pub fn on_tick(&mut self, tick: &Tick, now_ms: i64, params: &StrategyParams) -> Vec<Fill> {
-        let mut fills = Vec::new();
-        let mid = tick.mid();
-        let models = &self.models;
-        for order in &mut self.resting {
-            let view = order.view();
-            let eligible = models.fill.eligible(&view, now_ms, params);
-            let qty = match models.fill.trigger(&view, tick) {
-                FillTrigger::None => 0.0,
-                FillTrigger::Through => order.remaining,
-                FillTrigger::AtPrice(traded) => {
-                    // The queue ahead advances whether or not we may fill yet.
-                    let reaches_us = models
-                        .queue
-                        .on_trade_at_price(&mut order.queue_ahead, traded);
-                    reaches_us.min(order.remaining)
-                }
-            };
-            if eligible && qty > QTY_EPS {
-                order.remaining -= qty;
-                if order.remaining <= QTY_EPS {
-                    order.remaining = 0.0;
-                }
-                let order_done = order.remaining == 0.0;
-                fills.push(Fill {
-                    order_id: order.id,
-                    side: order.side,
-                    liquidity: Liquidity::Maker,
-                    price: order.price,
-                    qty,
-                    ts_ms: now_ms,
-                    age_ms: now_ms - order.sent_ms,
-                    mid,
-                    fee_bps: models.fee.fee_bps(Liquidity::Maker, params),
-                    reference_mid: None,
-                    inventory_after: 0.0,
-                    order_done,
-                });
+    /// Walks the book for `qty` (see the module docs) and books one taker fill
+    /// at the volume-weighted price.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one order's fields, taken apart once"
+    )]
+    fn take(
+        &mut self,
+        id: u64,
+        side: OrderSide,
+        qty: f64,
+        limit: Option<i64>,
+        now: i64,
+        sent_ms: i64,
+        params: &StrategyParams,
+        fills: &mut Vec<Fill>,
+    ) {
+        let Some(t) = self.touch else { return };
+        let (mut level, displayed, step) = match side {
+            OrderSide::Buy => (t.ask, t.ask_qty, 1),
+            OrderSide::Sell => (t.bid, t.bid_qty, -1),
+        };
+        let touch_level = level;
+        let (mut left, mut notional) = (qty, 0.0);
+        if displayed > QTY_EPS {
+            while left > QTY_EPS && limit.is_none_or(|l| (l - level) * step >= 0) {
+                let take = left.min(displayed);
+                notional += take * self.instrument.price(level);
+                left -= take;
+                level += step;
             }
         }
-        self.resting.retain(|o| o.remaining > 0.0);
-        for order in &mut self.resting {
-            update_touch(order, tick, now_ms, &self.models);
+        if left > QTY_EPS {
+            // No size shown: everything at the touch; a limit reached: the
+            // rest at the limit.
+            let px = if displayed > QTY_EPS {
+                limit.unwrap_or(level)
+            } else {
+                touch_level
+            };
+            notional += left * self.instrument.price(px);
         }
-        self.book = Some(tick.clone());
-        fills
+        let fee_bps = self.models.fee.fee_bps(Liquidity::Taker, params);
+        fills.push(Fill {
+            order_id: id,
+            side,
+            liquidity: Liquidity::Taker,
+            price: notional / qty,
+            qty,
+            ts_ms: now,
+            age_ms: now - sent_ms,
+            mid: t.mid,
+            fee_bps,
+            reference_mid: None,
+            inventory_after: 0.0,
+            order_done: true,
+        });
+        self.respond(
+            now,
+            OrderEvent::Filled {
+                id,
+                side,
+                qty,
+                liquidity: Liquidity::Taker,
+                done: true,
+            },
+        );
+    }
+
+    /// Applies a tick at event time `now_ms`: its trade against our resting
+    /// orders, then its book (fills through the touch, queue and dwell
+    /// updates). Fills are appended to `fills`.
+    pub fn on_tick(
+        &mut self,
+        tick: &Tick,
+        now_ms: i64,
+        params: &StrategyParams,
+        fills: &mut Vec<Fill>,
+    ) {
+        let prev = self.touch;
+        let inst = self.instrument;
+        let new = Touch {
+            bid: inst.ticks(tick.bid),
+            ask: inst.ticks(tick.ask),
+            bid_qty: size(tick.bid_qty),
+            ask_qty: size(tick.ask_qty),
+            mid: tick.mid(),
+        };
+        // The trade is read against the tick's own book (a trade without a
+        // price printed at its touch), but executes before that book moves
+        // resting orders.
+        if let Some((px, aggressor)) = trade_of(tick, &new, &inst) {
+            self.on_trade(px, aggressor, tick.last_qty, now_ms, new.mid, params, fills);
+        }
+        self.on_book(new, prev, now_ms, params, fills);
+        self.touch = Some(new);
+    }
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one trade's fields, taken apart once"
+    )]
+    fn on_trade(
+        &mut self,
+        px: i64,
+        aggressor: Side,
+        qty: f64,
+        now_ms: i64,
+        mid: f64,
+        params: &StrategyParams,
+        fills: &mut Vec<Fill>,
+    ) {
+        let inst = self.instrument;
+        let lot = inst.lot_size;
+        let queue = &self.models.queue;
+        let partial = self.models.partial_fills;
+        let fee = self.models.fee.fee_bps(Liquidity::Maker, params);
+        let mut produced = Vec::new();
+        for order in &mut self.resting {
+            // Sellers hit bids, buyers lift asks.
+            let through = match (order.side, aggressor) {
+                (OrderSide::Buy, Side::Sell) => order.price_ticks > px,
+                (OrderSide::Sell, Side::Buy) => order.price_ticks < px,
+                _ => continue,
+            };
+            let exec = if through {
+                order.remaining
+            } else if order.price_ticks == px {
+                queue.trade(&mut order.queue, qty);
+                let past_front = queue.filled_qty(&order.queue, lot);
+                if past_front <= 0.0 || !dwelled(order, now_ms, params) {
+                    continue;
+                }
+                if partial {
+                    order.queue.front = 0.0;
+                    past_front.min(order.remaining)
+                } else {
+                    order.remaining
+                }
+            } else {
+                continue;
+            };
+            produced.push(execute(order, exec, now_ms, mid, fee, &inst));
+        }
+        self.finish_fills(produced, fills);
+    }
+
+    fn on_book(
+        &mut self,
+        new: Touch,
+        prev: Option<Touch>,
+        now_ms: i64,
+        params: &StrategyParams,
+        fills: &mut Vec<Fill>,
+    ) {
+        let fee = self.models.fee.fee_bps(Liquidity::Maker, params);
+        let inst = self.instrument;
+        let mut produced = Vec::new();
+        for order in &mut self.resting {
+            let through = match order.side {
+                OrderSide::Buy => new.ask <= order.price_ticks,
+                OrderSide::Sell => new.bid >= order.price_ticks,
+            };
+            if through {
+                let exec = order.remaining;
+                produced.push(execute(order, exec, now_ms, new.mid, fee, &inst));
+            }
+        }
+        self.finish_fills(produced, fills);
+
+        // Displayed sizes: what changed at which price, and the queues there.
+        let prev_bid = prev.map(|p| p.bid);
+        let prev_ask = prev.map(|p| p.ask);
+        let mut changes: Vec<(OrderSide, i64, f64, f64)> = Vec::new();
+        update_levels(
+            &mut self.bid_levels,
+            prev_bid,
+            new.bid,
+            new.bid_qty,
+            true,
+            |p, a, b| changes.push((OrderSide::Buy, p, a, b)),
+        );
+        update_levels(
+            &mut self.ask_levels,
+            prev_ask,
+            new.ask,
+            new.ask_qty,
+            false,
+            |p, a, b| changes.push((OrderSide::Sell, p, a, b)),
+        );
+        let queue = &self.models.queue;
+        for &(side, price, before, after) in &changes {
+            for o in self
+                .resting
+                .iter_mut()
+                .filter(|o| o.side == side && o.price_ticks == price)
+            {
+                queue.depth(&mut o.queue, before, after);
+            }
+        }
+        for o in &mut self.resting {
+            if at_or_better(o.side, o.price_ticks, &new) {
+                o.at_touch_since_ms.get_or_insert(now_ms);
+            } else {
+                o.at_touch_since_ms = None;
+            }
+        }
+    }
+
+    /// Removes finished orders, queues the strategy's fill responses and hands
+    /// the fills over.
+    fn finish_fills(&mut self, produced: Vec<Fill>, fills: &mut Vec<Fill>) {
+        if produced.is_empty() {
+            return;
+        }
+        self.resting.retain(|o| o.remaining > 0.0);
+        for f in produced {
+            self.respond(
+                f.ts_ms,
+                OrderEvent::Filled {
+                    id: f.order_id,
+                    side: f.side,
+                    qty: f.qty,
+                    liquidity: f.liquidity,
+                    done: f.order_done,
+                },
+            );
+            fills.push(f);
+        }
     }
 }
 
-/// Refreshes the dwell clock and the queue knowledge of `order` against `book`.
-fn update_touch(order: &mut RestingOrder, book: &Tick, now_ms: i64, models: &ModelSet) {
-    let (touch, displayed) = match order.side {
-        OrderSide::Buy => (book.bid, book.bid_qty),
-        OrderSide::Sell => (book.ask, book.ask_qty),
-    };
-    let level = if same_price(order.price, touch) {
-        LevelView::AtTouch(displayed)
-    } else {
-        let better = match order.side {
-            OrderSide::Buy => order.price > touch,
-            OrderSide::Sell => order.price < touch,
-        };
-        if better {
-            LevelView::BetterThanTouch
-        } else {
-            LevelView::BehindTouch
-        }
-    };
-    if level == LevelView::BehindTouch {
-        order.at_touch_since_ms = None;
-    } else if order.at_touch_since_ms.is_none() {
-        order.at_touch_since_ms = Some(now_ms);
+/// Executes `qty` of a resting order as a maker fill at its price.
+fn execute(
+    order: &mut RestingOrder,
+    qty: f64,
+    now_ms: i64,
+    mid: f64,
+    fee_bps: f64,
+    inst: &Instrument,
+) -> Fill {
+    order.remaining -= qty;
+    if order.remaining <= QTY_EPS {
+        order.remaining = 0.0;
     }
-    models.queue.observe(&mut order.queue_ahead, level);
+    Fill {
+        order_id: order.id,
+        side: order.side,
+        liquidity: Liquidity::Maker,
+        price: inst.price(order.price_ticks),
+        qty,
+        ts_ms: now_ms,
+        age_ms: now_ms - order.sent_ms,
+        mid,
+        fee_bps,
+        reference_mid: None,
+        inventory_after: 0.0,
+        order_done: order.remaining == 0.0,
+    }
+}
+
+/// True when a buy at `price` is at or above the best bid (a sell at or
+/// below the best ask).
+fn at_or_better(side: OrderSide, price: i64, t: &Touch) -> bool {
+    match side {
+        OrderSide::Buy => price >= t.bid,
+        OrderSide::Sell => price <= t.ask,
+    }
+}
+
+/// Whether the order has rested long enough at the touch for a trade at its
+/// price to count.
+fn dwelled(order: &RestingOrder, now_ms: i64, params: &StrategyParams) -> bool {
+    if params.touch_dwell_ms <= 0.0 {
+        return true;
+    }
+    order
+        .at_touch_since_ms
+        .is_some_and(|since| (now_ms - since) as f64 >= params.touch_dwell_ms)
+}
+
+/// A displayed size as a usable number (absent or invalid: 0).
+fn size(q: Option<f64>) -> f64 {
+    q.filter(|q| q.is_finite() && *q > 0.0).unwrap_or(0.0)
+}
+
+/// Records the new touch of one side in its level map and reports every
+/// price whose size changed as `(price, before, after)`. On the bid side a
+/// falling best removes the levels above it (they are gone from the book); on
+/// the ask side a rising best removes the levels below.
+fn update_levels(
+    levels: &mut BTreeMap<i64, f64>,
+    prev_best: Option<i64>,
+    best: i64,
+    qty: f64,
+    bid_side: bool,
+    mut changed: impl FnMut(i64, f64, f64),
+) {
+    let retreated = prev_best.is_some_and(|p| if bid_side { best < p } else { best > p });
+    if retreated {
+        let gone: Vec<(i64, f64)> = if bid_side {
+            levels.range(best + 1..).map(|(&p, &q)| (p, q)).collect()
+        } else {
+            levels.range(..best).map(|(&p, &q)| (p, q)).collect()
+        };
+        for (p, q) in gone {
+            levels.remove(&p);
+            if q != 0.0 {
+                changed(p, q, 0.0);
+            }
+        }
+    }
+    let before = levels.insert(best, qty).unwrap_or(0.0);
+    if before != qty {
+        changed(best, before, qty);
+    }
+    if levels.len() > 1_024 {
+        levels.retain(|&p, _| (p - best).abs() <= MAX_LEVEL_DISTANCE);
+    }
+}
+
+/// The trade carried by a tick as `(price in ticks, aggressor)`, when there is
+/// one. A trade without `last_px` printed at the touch on its aggressor's side
+/// of `book`; one without a side is attributed by price (at or below the bid a
+/// sell, at or above the ask a buy).
+fn trade_of(tick: &Tick, book: &Touch, inst: &Instrument) -> Option<(i64, Side)> {
+    if tick.last_qty.is_nan() || tick.last_qty <= 0.0 {
+        return None;
+    }
+    let px = tick.last_px.map(|p| inst.ticks(p));
+    let aggressor = match tick.side {
+        Side::Unspecified => match px {
+            Some(p) if p <= book.bid => Side::Sell,
+            Some(p) if p >= book.ask => Side::Buy,
+            _ => return None,
+        },
+        s => s,
+    };
+    let px = px.unwrap_or(match aggressor {
+        Side::Sell => book.bid,
+        _ => book.ask,
+    });
+    Some((px, aggressor))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_falling_bid_removes_the_levels_above_and_a_rising_one_keeps_them() {
+        let mut levels = BTreeMap::new();
+        let mut seen = Vec::new();
+        update_levels(&mut levels, None, 100, 5.0, true, |p, a, b| {
+            seen.push((p, a, b))
+        });
+        update_levels(&mut levels, Some(100), 102, 1.0, true, |p, a, b| {
+            seen.push((p, a, b))
+        });
+        assert_eq!(levels.get(&100), Some(&5.0), "the old best keeps its size");
+        update_levels(&mut levels, Some(102), 100, 4.0, true, |p, a, b| {
+            seen.push((p, a, b))
+        });
+        assert_eq!(
+            seen,
+            [
+                (100, 0.0, 5.0),
+                (102, 0.0, 1.0),
+                (102, 1.0, 0.0),
+                (100, 5.0, 4.0)
+            ]
+        );
+        assert!(!levels.contains_key(&102));
+    }
 }

@@ -58,20 +58,21 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::instrument::{GridInference, Instrument, InstrumentError, InstrumentSource};
 use crate::params::{ParamError, StrategyParams};
 use crate::summary::Window;
 use crate::symbol::normalize_symbol;
 use crate::tick::Tick;
 
-pub use exchange::{OrderAction, SimExchange};
+pub use exchange::{
+    ExchangeCounters, OrderAction, OrderEvent, RejectReason, SimExchange, TimeInForce,
+};
 pub use fill::{Fill, Liquidity, OrderSide};
 pub use latency::{ConstantLatency, EmpiricalLatency, LatencyModel, UniformLatency};
 pub use model_spec::{ModelSetSpec, ModelSpecError};
-pub use models::{
-    ConservativeQueue, FeeModel, FillModel, FrontOfQueue, ModelSet, ModelSetBuilder, ParamsFee,
-    QueueModel, TouchDwellFill,
-};
-pub use strategy::QuotingStrategy;
+pub use models::{FeeModel, ModelSet, ModelSetBuilder, ParamsFee};
+pub use queue::{FrontOfQueue, ProbFunc, ProbQueue, QueueModel, QueuePos, RiskAverseQueue};
+pub use strategy::{BookView, QuotingStrategy};
 pub use window::{DRIFT_EWMA_ALPHA, SymbolWindow, WindowResult};
 
 use window::KpiWindow;
@@ -93,6 +94,14 @@ pub enum EngineError {
     /// A configured symbol normalises to nothing.
     #[error("symbol `{0}` is empty after normalisation")]
     InvalidSymbol(String),
+    /// A symbol's instrument is unusable.
+    #[error("instrument of `{symbol}`: {source}")]
+    InvalidInstrument {
+        /// The symbol.
+        symbol: String,
+        /// What is wrong.
+        source: InstrumentError,
+    },
 }
 
 /// Configuration of a [`ShadowEngine`].
@@ -107,6 +116,9 @@ pub struct EngineConfig {
     /// Symbols to run; empty means every symbol in the feed. Listed symbols are
     /// present in every window, even before their first tick.
     pub symbols: BTreeSet<String>,
+    /// Per-symbol price and size grids (keys are normalised); a symbol without
+    /// one gets its grid inferred from the feed.
+    pub instruments: BTreeMap<String, Instrument>,
     /// Exchange models.
     pub models: ModelSet,
     /// Seed of every random model.
@@ -121,9 +133,17 @@ impl EngineConfig {
             default_params: StrategyParams::default(),
             symbol_params: BTreeMap::new(),
             symbols: BTreeSet::new(),
+            instruments: BTreeMap::new(),
             models: ModelSet::lenient(),
             seed: 0,
         }
+    }
+
+    /// Sets one symbol's instrument (the symbol is normalised).
+    pub fn with_instrument(mut self, symbol: &str, instrument: Instrument) -> Self {
+        let s = normalize_symbol(symbol).unwrap_or_default();
+        self.instruments.insert(s, instrument);
+        self
     }
 
     /// Sets the default parameters.
@@ -183,6 +203,15 @@ struct SymbolState {
     params: StrategyParams,
     exchange: SimExchange,
     strategy: QuotingStrategy,
+    /// The grid being inferred (`None` when the instrument is configured).
+    grid: Option<GridInference>,
+    /// Signed position at the exchange (the truth the KPIs use; the strategy
+    /// learns of it through responses).
+    position: f64,
+    /// Decisions the strategy will take, oldest first.
+    decisions: VecDeque<Decision>,
+    /// Exchange counters at the start of the open window.
+    counters_mark: ExchangeCounters,
     /// Effective time of the symbol's last event (never decreases).
     clock_ms: i64,
     /// Inventory has been integrated up to here.
@@ -194,10 +223,28 @@ struct SymbolState {
     markout_ms: i64,
 }
 
+/// A decision the strategy takes at `at_ms` (after the feed delay) on the book
+/// it was shown at `seen_ms`. Ticks of one millisecond make one decision, on
+/// the last book of that millisecond.
+#[derive(Debug, Clone, Copy)]
+struct Decision {
+    at_ms: i64,
+    seen_ms: i64,
+    book: BookView,
+}
+
 impl SymbolState {
     fn risk(&self) -> f64 {
-        self.strategy.inventory().abs() / self.params.inventory_limit
+        self.position.abs() / self.params.inventory_limit
     }
+}
+
+/// Reusable buffers of the event loop (no allocation per tick).
+#[derive(Debug, Default)]
+struct Scratch {
+    fills: Vec<Fill>,
+    events: Vec<OrderEvent>,
+    actions: Vec<OrderAction>,
 }
 
 /// One window that is open or waiting for mark-outs.
@@ -226,6 +273,7 @@ pub struct ShadowEngine {
     rejected: u64,
     emitted: u32,
     finished: bool,
+    scratch: Scratch,
 }
 
 impl ShadowEngine {
@@ -250,6 +298,16 @@ impl ShadowEngine {
             })?;
             symbol_params.insert(n, p.clone());
         }
+        let mut instruments = BTreeMap::new();
+        for (s, i) in &config.instruments {
+            let n = normalize_symbol(s).ok_or_else(|| EngineError::InvalidSymbol(s.clone()))?;
+            i.validate()
+                .map_err(|source| EngineError::InvalidInstrument {
+                    symbol: n.clone(),
+                    source,
+                })?;
+            instruments.insert(n, *i);
+        }
         let mut symbols = BTreeSet::new();
         for s in &config.symbols {
             symbols
@@ -258,6 +316,7 @@ impl ShadowEngine {
         let config = EngineConfig {
             symbol_params,
             symbols,
+            instruments,
             ..config
         };
         let mut engine = Self {
@@ -271,6 +330,7 @@ impl ShadowEngine {
             rejected: 0,
             emitted: 0,
             finished: false,
+            scratch: Scratch::default(),
         };
         let listed: Vec<String> = engine.config.symbols.iter().cloned().collect();
         for s in listed {
@@ -315,11 +375,22 @@ impl ShadowEngine {
         self.rejected
     }
 
-    /// Current inventory of a symbol.
+    /// Current position of a symbol at the exchange.
     pub fn inventory(&self, symbol: &str) -> Option<f64> {
-        self.index
-            .get(symbol)
-            .map(|&i| self.symbols[i].strategy.inventory())
+        self.index.get(symbol).map(|&i| self.symbols[i].position)
+    }
+
+    /// The grid a symbol runs on and where it came from.
+    pub fn instrument(&self, symbol: &str) -> Option<(Instrument, InstrumentSource)> {
+        self.index.get(symbol).map(|&i| {
+            let s = &self.symbols[i];
+            let source = if s.grid.is_some() {
+                InstrumentSource::Inferred
+            } else {
+                InstrumentSource::Configured
+            };
+            (s.exchange.instrument(), source)
+        })
     }
 
     /// True after [`finish`](Self::finish); later ticks are ignored.
@@ -420,15 +491,19 @@ impl ShadowEngine {
                     if !sym.started {
                         continue;
                     }
-                    let fills = sym.exchange.settle(now, &sym.params);
                     let acc = &mut open.symbols[i];
-                    for f in fills {
-                        book_fill(sym, acc, &mut open.unresolved, open.iteration, f);
-                    }
+                    run_until(
+                        sym,
+                        acc,
+                        &mut open.unresolved,
+                        open.iteration,
+                        now,
+                        true,
+                        &mut self.scratch,
+                    );
                     acc.integrate(sym.risk(), now - sym.risk_mark_ms);
                     sym.risk_mark_ms = now;
-                    acc.drift_ms = sym.drift;
-                    acc.inventory_end = sym.strategy.inventory();
+                    close_symbol(sym, acc);
                 }
                 open.closed = true;
                 open.partial = true;
@@ -456,12 +531,27 @@ impl ShadowEngine {
         let idx = self.symbols.len();
         let markout_ms = params.markout_ms.max(0.0).floor() as i64;
         self.max_markout_ms = self.max_markout_ms.max(markout_ms);
+        let (instrument, grid) = match self.config.instruments.get(&name) {
+            Some(i) => (*i, None),
+            None => {
+                let g = GridInference::new();
+                (g.instrument(), Some(g))
+            }
+        };
         self.symbols.push(SymbolState {
             name: name.clone(),
             slot: idx,
-            exchange: SimExchange::new(self.config.models.clone(), ChaCha8Rng::seed_from_u64(seed)),
+            exchange: SimExchange::new(
+                self.config.models.clone(),
+                ChaCha8Rng::seed_from_u64(seed),
+                instrument,
+            ),
             strategy: QuotingStrategy::new(params.clone()),
             params,
+            grid,
+            position: 0.0,
+            decisions: VecDeque::new(),
+            counters_mark: ExchangeCounters::default(),
             clock_ms: start_ms,
             risk_mark_ms: start_ms,
             started: false,
@@ -525,17 +615,21 @@ impl ShadowEngine {
             for (i, sym) in self.symbols.iter_mut().enumerate() {
                 let acc = &mut open.symbols[i];
                 if sym.started {
-                    // Orders that reached the exchange before the end belong here.
-                    let fills = sym.exchange.settle(end - 1, &sym.params);
-                    for f in fills {
-                        book_fill(sym, acc, &mut open.unresolved, open.iteration, f);
-                    }
+                    // Orders and decisions before the end belong here.
+                    run_until(
+                        sym,
+                        acc,
+                        &mut open.unresolved,
+                        open.iteration,
+                        end - 1,
+                        true,
+                        &mut self.scratch,
+                    );
                     acc.integrate(sym.risk(), end - sym.risk_mark_ms);
                     sym.risk_mark_ms = end;
                 }
                 sym.clock_ms = sym.clock_ms.max(end);
-                acc.drift_ms = sym.drift;
-                acc.inventory_end = sym.strategy.inventory();
+                close_symbol(sym, acc);
             }
             open.closed = true;
             let mut next = open.iteration + 1;
@@ -561,16 +655,20 @@ impl ShadowEngine {
         let sym = &mut self.symbols[idx];
         let acc = &mut open.symbols[idx];
         let unresolved = &mut open.unresolved;
+        let scratch = &mut self.scratch;
         if !sym.started {
             sym.started = true;
             sym.risk_mark_ms = te;
         }
         sym.clock_ms = te;
+        infer_grid(sym, tick);
 
-        // Orders that arrived since the last event, then the tick itself.
-        let mut fills = sym.exchange.settle(te, &sym.params);
-        fills.extend(sym.exchange.on_tick(tick, te, &sym.params));
-        for f in fills {
+        // Orders that arrived and decisions taken since the last event, then
+        // the tick itself.
+        run_until(sym, acc, unresolved, iteration, te, false, scratch);
+        sym.exchange
+            .on_tick(tick, te, &sym.params, &mut scratch.fills);
+        for f in scratch.fills.drain(..) {
             book_fill(sym, acc, unresolved, iteration, f);
         }
         sym.mid = Some(tick.mid());
@@ -583,15 +681,23 @@ impl ShadowEngine {
         }
         acc.ticks += 1;
 
-        // The strategy reacts after the feed delay; with no latency its orders
-        // are live at once.
-        let decided = sym.exchange.decision_time(te);
-        for action in sym.strategy.decide(tick) {
-            sym.exchange.submit(action, decided);
-        }
-        let fills = sym.exchange.settle(te, &sym.params);
-        for f in fills {
-            book_fill(sym, acc, unresolved, iteration, f);
+        // The strategy decides once per millisecond, on its last book, after
+        // the feed delay.
+        let book = BookView {
+            bid: tick.bid,
+            ask: tick.ask,
+        };
+        match sym.decisions.back_mut() {
+            Some(d) if d.seen_ms == te => d.book = book,
+            last => {
+                let floor = last.map_or(i64::MIN, |d| d.at_ms);
+                let at_ms = sym.exchange.decision_time(te).max(floor);
+                sym.decisions.push_back(Decision {
+                    at_ms,
+                    seen_ms: te,
+                    book,
+                });
+            }
         }
         acc.integrate(sym.risk(), 0);
     }
@@ -652,7 +758,12 @@ fn book_fill(
 ) {
     acc.integrate(sym.risk(), f.ts_ms - sym.risk_mark_ms);
     sym.risk_mark_ms = sym.risk_mark_ms.max(f.ts_ms);
-    sym.strategy.on_fill(&mut f);
+    sym.position += f.side.sign() * f.qty;
+    // Snap rounding residue so a flat book is exactly flat.
+    if sym.position.abs() < 1e-9 {
+        sym.position = 0.0;
+    }
+    f.inventory_after = sym.position;
     sym.pending.push_back(PendingMarkout {
         horizon_ms: f.ts_ms.saturating_add(sym.markout_ms),
         iteration,
@@ -660,6 +771,89 @@ fn book_fill(
     });
     acc.fills.push(f);
     *unresolved += 1;
+}
+
+/// Runs one symbol's exchange arrivals and strategy decisions up to `until`,
+/// in event-time order (an arrival before a decision of the same
+/// millisecond). A decision taken at `until` on a book of `until` itself
+/// waits unless `closing` (more ticks of that millisecond may still come).
+fn run_until(
+    sym: &mut SymbolState,
+    acc: &mut KpiWindow,
+    unresolved: &mut usize,
+    iteration: u32,
+    until: i64,
+    closing: bool,
+    scratch: &mut Scratch,
+) {
+    loop {
+        let arrival = sym.exchange.next_arrival_ms().filter(|&a| a <= until);
+        let decision =
+            sym.decisions.front().copied().filter(|d| {
+                d.at_ms < until || (d.at_ms == until && (closing || d.seen_ms < until))
+            });
+        let arrival_first = match (arrival, decision) {
+            (None, None) => return,
+            (Some(a), Some(d)) => a <= d.at_ms,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+        };
+        if arrival_first {
+            if let Some(a) = arrival {
+                sym.exchange.settle(a, &sym.params, &mut scratch.fills);
+            }
+            for f in scratch.fills.drain(..) {
+                book_fill(sym, acc, unresolved, iteration, f);
+            }
+        } else if let Some(d) = decision {
+            sym.decisions.pop_front();
+            sym.exchange.take_responses(d.at_ms, &mut scratch.events);
+            for ev in scratch.events.drain(..) {
+                sym.strategy.on_event(&ev);
+            }
+            let inst = sym.exchange.instrument();
+            sym.strategy.decide(&d.book, &inst, &mut scratch.actions);
+            for a in scratch.actions.drain(..) {
+                sym.exchange.submit(a, d.at_ms);
+            }
+        }
+    }
+}
+
+/// Refines an inferred grid with what the tick shows, rescaling every stored
+/// price when the tick size gets finer.
+fn infer_grid(sym: &mut SymbolState, tick: &Tick) {
+    let Some(g) = &mut sym.grid else { return };
+    g.observe_price(tick.bid);
+    g.observe_price(tick.ask);
+    if let Some(p) = tick.last_px {
+        g.observe_price(p);
+    }
+    for q in [tick.bid_qty, tick.ask_qty].into_iter().flatten() {
+        g.observe_size(q);
+    }
+    if tick.last_qty > 0.0 {
+        g.observe_size(tick.last_qty);
+    }
+    let old = sym.exchange.instrument();
+    let new = g.instrument();
+    if new == old {
+        return;
+    }
+    let factor = (old.tick_size / new.tick_size).round().max(1.0) as i64;
+    sym.exchange.refine_grid(new, factor);
+    sym.strategy.refine_grid(factor);
+}
+
+/// What a symbol's window records when it closes.
+fn close_symbol(sym: &mut SymbolState, acc: &mut KpiWindow) {
+    acc.drift_ms = sym.drift;
+    acc.inventory_end = sym.position;
+    let c = sym.exchange.counters();
+    acc.rejected_orders = (c.post_only_rejects + c.no_book_rejects)
+        - (sym.counters_mark.post_only_rejects + sym.counters_mark.no_book_rejects);
+    acc.cancel_rejects = c.cancel_rejects - sym.counters_mark.cancel_rejects;
+    sym.counters_mark = c;
 }
 
 /// Gives every fill of `sym` whose horizon is before `now` the symbol's current mid.

@@ -35,6 +35,7 @@
 //! [`ModelSetSpec::load_latency_file`].
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -45,7 +46,7 @@ use super::fill::Liquidity;
 use super::latency::{
     ConstantLatency, EmpiricalLatency, LatencyFileError, LatencyModel, LatencyPoint, UniformLatency,
 };
-use super::models::{self, FeeModel, ModelSet};
+use super::models::{FeeModel, ModelSet};
 use super::queue::{self, ProbFunc, ProbQueue, RiskAverseQueue};
 
 /// The model set a soak uses when none is named.
@@ -238,8 +239,11 @@ pub struct FixedFee {
 }
 
 impl FeeModel for FixedFee {
-    fn name(&self) -> &'static str {
-        "fixed"
+    fn describe(&self) -> String {
+        format!(
+            "fixed(maker={}bps,taker={}bps)",
+            self.maker_bps, self.taker_bps
+        )
     }
 
     fn fee_bps(&self, liquidity: Liquidity, _params: &StrategyParams) -> f64 {
@@ -491,12 +495,6 @@ impl ModelSetSpec {
     /// (paths in the error are relative to the set: `latency`, `partial_fills`).
     pub fn build(&self, seed: u64) -> Result<ModelSet, ModelSpecError> {
         self.validate("")?;
-        if self.partial_fills {
-            return Err(ModelSpecError::new(
-                "partial_fills",
-                "partial fills are not supported by this engine yet, expected false",
-            ));
-        }
         let ms = |v: f64| v as i64;
         let mut b = ModelSet::builder();
         b = match &self.latency {
@@ -524,7 +522,9 @@ impl ModelSetSpec {
                 None => b,
             },
         };
-        b = legacy_queue(b, &self.queue);
+        b = b
+            .queue_arc(Arc::from(self.queue_model()))
+            .partial_fills(self.partial_fills);
         if let Some(f) = self.fees {
             b = b.fee(FixedFee {
                 maker_bps: f.maker_bps,
@@ -532,15 +532,6 @@ impl ModelSetSpec {
             });
         }
         Ok(b.build())
-    }
-}
-
-/// Until the exchange takes [`queue::QueueModel`], `front` maps to the old
-/// front-of-queue model and every other kind to the old conservative queue.
-fn legacy_queue(b: models::ModelSetBuilder, q: &QueueSpec) -> models::ModelSetBuilder {
-    match q {
-        QueueSpec::Front {} => b.queue(models::FrontOfQueue),
-        _ => b.queue(models::ConservativeQueue),
     }
 }
 
@@ -754,8 +745,8 @@ mod tests {
         assert!((mean - 25.0).abs() < 2.0, "{mean}");
         assert_eq!(dry.latency.seed(), 1);
         assert_eq!(b["dryrun"].build(9).unwrap().latency.seed(), 9);
-        assert_eq!(shadow.queue.name(), "front_of_queue");
-        assert_eq!(shadow.fee.name(), "params");
+        assert_eq!(shadow.queue.describe(), "front");
+        assert_eq!(shadow.fee.describe(), "params");
     }
 
     #[test]
@@ -812,12 +803,12 @@ mod tests {
     }
 
     #[test]
-    fn partial_fills_are_refused_until_the_engine_has_them() {
-        let spec = parse(json!({"partial_fills": true})).unwrap();
+    fn partial_fills_and_the_queue_reach_the_built_set() {
+        let spec =
+            parse(json!({"partial_fills": true, "queue": {"kind": "prob_power", "n": 3}})).unwrap();
         assert!(spec.describe().contains("partial_fills=true"));
-        assert_eq!(
-            spec.build(0).unwrap_err().to_string(),
-            "partial_fills: partial fills are not supported by this engine yet, expected false"
-        );
+        let m = spec.build(0).unwrap();
+        assert!(m.partial_fills);
+        assert_eq!(m.queue.describe(), "prob_power(n=3)");
     }
 }

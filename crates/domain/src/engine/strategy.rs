@@ -1,40 +1,61 @@
 //! The local (strategy) side: a quoting market maker for one symbol.
 //!
-//! On every tick it decides, from the book, its inventory and the quotes it
-//! has sent, which [`OrderAction`]s to send:
+//! It sees the market through the book it is shown (after the feed delay) and
+//! its own orders only through the exchange's responses ([`OrderEvent`], after
+//! the response delay), exactly as a strategy connected to a venue would. At
+//! each decision it sends [`OrderAction`]s:
 //!
-//! - **quotes**: a bid and an ask of `min_lot` at `quote_offset_bps` around the
-//!   mid, skewed against inventory by `quote_offset_bps × inventory / limit`
-//!   (long → both quotes lower). A quote never crosses the touch: a bid that
-//!   would sit above the best bid joins the best bid (and likewise the ask).
+//! - **quotes**: a post-only bid and ask of `min_lot` (rounded down to whole
+//!   lots, at least one) at `quote_offset_bps` around the mid, skewed against
+//!   inventory by `quote_offset_bps × inventory / limit` (long → both quotes
+//!   lower), on the price grid: the bid rounded down and never above the best
+//!   bid, the ask rounded up and never below the best ask.
 //! - **inventory limit**: a side is not quoted when a full fill of it would take
-//!   |inventory| beyond `inventory_limit`.
-//! - **requote**: a quote is cancelled and replaced (new age, new dwell, back of
-//!   the queue) when the mid moved more than `requote_threshold_bps` since it
-//!   was placed, or its target price moved that far (a skew change).
-//! - **hedge**: when |inventory| exceeds the limit (possible with order latency,
-//!   when a fill lands before a cancel), a taker order at the opposite touch
-//!   brings it back to half the limit. One hedge is in flight at a time.
-//!
-//! The strategy learns of fills as they happen; delays are modelled on the way
-//! in (feed) and out (order entry) by the exchange's latency model.
+//!   |inventory| beyond `inventory_limit`; a quote already resting on that side
+//!   is cancelled.
+//! - **requote**: a quote whose target price moved by more than
+//!   `requote_threshold_bps` (and by at least one tick) is cancelled and a new
+//!   one placed at the target in the same instant. A quote is never requoted to
+//!   the price it already has (that would only lose its place in the queue),
+//!   and an order is cancelled only once its acknowledgement has arrived (as on
+//!   a venue, and in hftbacktest).
+//! - **hedge**: when |inventory| exceeds the limit (possible with latency, when
+//!   a fill lands before a cancel), a market order brings it back to half the
+//!   limit. One hedge is in flight at a time.
 
+use crate::instrument::Instrument;
 use crate::params::StrategyParams;
-use crate::tick::Tick;
 
-use super::exchange::OrderAction;
-use super::fill::{Fill, Liquidity, OrderSide};
+use super::exchange::{OrderAction, OrderEvent, TimeInForce};
+use super::fill::OrderSide;
 
 /// Slack for inventory comparisons, so `n` lots of `0.01` reach a limit of
 /// `n × 0.01` despite rounding.
 const INV_EPS: f64 = 1e-9;
 
-/// A quote as the strategy last sent it (it may still be in flight).
+/// What the strategy is shown of the book at a decision.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BookView {
+    /// Best bid.
+    pub bid: f64,
+    /// Best ask.
+    pub ask: f64,
+}
+
+impl BookView {
+    /// `(bid + ask) / 2`.
+    pub fn mid(&self) -> f64 {
+        (self.bid + self.ask) / 2.0
+    }
+}
+
+/// A quote as the strategy last sent it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct WorkingQuote {
     id: u64,
-    price: f64,
-    ref_mid: f64,
+    price_ticks: i64,
+    /// The acknowledgement has arrived (it may be cancelled now).
+    acked: bool,
 }
 
 /// The quoting market maker of one symbol.
@@ -67,44 +88,65 @@ impl QuotingStrategy {
         &self.params
     }
 
-    /// Signed inventory, base units.
+    /// Signed inventory as the strategy knows it (from the fills reported so
+    /// far), base units.
     pub fn inventory(&self) -> f64 {
         self.inventory
     }
 
-    /// Books a fill: updates inventory, forgets a quote that is now fully done
-    /// and stamps `fill.inventory_after`.
-    pub fn on_fill(&mut self, fill: &mut Fill) {
-        self.inventory += fill.side.sign() * fill.qty;
-        // Snap tiny rounding residue so a flat book is exactly flat.
-        if self.inventory.abs() < INV_EPS {
-            self.inventory = 0.0;
-        }
-        fill.inventory_after = self.inventory;
-        if fill.liquidity == Liquidity::Taker {
-            if self.hedge.is_some_and(|(id, _)| id == fill.order_id) {
-                self.hedge = None;
+    /// Takes an exchange response into account.
+    pub fn on_event(&mut self, ev: &OrderEvent) {
+        match *ev {
+            OrderEvent::Accepted { id } => {
+                for q in [&mut self.bid, &mut self.ask].into_iter().flatten() {
+                    if q.id == id {
+                        q.acked = true;
+                    }
+                }
             }
-            return;
+            OrderEvent::Rejected { id, .. } => {
+                self.forget(id);
+                if self.hedge.is_some_and(|(h, _)| h == id) {
+                    self.hedge = None;
+                }
+            }
+            OrderEvent::Filled {
+                id,
+                side,
+                qty,
+                done,
+                ..
+            } => {
+                self.inventory += side.sign() * qty;
+                // Snap rounding residue so a flat book is exactly flat.
+                if self.inventory.abs() < INV_EPS {
+                    self.inventory = 0.0;
+                }
+                if done {
+                    self.forget(id);
+                    if self.hedge.is_some_and(|(h, _)| h == id) {
+                        self.hedge = None;
+                    }
+                }
+            }
+            OrderEvent::Cancelled { .. } | OrderEvent::CancelRejected { .. } => {}
         }
-        if fill.order_done {
-            let slot = match fill.side {
-                OrderSide::Buy => &mut self.bid,
-                OrderSide::Sell => &mut self.ask,
-            };
-            if slot.is_some_and(|q| q.id == fill.order_id) {
+    }
+
+    fn forget(&mut self, id: u64) {
+        for slot in [&mut self.bid, &mut self.ask] {
+            if slot.is_some_and(|q| q.id == id) {
                 *slot = None;
             }
         }
     }
 
-    /// Decides the actions for a tick. `book` is the tick the decision is based
-    /// on.
-    pub fn decide(&mut self, book: &Tick) -> Vec<OrderAction> {
-        let mut actions = Vec::new();
-        let p = self.params.clone();
+    /// Decides the actions for what the strategy is shown of the book.
+    pub fn decide(&mut self, book: &BookView, inst: &Instrument, actions: &mut Vec<OrderAction>) {
+        let p = &self.params;
         let limit = p.inventory_limit;
-        let lot = p.min_lot;
+        let lot = inst.order_qty(p.min_lot);
+        let (offset, threshold) = (p.quote_offset_bps, p.requote_threshold_bps);
         let mid = book.mid();
 
         if self.hedge.is_none() && self.inventory.abs() > limit + INV_EPS {
@@ -113,17 +155,23 @@ impl QuotingStrategy {
             } else {
                 OrderSide::Buy
             };
-            let qty = self.inventory.abs() - limit / 2.0;
+            let qty = inst.order_qty(self.inventory.abs() - limit / 2.0);
             let id = self.take_id();
             self.hedge = Some((id, side.sign() * qty));
-            actions.push(OrderAction::Hedge { id, side, qty });
+            actions.push(OrderAction::Market { id, side, qty });
         }
         // Quote against the inventory we will have once the hedge lands.
         let inv = self.inventory + self.hedge.map_or(0.0, |(_, q)| q);
 
-        let skew_bps = p.quote_offset_bps * (inv / limit).clamp(-1.0, 1.0);
-        let bid_px = (mid * (1.0 - (p.quote_offset_bps + skew_bps) / 1e4)).min(book.bid);
-        let ask_px = (mid * (1.0 + (p.quote_offset_bps - skew_bps) / 1e4)).max(book.ask);
+        let skew_bps = offset * (inv / limit).clamp(-1.0, 1.0);
+        let best_bid = inst.ticks(book.bid);
+        let best_ask = inst.ticks(book.ask);
+        let bid_px = inst
+            .ticks_floor(mid * (1.0 - (offset + skew_bps) / 1e4))
+            .min(best_bid);
+        let ask_px = inst
+            .ticks_ceil(mid * (1.0 + (offset - skew_bps) / 1e4))
+            .max(best_ask);
         let bid_ok = inv + lot <= limit + INV_EPS;
         let ask_ok = inv - lot >= -limit - INV_EPS;
 
@@ -137,17 +185,22 @@ impl QuotingStrategy {
             };
             let next = match (allowed, current) {
                 (false, None) => None,
+                // An order is cancelled only once it is acknowledged.
+                (_, Some(q)) if !q.acked => Some(q),
                 (false, Some(q)) => {
                     actions.push(OrderAction::Cancel { id: q.id });
                     None
                 }
-                (true, None) => Some(self.place(side, target, mid, None, &mut actions)),
+                (true, None) => Some(self.place(side, target, lot, actions)),
                 (true, Some(q)) => {
-                    let mid_move = bps(mid - q.ref_mid, q.ref_mid);
-                    let target_move = bps(target - q.price, mid);
-                    let th = p.requote_threshold_bps;
-                    if mid_move > th || target_move > th {
-                        Some(self.place(side, target, mid, Some(q.id), &mut actions))
+                    let moved_bps = if mid > 0.0 {
+                        inst.price((target - q.price_ticks).abs()) / mid * 1e4
+                    } else {
+                        0.0
+                    };
+                    if target != q.price_ticks && moved_bps > threshold {
+                        actions.push(OrderAction::Cancel { id: q.id });
+                        Some(self.place(side, target, lot, actions))
                     } else {
                         Some(q)
                     }
@@ -158,29 +211,27 @@ impl QuotingStrategy {
                 OrderSide::Sell => self.ask = next,
             }
         }
-        actions
     }
 
     fn place(
         &mut self,
         side: OrderSide,
-        price: f64,
-        mid: f64,
-        replaces: Option<u64>,
+        price_ticks: i64,
+        qty: f64,
         actions: &mut Vec<OrderAction>,
     ) -> WorkingQuote {
         let id = self.take_id();
         actions.push(OrderAction::Place {
             id,
             side,
-            price,
-            qty: self.params.min_lot,
-            replaces,
+            price_ticks,
+            qty,
+            tif: TimeInForce::PostOnly,
         });
         WorkingQuote {
             id,
-            price,
-            ref_mid: mid,
+            price_ticks,
+            acked: false,
         }
     }
 
@@ -189,13 +240,11 @@ impl QuotingStrategy {
         self.next_id += 1;
         id
     }
-}
 
-/// `|delta| / base` in basis points (0 for a non-positive base).
-fn bps(delta: f64, base: f64) -> f64 {
-    if base > 0.0 {
-        delta.abs() / base * 1e4
-    } else {
-        0.0
+    /// Rescales the prices of the working quotes to a finer grid.
+    pub fn refine_grid(&mut self, factor: i64) {
+        for q in [&mut self.bid, &mut self.ask].into_iter().flatten() {
+            q.price_ticks = q.price_ticks.saturating_mul(factor);
+        }
     }
 }

@@ -44,6 +44,13 @@ pub struct SymbolWindow {
     pub fills: Vec<Fill>,
     /// Inventory at the end of the window, base units.
     pub inventory_end: f64,
+    /// Orders the exchange rejected in the window (post-only orders that
+    /// would have crossed, market orders without a book).
+    #[serde(default)]
+    pub rejected_orders: u64,
+    /// Cancels that found their order already gone (filled or rejected).
+    #[serde(default)]
+    pub cancel_rejects: u64,
 }
 
 /// The result of one window over every symbol.
@@ -80,6 +87,8 @@ pub(crate) struct KpiWindow {
     pub last_risk: Option<f64>,
     pub drift_ms: Option<f64>,
     pub inventory_end: f64,
+    pub rejected_orders: u64,
+    pub cancel_rejects: u64,
 }
 
 impl KpiWindow {
@@ -128,6 +137,8 @@ impl KpiWindow {
             ticks: self.ticks,
             skipped_ticks: self.skipped_ticks,
             inventory_end: self.inventory_end,
+            rejected_orders: self.rejected_orders,
+            cancel_rejects: self.cancel_rejects,
             fills: self.fills,
         }
     }
