@@ -42,7 +42,7 @@
 //! A tick that carries both a trade and a book is applied as the trade, then
 //! the book.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use rand_chacha::ChaCha8Rng;
 
@@ -197,9 +197,9 @@ struct Touch {
     mid: f64,
 }
 
-/// Levels further than this from the touch are forgotten (a BBO feed never
-/// shows them again before they are refreshed, and memory stays bounded).
-const MAX_LEVEL_DISTANCE: i64 = 50_000;
+/// Levels kept per side: the nearest ones to the touch (a BBO feed shows a
+/// far level again only after refreshing it, and memory stays bounded).
+const MAX_LEVELS: usize = 512;
 
 /// Simulated exchange for one symbol.
 #[derive(Debug)]
@@ -209,8 +209,8 @@ pub struct SimExchange {
     instrument: Instrument,
     touch: Option<Touch>,
     /// Last size seen at each bid / ask price (ticks).
-    bid_levels: BTreeMap<i64, f64>,
-    ask_levels: BTreeMap<i64, f64>,
+    bid_levels: Levels,
+    ask_levels: Levels,
     resting: Vec<RestingOrder>,
     in_flight: VecDeque<InFlight>,
     last_arrival_ms: i64,
@@ -230,8 +230,8 @@ impl SimExchange {
             rng,
             instrument,
             touch: None,
-            bid_levels: BTreeMap::new(),
-            ask_levels: BTreeMap::new(),
+            bid_levels: Levels::new(OrderSide::Buy),
+            ask_levels: Levels::new(OrderSide::Sell),
             resting: Vec::new(),
             in_flight: VecDeque::new(),
             last_arrival_ms: i64::MIN,
@@ -267,10 +267,9 @@ impl SimExchange {
             t.ask = t.ask.saturating_mul(factor);
         }
         for levels in [&mut self.bid_levels, &mut self.ask_levels] {
-            *levels = levels
-                .iter()
-                .map(|(&p, &q)| (p.saturating_mul(factor), q))
-                .collect();
+            for (p, _) in &mut levels.stack {
+                *p = p.saturating_mul(factor);
+            }
         }
         for o in &mut self.resting {
             o.price_ticks = o.price_ticks.saturating_mul(factor);
@@ -379,7 +378,7 @@ impl SimExchange {
                     OrderSide::Buy => &self.bid_levels,
                     OrderSide::Sell => &self.ask_levels,
                 };
-                let displayed = levels.get(&price_ticks).copied().unwrap_or(0.0);
+                let displayed = levels.get(price_ticks);
                 let at_touch = self
                     .touch
                     .is_some_and(|t| at_or_better(side, price_ticks, &t));
@@ -515,8 +514,10 @@ impl SimExchange {
         if let Some((px, aggressor)) = trade_of(tick, &new, &inst) {
             self.on_trade(px, aggressor, tick.last_qty, now_ms, new.mid, params, fills);
         }
-        self.on_book(new, prev, now_ms, params, fills);
-        self.touch = Some(new);
+        if prev != Some(new) {
+            self.on_book(new, now_ms, params, fills);
+            self.touch = Some(new);
+        }
     }
 
     #[expect(
@@ -568,14 +569,7 @@ impl SimExchange {
         self.finish_fills(produced, fills);
     }
 
-    fn on_book(
-        &mut self,
-        new: Touch,
-        prev: Option<Touch>,
-        now_ms: i64,
-        params: &StrategyParams,
-        fills: &mut Vec<Fill>,
-    ) {
+    fn on_book(&mut self, new: Touch, now_ms: i64, params: &StrategyParams, fills: &mut Vec<Fill>) {
         let fee = self.models.fee.fee_bps(Liquidity::Maker, params);
         let inst = self.instrument;
         let mut produced = Vec::new();
@@ -592,35 +586,28 @@ impl SimExchange {
         self.finish_fills(produced, fills);
 
         // Displayed sizes: what changed at which price, and the queues there.
-        let prev_bid = prev.map(|p| p.bid);
-        let prev_ask = prev.map(|p| p.ask);
-        let mut changes: Vec<(OrderSide, i64, f64, f64)> = Vec::new();
-        update_levels(
-            &mut self.bid_levels,
-            prev_bid,
-            new.bid,
-            new.bid_qty,
-            true,
-            |p, a, b| changes.push((OrderSide::Buy, p, a, b)),
-        );
-        update_levels(
-            &mut self.ask_levels,
-            prev_ask,
-            new.ask,
-            new.ask_qty,
-            false,
-            |p, a, b| changes.push((OrderSide::Sell, p, a, b)),
-        );
-        let queue = &self.models.queue;
-        for &(side, price, before, after) in &changes {
-            for o in self
-                .resting
+        let Self {
+            bid_levels,
+            ask_levels,
+            resting,
+            models,
+            ..
+        } = self;
+        let queue = &models.queue;
+        let mut on_change = |side: OrderSide, price: i64, before: f64, after: f64| {
+            for o in resting
                 .iter_mut()
                 .filter(|o| o.side == side && o.price_ticks == price)
             {
                 queue.depth(&mut o.queue, before, after);
             }
-        }
+        };
+        bid_levels.update(new.bid, new.bid_qty, |p, a, b| {
+            on_change(OrderSide::Buy, p, a, b)
+        });
+        ask_levels.update(new.ask, new.ask_qty, |p, a, b| {
+            on_change(OrderSide::Sell, p, a, b)
+        });
         for o in &mut self.resting {
             if at_or_better(o.side, o.price_ticks, &new) {
                 o.at_touch_since_ms.get_or_insert(now_ms);
@@ -707,38 +694,73 @@ fn size(q: Option<f64>) -> f64 {
     q.filter(|q| q.is_finite() && *q > 0.0).unwrap_or(0.0)
 }
 
-/// Records the new touch of one side in its level map and reports every
-/// price whose size changed as `(price, before, after)`. On the bid side a
-/// falling best removes the levels above it (they are gone from the book); on
-/// the ask side a rising best removes the levels below.
-fn update_levels(
-    levels: &mut BTreeMap<i64, f64>,
-    prev_best: Option<i64>,
-    best: i64,
-    qty: f64,
-    bid_side: bool,
-    mut changed: impl FnMut(i64, f64, f64),
-) {
-    let retreated = prev_best.is_some_and(|p| if bid_side { best < p } else { best > p });
-    if retreated {
-        let gone: Vec<(i64, f64)> = if bid_side {
-            levels.range(best + 1..).map(|(&p, &q)| (p, q)).collect()
-        } else {
-            levels.range(..best).map(|(&p, &q)| (p, q)).collect()
+/// The last size seen at each price of one side, as a stack with the touch
+/// on top (bids ascending, asks descending). A new touch closer to the market
+/// is pushed (the old one keeps its last size); one further away pops every
+/// level it passed (they are gone from the book). So the common update is O(1)
+/// and a lookup a binary search.
+#[derive(Debug, Clone)]
+struct Levels {
+    side: OrderSide,
+    stack: Vec<(i64, f64)>,
+}
+
+impl Levels {
+    fn new(side: OrderSide) -> Self {
+        Self {
+            side,
+            stack: Vec::new(),
+        }
+    }
+
+    /// True when `a` is closer to the market than `b` on this side.
+    fn better(&self, a: i64, b: i64) -> bool {
+        match self.side {
+            OrderSide::Buy => a > b,
+            OrderSide::Sell => a < b,
+        }
+    }
+
+    /// The last size seen at `price` (0 when never seen or gone).
+    fn get(&self, price: i64) -> f64 {
+        let found = match self.side {
+            OrderSide::Buy => self.stack.binary_search_by(|(p, _)| p.cmp(&price)),
+            OrderSide::Sell => self.stack.binary_search_by(|(p, _)| price.cmp(p)),
         };
-        for (p, q) in gone {
-            levels.remove(&p);
+        found.map_or(0.0, |i| self.stack[i].1)
+    }
+
+    /// Records the new touch `best` showing `qty` and reports every price whose
+    /// size changed as `(price, before, after)`.
+    fn update(&mut self, best: i64, qty: f64, mut changed: impl FnMut(i64, f64, f64)) {
+        while let Some(&(p, q)) = self.stack.last() {
+            if !self.better(p, best) {
+                break;
+            }
+            self.stack.pop();
             if q != 0.0 {
                 changed(p, q, 0.0);
             }
         }
-    }
-    let before = levels.insert(best, qty).unwrap_or(0.0);
-    if before != qty {
-        changed(best, before, qty);
-    }
-    if levels.len() > 1_024 {
-        levels.retain(|&p, _| (p - best).abs() <= MAX_LEVEL_DISTANCE);
+        match self.stack.last_mut() {
+            Some((p, q)) if *p == best => {
+                if *q != qty {
+                    let before = std::mem::replace(q, qty);
+                    changed(best, before, qty);
+                }
+            }
+            _ => {
+                self.stack.push((best, qty));
+                if qty != 0.0 {
+                    changed(best, 0.0, qty);
+                }
+            }
+        }
+        // Only the far end accumulates (a trending market): forget it.
+        if self.stack.len() > 2 * MAX_LEVELS {
+            let excess = self.stack.len() - MAX_LEVELS;
+            self.stack.drain(..excess);
+        }
     }
 }
 
@@ -772,18 +794,13 @@ mod tests {
 
     #[test]
     fn a_falling_bid_removes_the_levels_above_and_a_rising_one_keeps_them() {
-        let mut levels = BTreeMap::new();
+        let mut levels = Levels::new(OrderSide::Buy);
         let mut seen = Vec::new();
-        update_levels(&mut levels, None, 100, 5.0, true, |p, a, b| {
-            seen.push((p, a, b))
-        });
-        update_levels(&mut levels, Some(100), 102, 1.0, true, |p, a, b| {
-            seen.push((p, a, b))
-        });
-        assert_eq!(levels.get(&100), Some(&5.0), "the old best keeps its size");
-        update_levels(&mut levels, Some(102), 100, 4.0, true, |p, a, b| {
-            seen.push((p, a, b))
-        });
+        levels.update(100, 5.0, |p, a, b| seen.push((p, a, b)));
+        levels.update(102, 1.0, |p, a, b| seen.push((p, a, b)));
+        assert_eq!(levels.get(100), 5.0, "the old best keeps its size");
+        assert_eq!(levels.get(101), 0.0, "never seen");
+        levels.update(100, 4.0, |p, a, b| seen.push((p, a, b)));
         assert_eq!(
             seen,
             [
@@ -793,6 +810,16 @@ mod tests {
                 (100, 5.0, 4.0)
             ]
         );
-        assert!(!levels.contains_key(&102));
+        assert_eq!(levels.get(102), 0.0, "gone");
+        // asks mirror it: a rising best ask pops the levels below
+        let mut asks = Levels::new(OrderSide::Sell);
+        asks.update(105, 2.0, |_, _, _| {});
+        asks.update(103, 1.0, |_, _, _| {});
+        assert_eq!((asks.get(105), asks.get(103)), (2.0, 1.0));
+        asks.update(104, 3.0, |_, _, _| {});
+        assert_eq!(
+            (asks.get(105), asks.get(104), asks.get(103)),
+            (2.0, 3.0, 0.0)
+        );
     }
 }
