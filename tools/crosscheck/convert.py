@@ -225,28 +225,43 @@ class Converted:
     trade_rows: int
 
 
-def convert(quotes: list[Quote], trades: list[Trade], tick_size: float) -> Converted:
-    """Builds the hftbacktest event array of the merged feed."""
+def convert(quotes: list[Quote], trades: list[Trade], tick_size: float, spread_ns: bool = True) -> Converted:
+    """Builds the hftbacktest event array of the merged feed.
+
+    Every event of a millisecond ``ms`` is stamped ``ms * 1_000_000`` ns, plus,
+    with ``spread_ns``, its index within the millisecond (0, 1, 2, ... ns). The
+    offset changes no rule -- the events keep their order, and the strategy and
+    every order arrival stay on the millisecond grid (``hbt_mm`` acts at the
+    last nanosecond of a millisecond) -- but the response to a fill then
+    arrives at a timestamp of its own, so fills of one order in one
+    millisecond reach the strategy one by one instead of merged (README.md).
+    """
     book = LevelBook(tick_size)
     rows: list[tuple[int, int, float, float]] = []  # (flag, ts_ns, px, qty)
     ms_list: list[int] = []
     bb: list[int] = []
     ba: list[int] = []
     cur_b, cur_a = -1, -1
+    k = 0
     for r in merge(quotes, trades):
         ms = r.local_us // 1000
-        ts = ms * 1_000_000
         if ms_list and ms_list[-1] != ms:
             bb.append(cur_b)
             ba.append(cur_a)
         if not ms_list or ms_list[-1] != ms:
             ms_list.append(ms)
+            k = 0
         if isinstance(r, Quote):
             for flag, t, qty in book.apply(r):
-                rows.append((flag, ts, t * tick_size, qty))
+                rows.append((flag, ms * 1_000_000 + (k if spread_ns else 0), t * tick_size, qty))
+                k += 1
             cur_b, cur_a = book.tick(r.bid), book.tick(r.ask)
         else:
-            rows.append((BUY_TRADE if r.buy else SELL_TRADE, ts, r.price, r.qty))
+            rows.append((BUY_TRADE if r.buy else SELL_TRADE, ms * 1_000_000 + (k if spread_ns else 0), r.price, r.qty))
+            k += 1
+        if k >= 999_999:
+            # The last nanosecond of a millisecond is the strategy's.
+            raise InputError(f"more than 999,998 events in millisecond {ms}")
     if ms_list:
         bb.append(cur_b)
         ba.append(cur_a)
@@ -268,6 +283,6 @@ def convert(quotes: list[Quote], trades: list[Trade], tick_size: float) -> Conve
     )
 
 
-def load(quotes_path: Path, trades_path: Path, symbol: str, tick_size: float) -> Converted:
+def load(quotes_path: Path, trades_path: Path, symbol: str, tick_size: float, spread_ns: bool = True) -> Converted:
     """Reads both files and converts them."""
-    return convert(read_quotes(quotes_path, symbol), read_trades(trades_path, symbol), tick_size)
+    return convert(read_quotes(quotes_path, symbol), read_trades(trades_path, symbol), tick_size, spread_ns)

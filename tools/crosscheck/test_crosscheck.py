@@ -59,15 +59,17 @@ class SampleDepthTest(unittest.TestCase):
         c = convert.load(DATA / "usdm_quotes.csv.gz", DATA / "usdm_trades.csv.gz", "BTCUSDT", 0.1)
         self.assertEqual((c.quote_rows, c.trade_rows), (66_089, 21_313))
         hbt = hbt_mm.build(c.events, 0, False, 0.1, 0.001)
-        got = hbt_mm.record_touch(hbt, len(c.ms) + 1)
+        got = hbt_mm.record_touch(hbt, c.ms)
         hbt.close()
-        # One step per distinct millisecond (the last one ends the data instead).
-        self.assertEqual(len(got), len(c.ms) - 1)
-        np.testing.assert_array_equal(got[:, 0].astype(np.int64), c.ms[:-1])
-        have = c.best_bid_tick[:-1] >= 0
+        # At the end of every distinct millisecond but the last (where the data ends).
+        self.assertEqual(len(c.ms), 33_017)
+        self.assertGreaterEqual(len(got), len(c.ms) - 1)
+        n = len(got)
+        np.testing.assert_array_equal(got[:, 0].astype(np.int64), c.ms[:n])
+        have = c.best_bid_tick[:n] >= 0
         self.assertGreater(have.sum(), 30_000)
-        np.testing.assert_array_equal(got[have, 1].astype(np.int64), c.best_bid_tick[:-1][have])
-        np.testing.assert_array_equal(got[have, 2].astype(np.int64), c.best_ask_tick[:-1][have])
+        np.testing.assert_array_equal(got[have, 1].astype(np.int64), c.best_bid_tick[:n][have])
+        np.testing.assert_array_equal(got[have, 2].astype(np.int64), c.best_ask_tick[:n][have])
         # Sizes at the touch too: the last quote row of each millisecond.
         last_q = {}
         for q in convert.read_quotes(DATA / "usdm_quotes.csv.gz", "BTCUSDT"):
@@ -77,6 +79,34 @@ class SampleDepthTest(unittest.TestCase):
             if ms in last_q:
                 self.assertAlmostEqual(got[i, 3], last_q[ms].bid_qty, places=9)
                 self.assertAlmostEqual(got[i, 4], last_q[ms].ask_qty, places=9)
+
+    def test_spreading_events_over_nanoseconds_changes_nothing_but_the_count(self):
+        # The same cases with every event of a millisecond at one timestamp and spread over
+        # nanoseconds: identical fills without partial fills; with them the same volume, while
+        # fills that reached the strategy merged now arrive one by one.
+        runs = {}
+        for spread in (False, True):
+            c = convert.load(DATA / "usdm_quotes.csv.gz", DATA / "usdm_trades.csv.gz", "BTCUSDT", 0.1, spread)
+            for partial in (False, True):
+                hbt = hbt_mm.build(c.events, 10, partial, 0.1, 0.001)
+                stats = np.zeros(8, np.int64)
+                f, _ = hbt_mm.run_mm(hbt, c.ms, 0.01, 0.05, 0.0006 if partial else 0.0, 100_000, stats)
+                hbt.close()
+                self.assertEqual(stats[5], 0)
+                f = f[: stats[0]]
+                # Fills seen at one observation come in hash-map order: sort by time and order.
+                f = f[np.lexsort((f[:, hbt_mm.FILL_ORDER], f[:, hbt_mm.FILL_TS_MS]))]
+                runs[spread, partial] = (f, stats.copy())
+        (fa, sa), (fb, sb) = runs[False, False], runs[True, False]
+        np.testing.assert_array_equal(fa, fb)
+        self.assertEqual((sa[7], sb[7]), (0, 0))
+        (fa, sa), (fb, sb) = runs[False, True], runs[True, True]
+        self.assertAlmostEqual(fa[:, hbt_mm.FILL_QTY].sum(), fb[:, hbt_mm.FILL_QTY].sum(), places=9)
+        self.assertGreater(sa[7], 0)
+        self.assertEqual(sb[7], 0)
+        # Each merged observation hid one fill at least.
+        self.assertEqual(sa[7], (fa[:, hbt_mm.FILL_EVENTS_MIN] > 1).sum())
+        self.assertGreaterEqual(sb[0], sa[0] + sa[7])
 
 
 class StrategyTest(unittest.TestCase):
@@ -89,8 +119,8 @@ class StrategyTest(unittest.TestCase):
         t = [Trade(1_002_000, 99.9, 2.0, False)]
         c = convert.convert(q, t, 0.1)
         hbt = hbt_mm.build(c.events, 0, False, 0.1, 0.001)
-        stats = np.zeros(7, np.int64)
-        fills = hbt_mm.run_mm(hbt, 0.01, 0.05, 0.0, 100, stats)
+        stats = np.zeros(8, np.int64)
+        fills, _ = hbt_mm.run_mm(hbt, c.ms, 0.01, 0.05, 0.0, 100, stats)
         hbt.close()
         self.assertEqual(stats[5], 0)
         self.assertEqual(stats[0], 1)
@@ -111,11 +141,11 @@ class StrategyTest(unittest.TestCase):
         q = [Quote(ms * 1000, b, 1.0, a, 1.0) for ms, b, a in rows]
         c = convert.convert(q, [], 0.1)
         hbt = hbt_mm.build(c.events, 10, False, 0.1, 0.001)
-        stats = np.zeros(7, np.int64)
-        hbt_mm.run_mm(hbt, 0.01, 0.05, 0.0, 100, stats)
+        stats = np.zeros(8, np.int64)
+        hbt_mm.run_mm(hbt, c.ms, 0.01, 0.05, 0.0, 100, stats)
         hbt.close()
-        fills, placed, cancels, rejected, hedges, err, steps = stats
-        self.assertEqual((err, fills, hedges), (0, 0, 0))
+        fills, placed, cancels, rejected, hedges, err, steps, merged = stats
+        self.assertEqual((err, fills, hedges, merged), (0, 0, 0, 0))
         self.assertEqual(steps, 4)  # the last row ends the data
         self.assertEqual((placed, cancels, rejected), (4, 1, 1))
 
