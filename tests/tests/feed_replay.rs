@@ -353,3 +353,120 @@ async fn gzipped_tardis_files_replay_like_the_plain_ones() {
     let err = replay(vec![bad], "broken").await.unwrap_err().to_string();
     assert!(err.contains("broken.csv.gz"), "{err}");
 }
+
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Replays the Tardis pair (a 2023 recording) with `speed`, reads it back
+/// through ingestd, and runs the engine on what a subscriber got; returns the
+/// ticks, the windows' drift and the wall time from before the publish to
+/// after the last tick arrived.
+async fn replay_through_ingest(
+    speed: Option<f64>,
+) -> (Vec<shadowkpi_proto::v1::Tick>, Vec<Option<f64>>, i64) {
+    let redis = RedisServer::start();
+    let store = store(&redis.url()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (q, t) = (dir.path().join("q.csv"), dir.path().join("t.csv"));
+    std::fs::write(&q, QUOTES).unwrap();
+    std::fs::write(&t, TRADES).unwrap();
+    let before = wall_ms();
+    let report = publish_replay(
+        &*store,
+        vec![
+            ReplaySource::open(&q).unwrap(),
+            ReplaySource::open(&t).unwrap(),
+        ],
+        ReplayFormat::Auto,
+        MergeClock::Local,
+        &[],
+        &PublishOptions {
+            speed,
+            ..opts("lob:ticks")
+        },
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.ticks, 6);
+    let (server, _shutdown) = start(store.clone(), config("drift")).await;
+    let mut c = client(&server.url()).await;
+    let mut sub = subscribe(&mut c, "drift", &[]).await;
+    let mut got = Received::default();
+    collect_until(&mut sub, &mut got, |r| r.ticks.len() == 6).await;
+    let elapsed = wall_ms() - before;
+    let ticks: Vec<Tick> = got.ticks.iter().map(Tick::from).collect();
+    let drift = shadowkpi_domain::engine::ShadowEngine::run(
+        shadowkpi_domain::engine::EngineConfig::new(60_000),
+        &ticks,
+    )
+    .unwrap()
+    .iter()
+    .flat_map(|w| w.symbols.values().map(|s| s.kpis.clock_drift_ms))
+    .collect();
+    (got.ticks, drift, elapsed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paced_replay_measures_drift_against_its_own_schedule() {
+    let (ticks, drift, elapsed) = replay_through_ingest(Some(1.0)).await;
+    // Wall clock minus the recording's time would be years; against the
+    // replay's schedule it is how late ingest read each entry: at least 0
+    // (one ms for rounding) and at most the time the whole test took.
+    for t in &ticks {
+        let d = t.ts_ingest_ms - t.ts_server_ms;
+        assert!(
+            (-1..=elapsed).contains(&d),
+            "drift {d} ms, run took {elapsed} ms"
+        );
+    }
+    assert!(wall_ms() - ticks[0].ts_server_ms > 365 * 86_400_000);
+    assert_eq!(drift.len(), 2, "BTCUSDT and ETHUSDT in one window");
+    for d in drift {
+        let d = d.expect("a paced replay has a drift");
+        assert!((-1.0..=elapsed as f64).contains(&d), "clock_drift_ms {d}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unpaced_replay_has_no_drift() {
+    let (ticks, drift, _) = replay_through_ingest(None).await;
+    assert!(ticks.iter().all(|t| t.ts_ingest_ms == 0), "{ticks:?}");
+    assert_eq!(drift, vec![None, None]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_entry_without_ts_wall_is_stamped_with_the_read_time() {
+    let redis = RedisServer::start();
+    let store = store(&redis.url()).await;
+    let before = wall_ms();
+    let tick = Tick {
+        symbol: "BTCUSDT".into(),
+        seq: 1,
+        ts_server_ms: before - 25,
+        bid: 100.0,
+        ask: 100.5,
+        ..Tick::default()
+    };
+    store
+        .append("lob:ticks", &[encode(&tick)], None)
+        .await
+        .unwrap();
+    let (server, _shutdown) = start(store.clone(), config("live")).await;
+    let mut c = client(&server.url()).await;
+    let mut sub = subscribe(&mut c, "live", &[]).await;
+    let mut got = Received::default();
+    collect_until(&mut sub, &mut got, |r| r.ticks.len() == 1).await;
+    let after = wall_ms();
+    let t = &got.ticks[0];
+    assert!(
+        (before..=after).contains(&t.ts_ingest_ms),
+        "read at {} outside [{before}, {after}]",
+        t.ts_ingest_ms
+    );
+    assert!(t.ts_ingest_ms - t.ts_server_ms >= 25);
+}

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use shadowkpi_domain::feed::decode::{TS_WALL_UNPACED, field};
 use shadowkpi_domain::feed::synthetic::{
     DEFAULT_START_MS, FeedEntry, SyntheticConfig, SyntheticFeed,
 };
@@ -139,7 +140,10 @@ impl FeedPart {
                 self.held = Some(entry);
                 break;
             }
-            batch.push(entry.fields());
+            let mut fields = entry.fields();
+            // Unpaced event time from a fixed instant: clock drift does not apply.
+            fields.push((field::TS_WALL.into(), TS_WALL_UNPACED.into()));
+            batch.push(fields);
             if batch.len() == BATCH {
                 self.store.append(FEED_STREAM, &batch, MAXLEN).await?;
                 batch.clear();

@@ -38,7 +38,9 @@ pub struct Tick {
     pub last_px: Option<f64>,
     /// Aggressor side of the last trade.
     pub side: Side,
-    /// Wall-clock time ingestd read the entry (0 when unknown).
+    /// Wall-clock time ingestd read the entry, or for a replay that time on
+    /// the replay's schedule (0 when unknown, e.g. an unpaced replay); see
+    /// [`crate::feed::decode::ingest_time_ms`].
     pub ts_ingest_ms: i64,
 }
 

@@ -12,7 +12,16 @@
 //! Entries are written with `XADD <stream> MAXLEN ~ n *` in pipelines of
 //! [`PublishOptions::batch_size`]. By default as fast as possible; with
 //! [`PublishOptions::speed`] event time is paced to the wall clock (`1.0` is
-//! real time, `10.0` ten times faster). Transient store errors are retried a
+//! real time, `10.0` ten times faster).
+//!
+//! Every entry carries `ts_wall` ([`field::TS_WALL`]): the wall-clock time
+//! (ms since the epoch) the pacing meant it to be written at, or `0` when the
+//! feed is written unpaced. Ingest turns it into `ts_ingest_ms` so that
+//! `clock_drift_ms` measures the replay's lateness against its own schedule
+//! (paced) or is absent (unpaced), never the age of the recording; see
+//! [`shadowkpi_domain::feed::decode::ingest_time_ms`].
+//!
+//! Transient store errors are retried a
 //! few times with backoff; a retried pipeline may write some entries twice,
 //! which the sequence guard of ingestd drops.
 
@@ -23,7 +32,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use shadowkpi_domain::feed::decode::encode;
+use shadowkpi_domain::feed::decode::{TS_WALL_UNPACED, encode, field};
 pub use shadowkpi_domain::feed::replay::MergeClock;
 use shadowkpi_domain::feed::replay::{ReplayError, TardisMerge, jsonl, tardis_csv};
 use shadowkpi_domain::feed::synthetic::{SymbolCounts, SyntheticConfig, SyntheticFeed};
@@ -149,7 +158,9 @@ struct Sink<'a> {
     batch: Vec<Vec<(String, String)>>,
     written: u64,
     started: Instant,
-    origin: Option<(i64, tokio::time::Instant)>,
+    /// Pacing origin: event time, the monotonic instant and the wall-clock ms
+    /// it maps to.
+    origin: Option<(i64, tokio::time::Instant, i64)>,
     first_ts: Option<i64>,
     last_ts: Option<i64>,
 }
@@ -181,33 +192,46 @@ impl<'a> Sink<'a> {
             batch: Vec::with_capacity(opts.batch_size.max(1)),
             written: 0,
             started: Instant::now(),
-            origin: origin_ms.map(|t| (t, tokio::time::Instant::now())),
+            origin: origin_ms.map(|t| (t, tokio::time::Instant::now(), wall_now_ms())),
             first_ts: None,
             last_ts: None,
         })
     }
 
-    /// Queues one entry; false once cancelled.
-    async fn push(&mut self, ts: i64, fields: Vec<(String, String)>) -> Result<bool, IngestError> {
+    /// Queues one entry (adding its `ts_wall`); false once cancelled.
+    async fn push(
+        &mut self,
+        ts: i64,
+        mut fields: Vec<(String, String)>,
+    ) -> Result<bool, IngestError> {
         if self.cancel.is_cancelled() {
             return Ok(false);
         }
         self.first_ts.get_or_insert(ts);
         self.last_ts = Some(ts);
-        if let Some(speed) = self.opts.speed {
-            let (t0, w0) = *self
-                .origin
-                .get_or_insert_with(|| (ts, tokio::time::Instant::now()));
-            let offset = ((ts - t0).max(0) as f64 / speed) / 1000.0;
-            let due = w0 + Duration::from_secs_f64(offset);
-            if due > tokio::time::Instant::now() {
-                self.flush().await?;
-                tokio::select! {
-                    () = tokio::time::sleep_until(due) => {}
-                    () = self.cancel.cancelled() => return Ok(false),
-                }
+        let Some(speed) = self.opts.speed else {
+            fields.push((field::TS_WALL.into(), TS_WALL_UNPACED.into()));
+            return self.queue(fields).await;
+        };
+        let (t0, w0, wall0) = *self
+            .origin
+            .get_or_insert_with(|| (ts, tokio::time::Instant::now(), wall_now_ms()));
+        let offset_ms = (ts - t0).max(0) as f64 / speed;
+        // Never 0, which would read as "unpaced".
+        let due_wall = (wall0 + offset_ms.round() as i64).max(1);
+        fields.push((field::TS_WALL.into(), due_wall.to_string()));
+        let due = w0 + Duration::from_secs_f64(offset_ms / 1000.0);
+        if due > tokio::time::Instant::now() {
+            self.flush().await?;
+            tokio::select! {
+                () = tokio::time::sleep_until(due) => {}
+                () = self.cancel.cancelled() => return Ok(false),
             }
         }
+        self.queue(fields).await
+    }
+
+    async fn queue(&mut self, fields: Vec<(String, String)>) -> Result<bool, IngestError> {
         self.batch.push(fields);
         if self.batch.len() >= self.opts.batch_size.max(1) {
             self.flush().await?;
@@ -265,6 +289,13 @@ impl<'a> Sink<'a> {
             maxlen: self.opts.maxlen,
         }
     }
+}
+
+/// The wall clock, ms since the epoch.
+fn wall_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Publishes the synthetic feed of `config` until its end (or `cancel`).

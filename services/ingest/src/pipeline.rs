@@ -16,7 +16,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
-use shadowkpi_domain::feed::decode::{RawTick, Reject, decode_raw, field, has_symbol};
+use shadowkpi_domain::feed::decode::{
+    RawTick, Reject, decode_raw, field, has_symbol, ingest_time_ms,
+};
 use shadowkpi_domain::feed::guard::{Guarded, Sequenced, SymbolGuard, Verdict};
 use shadowkpi_domain::symbol::normalize_symbol;
 use shadowkpi_domain::tick::Side;
@@ -56,7 +58,8 @@ struct Carrier {
     ask_qty: Option<f64>,
     last_px: Option<f64>,
     side: i32,
-    read_at_ms: i64,
+    /// `ts_ingest_ms`: the read time, or its replay form ([`ingest_time_ms`]).
+    ingest_ms: i64,
 }
 
 impl Sequenced for Carrier {
@@ -85,7 +88,7 @@ impl Carrier {
                 Side::Buy => 1,
                 Side::Sell => 2,
             },
-            read_at_ms,
+            ingest_ms: ingest_time_ms(raw.ts_wall_ms, raw.ts_server_ms, read_at_ms),
         }
     }
 
@@ -102,7 +105,7 @@ impl Carrier {
                 ask_qty: self.ask_qty,
                 last_px: self.last_px,
                 side: self.side,
-                ts_ingest_ms: self.read_at_ms,
+                ts_ingest_ms: self.ingest_ms,
             },
             self.id,
         )

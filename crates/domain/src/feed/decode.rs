@@ -40,7 +40,16 @@ pub mod field {
     pub const LAST_PX: &str = "last_px";
     /// Aggressor side of the last trade (optional).
     pub const SIDE: &str = "side";
+    /// Wall-clock time, integer milliseconds since the epoch, that a replay
+    /// or synthetic publisher paced the entry to (optional). `0` says the
+    /// entry was published unpaced, so its `ts_server` bears no relation to
+    /// the wall clock. Absent on a live feed, whose `ts_server` is on the
+    /// wall clock. See [`super::ingest_time_ms`].
+    pub const TS_WALL: &str = "ts_wall";
 }
+
+/// The [`field::TS_WALL`] value of an unpaced entry.
+pub const TS_WALL_UNPACED: &str = "0";
 
 /// Why an entry was rejected. [`RejectReason::as_str`] is the stable label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -144,6 +153,30 @@ pub struct RawTick<'a> {
     pub last_px: Option<f64>,
     /// Aggressor side.
     pub side: Side,
+    /// The [`field::TS_WALL`] of a replayed entry: `Some(0)` unpaced,
+    /// `Some(ms)` paced to that wall-clock time, `None` a live entry.
+    pub ts_wall_ms: Option<i64>,
+}
+
+/// The `ts_ingest_ms` ingest stamps on a tick it read at wall-clock
+/// `read_at_ms`, chosen so that `clock_drift_ms` (the EWMA of
+/// `ts_ingest_ms − ts_server_ms`) measures what it should for each kind of
+/// feed:
+///
+/// - live (`ts_wall` absent): `read_at_ms`, so drift is receive time minus
+///   exchange time;
+/// - a paced replay (`ts_wall` = the wall time the publisher paced the entry
+///   to): `ts_server_ms + (read_at_ms − ts_wall)`, so drift is how late ingest
+///   read the entry against the replay's own schedule (wall-clock ms, whatever
+///   the speed), not the age of the recording;
+/// - an unpaced replay (`ts_wall` = 0): `0`, "unknown", so the engine skips the
+///   tick and drift is absent (not applicable) rather than the recording's age.
+pub fn ingest_time_ms(ts_wall_ms: Option<i64>, ts_server_ms: i64, read_at_ms: i64) -> i64 {
+    match ts_wall_ms {
+        None => read_at_ms,
+        Some(0) => 0,
+        Some(wall) => ts_server_ms.saturating_add(read_at_ms.saturating_sub(wall)),
+    }
 }
 
 impl RawTick<'_> {
@@ -176,8 +209,8 @@ pub fn decode_raw<'a, I>(fields: I) -> Result<RawTick<'a>, Reject>
 where
     I: IntoIterator<Item = (&'a str, &'a str)>,
 {
-    let mut slots: [Option<&'a str>; 10] = [None; 10];
-    const NAMES: [&str; 10] = [
+    let mut slots: [Option<&'a str>; 11] = [None; 11];
+    const NAMES: [&str; 11] = [
         field::SYMBOL,
         field::SEQ,
         field::TS_SERVER,
@@ -188,6 +221,7 @@ where
         field::ASK_QTY,
         field::LAST_PX,
         field::SIDE,
+        field::TS_WALL,
     ];
     for (k, v) in fields {
         if let Some(i) = NAMES.iter().position(|n| *n == k)
@@ -207,6 +241,7 @@ where
         ask_qty,
         last_px,
         side,
+        ts_wall,
     ] = slots;
 
     let symbol = required(symbol, field::SYMBOL)?;
@@ -228,6 +263,10 @@ where
     let bid_qty = optional(bid_qty, field::BID_QTY)?;
     let ask_qty = optional(ask_qty, field::ASK_QTY)?;
     let last_px = optional(last_px, field::LAST_PX)?;
+    let ts_wall_ms = match ts_wall.map(str::trim) {
+        None | Some("") => None,
+        Some(w) => Some(parse_ts(w, field::TS_WALL)?),
+    };
     let side = match side.map(str::trim) {
         None | Some("") => Side::Unspecified,
         Some(s) if s.eq_ignore_ascii_case("buy") => Side::Buy,
@@ -258,6 +297,7 @@ where
         ask_qty,
         last_px,
         side,
+        ts_wall_ms,
     })
 }
 
@@ -530,5 +570,44 @@ mod tests {
         let leaked: &'static str = Box::leak(long.into_boxed_str());
         let r = decode(with("bid", leaked)).unwrap_err();
         assert!(r.message.len() < 80, "{}", r.message);
+    }
+
+    #[test]
+    fn ts_wall_is_read_and_a_bad_one_is_rejected_naming_it() {
+        assert_eq!(decode_raw(good()).unwrap().ts_wall_ms, None);
+        let mut f = good();
+        f.push(("ts_wall", "1764650000250"));
+        assert_eq!(decode_raw(f).unwrap().ts_wall_ms, Some(1_764_650_000_250));
+        let mut f = good();
+        f.push(("ts_wall", TS_WALL_UNPACED));
+        assert_eq!(decode_raw(f).unwrap().ts_wall_ms, Some(0));
+        let mut f = good();
+        f.push(("ts_wall", "soon"));
+        let r = decode_raw(f).unwrap_err();
+        assert_eq!((r.reason, r.field), (RejectReason::NotANumber, "ts_wall"));
+        let mut f = good();
+        f.push(("ts_wall", "-5"));
+        assert_eq!(decode_raw(f).unwrap_err().reason, RejectReason::Negative);
+    }
+
+    #[test]
+    fn ingest_time_makes_drift_live_lateness_or_absent() {
+        // A live entry: drift is receive minus exchange time.
+        assert_eq!(ingest_time_ms(None, 1_000, 1_250), 1_250);
+        // A 2024 recording paced by a replay: read 40 ms after the wall time it
+        // was paced to, so ts_ingest − ts_server = 40 whatever the recording's age.
+        let ts_server = 1_723_161_256_313;
+        let due = 1_764_650_000_000;
+        assert_eq!(
+            ingest_time_ms(Some(due), ts_server, due + 40) - ts_server,
+            40
+        );
+        // Read before its due time (a publisher ahead of schedule): negative.
+        assert_eq!(
+            ingest_time_ms(Some(due), ts_server, due - 3) - ts_server,
+            -3
+        );
+        // Unpaced: unknown, so the engine leaves drift absent.
+        assert_eq!(ingest_time_ms(Some(0), ts_server, due), 0);
     }
 }
