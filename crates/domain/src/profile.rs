@@ -21,6 +21,11 @@
 //! ([`ModelSetSpec`], see [`crate::engine::model_spec`]); they add to the
 //! built-in `lenient`, `shadow` and `dryrun` sets and may redefine them.
 //! [`Profile::model_set`] is the one place a set name is resolved.
+//!
+//! The optional `instruments` section gives symbols their price and size grid
+//! (`{"BTCUSDT": {"tick_size": 0.1, "lot_size": 0.001}}`, see
+//! [`crate::instrument`]); a symbol without one has its grid inferred from
+//! the feed.
 
 use std::collections::BTreeMap;
 
@@ -28,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::engine::model_spec::{self, ModelSetSpec};
+use crate::instrument::Instrument;
 use crate::params::{ParamOverrides, StrategyParams};
 use crate::symbol::normalize_symbol;
 
@@ -93,9 +99,19 @@ pub struct Profile {
     /// Named execution model sets, over the built-in ones.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub models: BTreeMap<String, ModelSetSpec>,
+    /// Per-symbol price and size grids; keys are normalised symbols.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub instruments: BTreeMap<String, Instrument>,
 }
 
-const TOP_LEVEL_KEYS: [&str; 5] = ["description", "defaults", "presets", "symbols", "models"];
+const TOP_LEVEL_KEYS: [&str; 6] = [
+    "description",
+    "defaults",
+    "presets",
+    "symbols",
+    "models",
+    "instruments",
+];
 
 /// The profile shipped with shadowkpi (`profiles/shadow_profiles.json`).
 pub const BUILTIN_PROFILE_JSON: &str = include_str!("../../../profiles/shadow_profiles.json");
@@ -160,6 +176,22 @@ impl Profile {
                         profile.models.insert(name, spec);
                     }
                 }
+                "instruments" => {
+                    for (raw, v) in section("instruments", value)? {
+                        let path = format!("instruments.{raw}");
+                        let sym = normalize_symbol(&raw)
+                            .ok_or_else(|| invalid(&path, "symbol is empty after normalisation"))?;
+                        let i: Instrument = serde_json::from_value(v)
+                            .map_err(|e| invalid(&path, &e.to_string()))?;
+                        i.validate().map_err(|e| invalid(&path, &e.to_string()))?;
+                        if profile.instruments.insert(sym.clone(), i).is_some() {
+                            return Err(invalid(
+                                &path,
+                                &format!("duplicates `{sym}` after normalisation"),
+                            ));
+                        }
+                    }
+                }
                 other => {
                     return Err(invalid(
                         other,
@@ -191,6 +223,11 @@ impl Profile {
             return Profile::default();
         }
         p
+    }
+
+    /// The configured grid of `symbol` (any spelling), if the profile has one.
+    pub fn instrument(&self, symbol: &str) -> Option<Instrument> {
+        normalize_symbol(symbol).and_then(|s| self.instruments.get(&s).copied())
     }
 
     /// Every model set name, sorted: the built-in ones and the profile's.
@@ -555,6 +592,40 @@ mod tests {
             .unwrap_err();
         assert!(
             err.to_string().contains("min_lot must be positive"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn instruments_are_read_per_symbol_and_bad_grids_are_named() {
+        let p = Profile::from_json_str(
+            r#"{"instruments": {"btc-usdt": {"tick_size": 0.1, "lot_size": 0.001}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            p.instrument("BTC_USDT"),
+            Some(Instrument::new(0.1, 0.001).unwrap())
+        );
+        assert_eq!(p.instrument("ETHUSDT"), None);
+        assert_eq!(Profile::from_json_str(&p.to_json_string()).unwrap(), p);
+
+        let err = Profile::from_json_str(
+            r#"{"instruments": {"BTCUSDT": {"tick_size": 0, "lot_size": 0.001}}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "profile `instruments.BTCUSDT`: tick_size must be positive and finite, got 0"
+        );
+        let err = Profile::from_json_str(
+            r#"{"instruments": {"BTCUSDT": {"tick": 0.1, "lot_size": 0.001}}}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("unknown field `tick`"), "{err}");
+        let err = Profile::from_json_str(r#"{"instruments": {"BTCUSDT": {"tick_size": 0.1}}}"#)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("missing field `lot_size`"),
             "{err}"
         );
     }

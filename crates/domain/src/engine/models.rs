@@ -23,8 +23,8 @@ use std::sync::Arc;
 use crate::params::StrategyParams;
 
 use super::fill::Liquidity;
-use super::latency::{ConstantLatency, LatencyModel, UniformLatency};
-use super::queue::{FrontOfQueue, QueueModel, RiskAverseQueue};
+use super::latency::{ConstantLatency, LatencyModel};
+use super::queue::{FrontOfQueue, QueueModel};
 
 /// Fee in basis points of notional for a fill; negative is a rebate.
 pub trait FeeModel: fmt::Debug + Send + Sync {
@@ -74,34 +74,18 @@ impl ModelSet {
         ModelSetBuilder::default().build()
     }
 
-    /// The dry-run set: order entry and response 10–40 ms and feed delay
-    /// 2–10 ms drawn from a ChaCha8 stream seeded with `seed`, risk-averse
-    /// queue position.
+    /// The built-in dry-run set (`dryrun` in
+    /// [`builtin_sets`](super::model_spec::builtin_sets)): seeded random
+    /// latency, risk-averse queue; `seed` seeds the latency.
     pub fn strict(seed: u64) -> Self {
-        ModelSet::builder()
-            .latency(UniformLatency {
-                feed_ms: (2, 10),
-                entry_ms: (10, 40),
-                response_ms: (10, 40),
-                seed,
-            })
-            .queue(RiskAverseQueue)
-            .build()
+        builtin("dryrun", seed)
     }
 
-    /// The shadow set: front of the queue like [`ModelSet::lenient`], with the
-    /// *expected* latency of [`ModelSet::strict`] as constants (feed 6 ms, entry
-    /// and response 25 ms, the means of its ranges). Shadow and dry run then
-    /// differ only in what the strict set adds on purpose — random latency and
-    /// queue position — so a prediction is not off by the mean latency alone.
+    /// The built-in shadow set (`shadow` in
+    /// [`builtin_sets`](super::model_spec::builtin_sets)): the dry run's mean
+    /// latency as constants, front of the queue.
     pub fn shadow() -> Self {
-        ModelSet::builder()
-            .latency(ConstantLatency {
-                feed_ms: 6,
-                entry_ms: 25,
-                response_ms: 25,
-            })
-            .build()
+        builtin("shadow", 0)
     }
 
     /// A builder starting from the lenient models.
@@ -124,6 +108,15 @@ impl ModelSet {
             }
         )
     }
+}
+
+/// A built-in set by name. The built-in specs are constants that a test
+/// builds, so the fallback (lenient) is never taken.
+fn builtin(name: &str, seed: u64) -> ModelSet {
+    super::model_spec::builtin_sets()
+        .get(name)
+        .and_then(|spec| spec.build(seed).ok())
+        .unwrap_or_else(ModelSet::lenient)
 }
 
 impl Default for ModelSet {
@@ -213,6 +206,10 @@ mod tests {
         assert_eq!(
             ModelSet::strict(7).describe(),
             "queue=risk_averse latency=uniform(feed=2..10ms,entry=10..40ms,response=10..40ms,seed=7) fee=params fills=whole"
+        );
+        assert_eq!(
+            ModelSet::shadow().describe(),
+            "queue=front latency=constant(feed=6ms,entry=25ms,response=25ms) fee=params fills=whole"
         );
         let partial = ModelSet::builder().partial_fills(true).build();
         assert!(partial.describe().ends_with("fills=partial"));
