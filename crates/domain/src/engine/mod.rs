@@ -774,9 +774,11 @@ fn book_fill(
 }
 
 /// Runs one symbol's exchange arrivals and strategy decisions up to `until`,
-/// in event-time order (an arrival before a decision of the same
-/// millisecond). A decision taken at `until` on a book of `until` itself
-/// waits unless `closing` (more ticks of that millisecond may still come).
+/// in event-time order. Within one millisecond the order is: the feed rows,
+/// then the requests arriving at the exchange, then the strategy's decision on
+/// what it was shown (as in hftbacktest). So unless `closing`, a request due
+/// at `until` and a decision on a book of `until` itself wait (more ticks of
+/// that millisecond may still come).
 fn run_until(
     sym: &mut SymbolState,
     acc: &mut KpiWindow,
@@ -787,7 +789,13 @@ fn run_until(
     scratch: &mut Scratch,
 ) {
     loop {
-        let arrival = sym.exchange.next_arrival_ms().filter(|&a| a <= until);
+        // Requests reaching the exchange in a millisecond meet the book after
+        // that millisecond's rows (hftbacktest's order at a tie), so the ones
+        // due at `until` wait for its ticks unless `closing`.
+        let arrival = sym
+            .exchange
+            .next_arrival_ms()
+            .filter(|&a| a < until || (closing && a == until));
         let decision =
             sym.decisions.front().copied().filter(|d| {
                 d.at_ms < until || (d.at_ms == until && (closing || d.seen_ms < until))
