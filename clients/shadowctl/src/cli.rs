@@ -10,7 +10,7 @@ use crate::cmd;
     name = "shadowctl",
     version,
     about = "Validate a market-making strategy before it trades real money: soak → export → validate",
-    after_help = "Examples:\n  shadowctl pipeline              # all-in-one, synthetic feed\n  shadowctl feed synthetic --symbols BTCUSDT ETHUSDT --duration 10m --rate 2000 --seed 7\n  shadowctl soak --symbols BTCUSDT --iterations 48 --duration 60s\n  shadowctl export --src artifacts/soak/latest --env dev --exchange bybit\n  shadowctl validate --symbols BTCUSDT ETHUSDT --iterations 6 --duration 60s\n  shadowctl health\n\nExit codes: 0 success, 1 a gate or validation failed, 2 usage or input error,\n3 the store (Redis) was unreachable."
+    after_help = "Examples:\n  shadowctl pipeline              # all-in-one, synthetic feed\n  shadowctl feed synthetic --symbols BTCUSDT ETHUSDT --duration 10m --rate 2000 --seed 7\n  shadowctl soak --symbols BTCUSDT --iterations 48 --duration 60s\n  shadowctl simulate data/binance-btcusdt-2024-08-08/usdm_*.csv.gz      # offline, on a recording\n  shadowctl export --src artifacts/soak/latest --env dev --exchange bybit\n  shadowctl validate --symbols BTCUSDT ETHUSDT --iterations 6 --duration 60s\n  shadowctl health\n\nExit codes: 0 success, 1 a gate or validation failed, 2 usage or input error,\n3 the store (Redis) was unreachable."
 )]
 pub struct Cli {
     /// Options shared by every command.
@@ -62,6 +62,9 @@ pub enum Command {
     Feed(cmd::feed::FeedCommand),
     /// Run a shadow soak: KPIs per window and the Go/No-Go verdict.
     Soak(cmd::soak::SoakArgs),
+    /// Run the engine offline on recorded files (no services, no Redis): KPIs
+    /// per window and the Go/No-Go verdict.
+    Simulate(cmd::simulate::SimulateArgs),
     /// Search strategy parameters on a recording and write a tuned profile.
     Autotune(cmd::autotune::AutotuneArgs),
     /// Export soak summaries to the KPI store.

@@ -25,6 +25,8 @@
 //! - [`gate`]: the Go/No-Go gate ([`gate::GateThresholds`], [`gate::SoakVerdict`]).
 //! - [`profile`]: the strategy profile document and parameter resolution.
 //! - [`autotune`]: grid search of quoting parameters on a recording.
+//! - [`simulate`]: the engine run offline on a recording, windowed and gated
+//!   as a soak (`shadowctl simulate`).
 //! - [`accuracy`]: dry-run accuracy of the predictions (MAPE, PASS/WARN/FAIL).
 //! - [`export`]: ITER_SUMMARY readers, the KPI store key schema and export plans.
 //! - [`feed`]: feed decoding, the reorder and sequence guards, the synthetic
@@ -41,6 +43,7 @@ pub mod instrument;
 pub mod kpi;
 pub mod params;
 pub mod profile;
+pub mod simulate;
 pub mod stats;
 pub mod summary;
 pub mod symbol;

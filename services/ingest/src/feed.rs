@@ -438,6 +438,85 @@ fn replay_error(e: ReplayError) -> IngestError {
     IngestError::Input(e.to_string())
 }
 
+/// The ticks of replay files, in feed order.
+type TickStream = Box<dyn Iterator<Item = Result<Tick, ReplayError>> + Send>;
+
+/// Opens replay files as one stream of ticks: JSON Lines files one after the
+/// other, or Tardis CSV files merged by `clock`; returns their names too.
+/// Mixing the two kinds, or a CSV file without the clock's column, is an error
+/// naming the file.
+fn replay_ticks(
+    sources: Vec<ReplaySource>,
+    format: ReplayFormat,
+    clock: MergeClock,
+) -> Result<(Vec<String>, TickStream), IngestError> {
+    if sources.is_empty() {
+        return Err(IngestError::invalid("file", "no replay file given"));
+    }
+    let mut sources = sources;
+    let mut formats = Vec::new();
+    for s in &mut sources {
+        formats.push(s.format(format)?);
+    }
+    let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+    if formats.iter().all(|f| *f == ReplayFormat::Jsonl) {
+        let files = sources.into_iter().flat_map(|s| jsonl(s.reader, &s.name));
+        Ok((names, Box::new(files)))
+    } else if formats.iter().all(|f| *f == ReplayFormat::Tardis) {
+        let mut csvs = Vec::new();
+        for s in sources {
+            csvs.push(tardis_csv(s.reader, &s.name, clock).map_err(replay_error)?);
+        }
+        Ok((names, Box::new(TardisMerge::new(csvs))))
+    } else {
+        Err(IngestError::invalid(
+            "file",
+            "cannot mix JSON Lines and CSV files in one replay",
+        ))
+    }
+}
+
+/// Replay files read into memory, for offline use (`shadowctl simulate`).
+#[derive(Debug, Clone, Default)]
+pub struct ReplayTicks {
+    /// The file names, as given.
+    pub names: Vec<String>,
+    /// Every usable tick, in feed order.
+    pub ticks: Vec<Tick>,
+    /// Lines that could not be used (skipped).
+    pub skipped: u64,
+    /// The first few of those, with file and line.
+    pub errors: Vec<String>,
+}
+
+/// Reads replay files the way [`publish_replay`] does (same formats, same
+/// merge, same skipping of unusable lines) into memory. An unreadable file,
+/// or one without the clock's column, is an error naming it.
+pub fn read_replay(
+    sources: Vec<ReplaySource>,
+    format: ReplayFormat,
+    clock: MergeClock,
+) -> Result<ReplayTicks, IngestError> {
+    let (names, stream) = replay_ticks(sources, format, clock)?;
+    let mut out = ReplayTicks {
+        names,
+        ..ReplayTicks::default()
+    };
+    for item in stream {
+        match item {
+            Ok(t) => out.ticks.push(t),
+            Err(e) if e.fatal => return Err(replay_error(e)),
+            Err(e) => {
+                out.skipped += 1;
+                if out.errors.len() < ReplayTally::MAX_ERRORS {
+                    out.errors.push(e.to_string());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Publishes recorded ticks: JSON Lines files one after the other, or
 /// Tardis-style CSV files merged by `clock` (ignored for JSON Lines, whose
 /// `ts_server` is given). Lines that cannot be used are skipped and counted;
@@ -463,42 +542,16 @@ pub async fn publish_replay(
             IngestError::invalid("symbols", format!("`{s}` is empty once normalised"))
         })?);
     }
-    let mut sources = sources;
-    let mut formats = Vec::new();
-    for s in &mut sources {
-        formats.push(s.format(format)?);
-    }
-    let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+    let (names, ticks) = replay_ticks(sources, format, clock)?;
     let source = format!("replay {}", names.join(" "));
     let mut sink = Sink::new(store, opts, &cancel, None)?;
     let mut out = ReplayTally::default();
     let mut cancelled = false;
-
-    if formats.iter().all(|f| *f == ReplayFormat::Jsonl) {
-        'files: for s in sources {
-            for item in jsonl(s.reader, &s.name) {
-                if !out.take(item, &keep, &mut sink).await? {
-                    cancelled = true;
-                    break 'files;
-                }
-            }
+    for item in ticks {
+        if !out.take(item, &keep, &mut sink).await? {
+            cancelled = true;
+            break;
         }
-    } else if formats.iter().all(|f| *f == ReplayFormat::Tardis) {
-        let mut csvs = Vec::new();
-        for s in sources {
-            csvs.push(tardis_csv(s.reader, &s.name, clock).map_err(replay_error)?);
-        }
-        for item in TardisMerge::new(csvs) {
-            if !out.take(item, &keep, &mut sink).await? {
-                cancelled = true;
-                break;
-            }
-        }
-    } else {
-        return Err(IngestError::invalid(
-            "file",
-            "cannot mix JSON Lines and CSV files in one replay",
-        ));
     }
     sink.flush().await?;
     let mut report = sink.report(source, cancelled);

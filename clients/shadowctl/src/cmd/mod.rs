@@ -9,6 +9,7 @@ pub mod feed;
 pub mod health;
 pub mod keys;
 pub mod pipeline;
+pub mod simulate;
 pub mod soak;
 pub mod validate;
 
@@ -41,6 +42,7 @@ pub async fn dispatch(cli: Cli, file: &ConfigFile, matches: &ArgMatches) -> CliR
         Command::Health(a) => health::run(a, &global).await,
         Command::Feed(a) => feed::run(a, &global).await,
         Command::Soak(a) => soak::run(a, &global).await,
+        Command::Simulate(a) => simulate::run(a, &global).await,
         Command::Export(a) => export::run(a, &global).await,
         Command::Validate(a) => validate::run(a, &global).await,
         Command::Pipeline(a) => pipeline::run(a, &global).await,
