@@ -157,6 +157,22 @@ impl StrategyParams {
     }
 }
 
+impl ParamOverrides {
+    /// The values, in the order of [`StrategyParams::FIELDS`].
+    pub fn values(&self) -> [Option<f64>; 8] {
+        [
+            self.touch_dwell_ms,
+            self.min_lot,
+            self.quote_offset_bps,
+            self.inventory_limit,
+            self.requote_threshold_bps,
+            self.maker_fee_bps,
+            self.taker_fee_bps,
+            self.markout_ms,
+        ]
+    }
+}
+
 /// A partial parameter set: absent fields keep the value underneath.
 /// Unknown keys are an error, so a typo in a profile is never a silent default.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

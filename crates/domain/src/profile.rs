@@ -10,8 +10,10 @@
 //! ```
 //!
 //! Every section is a partial parameter set ([`ParamOverrides`]); parameters
-//! resolve as built-in defaults → `defaults` → preset → per-symbol → request
-//! overrides, each layer replacing only the fields it sets. Unknown keys are
+//! resolve as built-in defaults → `defaults` → per-symbol → preset → request
+//! overrides, each layer replacing only the fields it sets: a preset named for
+//! a run wins over the profile's per-symbol entries
+//! ([`Profile::resolve_explained`] says which layer set each value). Unknown keys are
 //! errors at every level, and the error names where the key is
 //! (`presets.maker_bias_uplift_v1: unknown field `offset_bps`, …`), so a typo
 //! can never silently fall back to a default. Symbol keys are normalised
@@ -284,17 +286,36 @@ impl Profile {
     }
 
     /// The effective parameters of `symbol`: built-in defaults → `defaults` →
-    /// `preset` → the symbol's overrides → `request`. Fails on an unknown
-    /// preset (naming it), an empty symbol or out-of-range results.
+    /// the symbol's overrides → `preset` → `request`. A preset the user names
+    /// wins over the profile's per-symbol entries (it is the more specific
+    /// choice of this run); only the request's own overrides go over it. Fails
+    /// on an unknown preset (naming it), an empty symbol or out-of-range
+    /// results.
     pub fn resolve(
         &self,
         symbol: &str,
         preset: Option<&str>,
         request: &ParamOverrides,
     ) -> Result<StrategyParams, ProfileError> {
+        self.resolve_explained(symbol, preset, request)
+            .map(|(p, _)| p)
+    }
+
+    /// [`resolve`](Self::resolve), with where each field's value came from,
+    /// by field name: `built-in`, `defaults`, `symbols.<SYMBOL>`,
+    /// `presets.<NAME>` or `request`.
+    pub fn resolve_explained(
+        &self,
+        symbol: &str,
+        preset: Option<&str>,
+        request: &ParamOverrides,
+    ) -> Result<(StrategyParams, BTreeMap<&'static str, String>), ProfileError> {
         let sym =
             normalize_symbol(symbol).ok_or_else(|| ProfileError::InvalidSymbol(symbol.into()))?;
-        let mut p = StrategyParams::default().with_overrides(&self.defaults);
+        let mut layers: Vec<(String, &ParamOverrides)> = vec![("defaults".into(), &self.defaults)];
+        if let Some(o) = self.symbols.get(&sym) {
+            layers.push((format!("symbols.{sym}"), o));
+        }
         if let Some(name) = preset.filter(|n| !n.is_empty()) {
             let o = self
                 .presets
@@ -303,17 +324,27 @@ impl Profile {
                     name: name.to_string(),
                     available: self.preset_names(),
                 })?;
-            p = p.with_overrides(o);
+            layers.push((format!("presets.{name}"), o));
         }
-        if let Some(o) = self.symbols.get(&sym) {
+        layers.push(("request".into(), request));
+        let mut p = StrategyParams::default();
+        let mut sources: BTreeMap<&'static str, String> = StrategyParams::FIELDS
+            .into_iter()
+            .map(|f| (f, "built-in".to_string()))
+            .collect();
+        for (name, o) in &layers {
             p = p.with_overrides(o);
+            for (field, v) in StrategyParams::FIELDS.into_iter().zip(o.values()) {
+                if v.is_some() {
+                    sources.insert(field, name.clone());
+                }
+            }
         }
-        p = p.with_overrides(request);
         p.validate().map_err(|e| ProfileError::InvalidParams {
             symbol: sym,
             message: e.to_string(),
         })?;
-        Ok(p)
+        Ok((p, sources))
     }
 
     /// Sets (replaces) the overrides of one symbol, normalising its name.
@@ -401,11 +432,23 @@ mod tests {
             touch_dwell_ms: Some(99.0),
             ..ParamOverrides::default()
         };
-        let r = p.resolve("BTC_USDT", Some("wide"), &req).unwrap();
+        let (r, from) = p.resolve_explained("BTC_USDT", Some("wide"), &req).unwrap();
         assert_eq!(r.quote_offset_bps, 4.0); // preset over defaults
-        assert_eq!(r.min_lot, 0.01); // symbol over preset
+        assert_eq!(r.min_lot, 0.7); // the preset named for the run over the symbol's entry
         assert_eq!(r.touch_dwell_ms, 99.0); // request over everything
         assert_eq!(r.markout_ms, StrategyParams::default().markout_ms);
+        assert_eq!(from["quote_offset_bps"], "presets.wide");
+        assert_eq!(from["min_lot"], "presets.wide");
+        assert_eq!(from["touch_dwell_ms"], "request");
+        assert_eq!(from["markout_ms"], "built-in");
+        assert_eq!(r, p.resolve("BTC_USDT", Some("wide"), &req).unwrap());
+        // without a preset the symbol's entry applies over the defaults
+        let (r, from) = p
+            .resolve_explained("BTCUSDT", None, &ParamOverrides::default())
+            .unwrap();
+        assert_eq!((r.min_lot, r.quote_offset_bps), (0.01, 2.0));
+        assert_eq!(from["min_lot"], "symbols.BTCUSDT");
+        assert_eq!(from["quote_offset_bps"], "defaults");
         let eth = p
             .resolve("ETHUSDT", None, &ParamOverrides::default())
             .unwrap();

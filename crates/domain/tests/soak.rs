@@ -111,10 +111,8 @@ fn same_ticks_and_seed_give_bit_identical_kpis() {
 fn shipped_preset_reaches_go_on_the_bounce_feed_and_strict_is_comparable() {
     let (btc, eth) = bounce_feed(50);
     let ticks = merge(vec![btc, eth]);
-    let mut profile = Profile::from_json_str(PROFILE).expect("shipped profile parses");
-    // The preset over the shipped defaults: the per-symbol overrides (tuned on
-    // the synthetic market) would shadow the preset's offset.
-    profile.symbols.clear();
+    // The preset named for the run wins over the per-symbol entries.
+    let profile = Profile::from_json_str(PROFILE).expect("shipped profile parses");
     let gate = GateThresholds::default();
     let preset = Some("maker_bias_uplift_v1");
 
