@@ -5,7 +5,8 @@
 //! [`simulate`] takes the ticks of a recording (already decoded and merged, in
 //! feed order: the replay readers of [`crate::feed::replay`] produce them),
 //! resolves every symbol's parameters from a [`Profile`] (defaults → preset →
-//! symbol), builds the profile's model set by name, and runs one
+//! symbol) and its grid (the profile's `instruments`, else inferred from the
+//! feed), builds the profile's model set by name, and runs one
 //! [`ShadowEngine`] over the ticks of the chosen symbols. Each emitted window
 //! becomes a [`SimWindow`] with its KPIs and its fills split by liquidity; the
 //! per-window KPI sets are gated with [`GateThresholds::evaluate`] (median
@@ -306,6 +307,9 @@ pub fn simulate(
     for s in &chosen {
         let p = config.profile.resolve(s, preset, &Default::default())?;
         engine_config = engine_config.with_symbol(s, p.clone());
+        if let Some(i) = config.profile.instrument(s) {
+            engine_config = engine_config.with_instrument(s, i);
+        }
         params.insert(s.clone(), p);
     }
     let mut engine = ShadowEngine::new(engine_config)?;
@@ -506,5 +510,21 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn a_configured_instrument_is_used_and_reported() {
+        let ticks = ticks();
+        let mut config = SimulateConfig::new();
+        let grid = crate::instrument::Instrument::new(0.5, 0.01).unwrap();
+        config.profile.instruments.insert("BTCUSDT".into(), grid);
+        let r = run(&config, &ticks).unwrap();
+        let i = r.symbols["BTCUSDT"].instrument.unwrap();
+        assert_eq!(
+            (i.tick_size, i.lot_size, i.source),
+            (0.5, 0.01, InstrumentSource::Configured)
+        );
+        let e = r.symbols["ETHUSDT"].instrument.unwrap();
+        assert_eq!(e.source, InstrumentSource::Inferred);
     }
 }

@@ -133,6 +133,13 @@ fn utc(ms: i64) -> String {
     )
 }
 
+/// A summed quantity without the float noise of the sum (`17.8`, not
+/// `17.799999999999883`); `--json` keeps the exact value.
+fn qty(x: f64) -> String {
+    let s = format!("{x:.9}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 fn print_tables(r: &SimulationReport) {
     let f = |v: Option<f64>, d: usize| v.map_or("—".to_string(), |v| format!("{v:.d$}"));
     for (sym, s) in &r.symbols {
@@ -179,7 +186,11 @@ fn print_tables(r: &SimulationReport) {
         let t = &s.totals;
         println!(
             "total: {} ticks, {} maker fills ({} filled), {} taker fills ({} filled)\n",
-            t.ticks, t.maker_fills, t.maker_volume, t.taker_fills, t.taker_volume
+            t.ticks,
+            t.maker_fills,
+            qty(t.maker_volume),
+            t.taker_fills,
+            qty(t.taker_volume)
         );
     }
     for v in &r.verdict.symbols {
@@ -233,5 +244,12 @@ mod tests {
         assert_eq!(utc(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(utc(1_723_161_656_313), "2024-08-09T00:00:56.313Z");
         assert_eq!(utc(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn quantities_print_without_float_noise() {
+        assert_eq!(qty(17.799999999999883), "17.8");
+        assert_eq!(qty(0.0), "0");
+        assert_eq!(qty(0.001), "0.001");
     }
 }
