@@ -172,11 +172,24 @@ fn bad_input_exits_2_naming_the_file_or_symbol() {
     let empty = dir.path().join("empty.jsonl");
     std::fs::write(&empty, "").unwrap();
     let empty = empty.display().to_string();
-    fails_with_2(vec![empty.clone()], &["no ticks in", &empty]);
+    fails_with_2(vec![empty.clone()], &["no usable row", &empty]);
     let empty_csv = dir.path().join("empty.csv");
     std::fs::write(&empty_csv, "").unwrap();
     let empty_csv = empty_csv.display().to_string();
     fails_with_2(vec![empty_csv.clone()], &[&empty_csv, "empty file"]);
+
+    // A header-only CSV next to a good one is still named.
+    let header_only = dir.path().join("trades.csv");
+    std::fs::write(
+        &header_only,
+        "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n",
+    )
+    .unwrap();
+    let header_only = header_only.display().to_string();
+    fails_with_2(
+        vec![data("usdm_quotes.csv.gz"), header_only.clone()],
+        &[&header_only, "no usable row"],
+    );
 
     let mut args = usdm();
     args.extend(["--symbols".into(), "eth-usdt".into(), "BTCUSDT".into()]);

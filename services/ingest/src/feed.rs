@@ -29,6 +29,8 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -441,15 +443,43 @@ fn replay_error(e: ReplayError) -> IngestError {
 /// The ticks of replay files, in feed order.
 type TickStream = Box<dyn Iterator<Item = Result<Tick, ReplayError>> + Send>;
 
+/// Counts the usable rows an iterator yields (per replay file).
+struct Counted<I> {
+    inner: I,
+    rows: Arc<AtomicU64>,
+}
+
+impl<I, T> Iterator for Counted<I>
+where
+    I: Iterator<Item = Result<T, ReplayError>>,
+{
+    type Item = Result<T, ReplayError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let item = self.inner.next()?;
+        if item.is_ok() {
+            self.rows.fetch_add(1, Ordering::Relaxed);
+        }
+        Some(item)
+    }
+}
+
+/// Replay files opened as one stream of ticks, with their names and a
+/// counter of usable rows per file.
+struct OpenReplay {
+    names: Vec<String>,
+    rows: Vec<Arc<AtomicU64>>,
+    ticks: TickStream,
+}
+
 /// Opens replay files as one stream of ticks: JSON Lines files one after the
-/// other, or Tardis CSV files merged by `clock`; returns their names too.
-/// Mixing the two kinds, or a CSV file without the clock's column, is an error
-/// naming the file.
+/// other, or Tardis CSV files merged by `clock`. Mixing the two kinds, or a
+/// CSV file without the clock's column, is an error naming the file.
 fn replay_ticks(
     sources: Vec<ReplaySource>,
     format: ReplayFormat,
     clock: MergeClock,
-) -> Result<(Vec<String>, TickStream), IngestError> {
+) -> Result<OpenReplay, IngestError> {
     if sources.is_empty() {
         return Err(IngestError::invalid("file", "no replay file given"));
     }
@@ -459,21 +489,34 @@ fn replay_ticks(
         formats.push(s.format(format)?);
     }
     let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
-    if formats.iter().all(|f| *f == ReplayFormat::Jsonl) {
-        let files = sources.into_iter().flat_map(|s| jsonl(s.reader, &s.name));
-        Ok((names, Box::new(files)))
+    let rows: Vec<Arc<AtomicU64>> = names.iter().map(|_| Arc::default()).collect();
+    let ticks: TickStream = if formats.iter().all(|f| *f == ReplayFormat::Jsonl) {
+        let counters = rows.clone();
+        Box::new(
+            sources
+                .into_iter()
+                .zip(counters)
+                .flat_map(|(s, rows)| Counted {
+                    inner: jsonl(s.reader, &s.name),
+                    rows,
+                }),
+        )
     } else if formats.iter().all(|f| *f == ReplayFormat::Tardis) {
         let mut csvs = Vec::new();
-        for s in sources {
-            csvs.push(tardis_csv(s.reader, &s.name, clock).map_err(replay_error)?);
+        for (s, rows) in sources.into_iter().zip(rows.iter().cloned()) {
+            csvs.push(Counted {
+                inner: tardis_csv(s.reader, &s.name, clock).map_err(replay_error)?,
+                rows,
+            });
         }
-        Ok((names, Box::new(TardisMerge::new(csvs))))
+        Box::new(TardisMerge::new(csvs))
     } else {
-        Err(IngestError::invalid(
+        return Err(IngestError::invalid(
             "file",
             "cannot mix JSON Lines and CSV files in one replay",
-        ))
-    }
+        ));
+    };
+    Ok(OpenReplay { names, rows, ticks })
 }
 
 /// Replay files read into memory, for offline use (`shadowctl simulate`).
@@ -491,18 +534,19 @@ pub struct ReplayTicks {
 
 /// Reads replay files the way [`publish_replay`] does (same formats, same
 /// merge, same skipping of unusable lines) into memory. An unreadable file,
-/// or one without the clock's column, is an error naming it.
+/// one without the clock's column, or one without a single usable row (empty,
+/// a header only, or nothing but bad lines) is an error naming it.
 pub fn read_replay(
     sources: Vec<ReplaySource>,
     format: ReplayFormat,
     clock: MergeClock,
 ) -> Result<ReplayTicks, IngestError> {
-    let (names, stream) = replay_ticks(sources, format, clock)?;
+    let OpenReplay { names, rows, ticks } = replay_ticks(sources, format, clock)?;
     let mut out = ReplayTicks {
         names,
         ..ReplayTicks::default()
     };
-    for item in stream {
+    for item in ticks {
         match item {
             Ok(t) => out.ticks.push(t),
             Err(e) if e.fatal => return Err(replay_error(e)),
@@ -512,6 +556,17 @@ pub fn read_replay(
                     out.errors.push(e.to_string());
                 }
             }
+        }
+    }
+    for (name, rows) in out.names.iter().zip(&rows) {
+        if rows.load(Ordering::Relaxed) == 0 {
+            let why = match out.errors.iter().find(|e| e.starts_with(name.as_str())) {
+                Some(e) => format!(" (first bad line: {e})"),
+                None => String::new(),
+            };
+            return Err(IngestError::Input(format!(
+                "{name}: no usable row: the file is empty or holds no tick{why}"
+            )));
         }
     }
     Ok(out)
@@ -542,7 +597,7 @@ pub async fn publish_replay(
             IngestError::invalid("symbols", format!("`{s}` is empty once normalised"))
         })?);
     }
-    let (names, ticks) = replay_ticks(sources, format, clock)?;
+    let OpenReplay { names, ticks, .. } = replay_ticks(sources, format, clock)?;
     let source = format!("replay {}", names.join(" "));
     let mut sink = Sink::new(store, opts, &cancel, None)?;
     let mut out = ReplayTally::default();
