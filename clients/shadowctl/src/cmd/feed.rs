@@ -179,7 +179,7 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub speed: Option<f64>,
     /// Keep only these symbols.
-    #[arg(id = "replay_symbols", long = "symbols", num_args = 1..)]
+    #[arg(id = "replay_symbols", long = "symbols", value_name = "SYMBOL", num_args = 1..)]
     pub symbols: Vec<String>,
     /// Output.
     #[command(flatten)]
