@@ -201,6 +201,25 @@ impl From<&d::summary::IterSummary> for v1::IterSummary {
             }),
             notes: s.notes.clone(),
             profile: s.profile.clone(),
+            model: s.model.as_ref().map(Into::into),
+        }
+    }
+}
+
+impl From<&d::summary::ModelSetInfo> for v1::ModelSetInfo {
+    fn from(m: &d::summary::ModelSetInfo) -> Self {
+        v1::ModelSetInfo {
+            name: m.name.clone(),
+            description: m.description.clone(),
+        }
+    }
+}
+
+impl From<v1::ModelSetInfo> for d::summary::ModelSetInfo {
+    fn from(m: v1::ModelSetInfo) -> Self {
+        d::summary::ModelSetInfo {
+            name: m.name,
+            description: m.description,
         }
     }
 }
@@ -243,6 +262,7 @@ impl From<v1::IterSummary> for d::summary::IterSummary {
             seq_gaps: counters.seq_gaps,
             reordered: counters.reordered,
             bp_drops: counters.bp_drops,
+            model: s.model.map(Into::into),
             notes: s.notes,
         }
     }
@@ -423,6 +443,10 @@ mod tests {
             seq_gaps: 2,
             reordered: 1,
             bp_drops: 0,
+            model: Some(d::summary::ModelSetInfo {
+                name: "dryrun".into(),
+                description: "fill=touch_dwell queue=risk_averse".into(),
+            }),
             notes: "n".into(),
             ..Default::default()
         };

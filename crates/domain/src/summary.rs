@@ -54,6 +54,17 @@ impl IngestCounters {
     }
 }
 
+/// The execution model set a window was simulated with: its name and its
+/// one-line description (`ModelSetSpec::describe`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSetInfo {
+    /// The set's name (`shadow`, `dryrun`, or a profile's own set).
+    pub name: String,
+    /// Every parameter of the set, on one line.
+    pub description: String,
+}
+
 /// One symbol's result in one window.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SymbolSummary {
@@ -100,7 +111,11 @@ pub struct IterSummary {
     /// Backpressure drops over all symbols.
     #[serde(default)]
     pub bp_drops: u64,
-    /// `commit=… source=… profile=… seq_gaps=N reordered=N bp_drops=N`.
+    /// The execution model set of the soak.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelSetInfo>,
+    /// `commit=… source=… profile=… model=… seq_gaps=N reordered=N bp_drops=N`
+    /// (`model=` only when the model set is known).
     #[serde(default)]
     pub notes: String,
 }
@@ -109,16 +124,56 @@ impl IterSummary {
     /// Builds the `notes` line from the other fields.
     pub fn make_notes(&self, commit: &str) -> String {
         format!(
-            "commit={commit} source={} profile={} seq_gaps={} reordered={} bp_drops={}",
+            "commit={commit} source={} profile={}{} seq_gaps={} reordered={} bp_drops={}",
             self.source,
             if self.profile.is_empty() {
                 "default"
             } else {
                 &self.profile
             },
+            self.model
+                .as_ref()
+                .map(|m| format!(" model={}", m.name))
+                .unwrap_or_default(),
             self.seq_gaps,
             self.reordered,
             self.bp_drops
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_name_the_model_set_when_known() {
+        let mut s = IterSummary {
+            schema_version: SCHEMA_VERSION.into(),
+            run_id: "r".into(),
+            iteration: 1,
+            source: "synthetic".into(),
+            seq_gaps: 2,
+            ..IterSummary::default()
+        };
+        assert_eq!(
+            s.make_notes("abc"),
+            "commit=abc source=synthetic profile=default seq_gaps=2 reordered=0 bp_drops=0"
+        );
+        s.model = Some(ModelSetInfo {
+            name: "dryrun".into(),
+            description: "fill=touch_dwell".into(),
+        });
+        assert_eq!(
+            s.make_notes("abc"),
+            "commit=abc source=synthetic profile=default model=dryrun seq_gaps=2 reordered=0 bp_drops=0"
+        );
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(
+            json.contains(r#""model":{"name":"dryrun","description":"fill=touch_dwell"}"#),
+            "{json}"
+        );
+        let back = crate::export::reader::parse_iter_summary(&json);
+        assert_eq!(back.map(|b| b.model), Ok(s.model.clone()));
     }
 }

@@ -104,14 +104,13 @@ impl DryRunService for DryRunServer {
         &self,
         request: Request<ValidateRequest>,
     ) -> Result<Response<Self::ValidateStream>, Status> {
-        let plan = validate::plan(request.get_ref())?;
+        let plan = validate::plan(request.get_ref(), &self.profile)?;
         let (tx, rx) = tokio::sync::mpsc::channel(256);
         tokio::spawn(
             validate::run(
                 plan,
                 self.config.clone(),
                 self.store.clone(),
-                self.profile.clone(),
                 tx,
                 self.shutdown.token().child_token(),
             )

@@ -8,11 +8,13 @@ use std::time::Duration;
 use shadowkpi_domain::accuracy::{
     AccuracyStatus, AccuracyThresholds, KpiAccuracy, compare_symbol, worst,
 };
+use shadowkpi_domain::engine::model_spec::DEFAULT_DRYRUN_MODEL;
 use shadowkpi_domain::engine::{EngineConfig, ModelSet, ShadowEngine, WindowResult};
 use shadowkpi_domain::export::keys::KeySchema;
 use shadowkpi_domain::kpi::{Kpi, KpiSet};
 use shadowkpi_domain::params::{ParamOverrides, StrategyParams};
 use shadowkpi_domain::profile::Profile;
+use shadowkpi_domain::summary::ModelSetInfo;
 use shadowkpi_domain::symbol::normalize_symbol;
 use shadowkpi_domain::tick::Tick;
 use shadowkpi_proto::convert::accuracy_status_to_wire;
@@ -53,14 +55,23 @@ pub struct ValidatePlan {
     pub window_ms: i64,
     /// Grading thresholds.
     pub thresholds: AccuracyThresholds,
-    /// Seed of the strict latency model.
+    /// Seed of the random models.
     pub seed: u64,
     /// End early when no tick arrived for this long.
     pub idle_timeout: Duration,
+    /// The profile: the request's, else the server's.
+    pub profile: Arc<Profile>,
+    /// The dry run's execution models.
+    pub models: ModelSet,
+    /// Name and description of the dry run's model set.
+    pub model: ModelSetInfo,
 }
 
-/// Validates a request.
-pub fn plan(req: &ValidateRequest) -> Result<ValidatePlan, DryRunError> {
+/// Validates a request against the server's profile.
+pub fn plan(
+    req: &ValidateRequest,
+    server_profile: &Arc<Profile>,
+) -> Result<ValidatePlan, DryRunError> {
     let mut symbols = BTreeSet::new();
     for s in &req.symbols {
         symbols.insert(normalize_symbol(s).ok_or_else(|| {
@@ -107,6 +118,25 @@ pub fn plan(req: &ValidateRequest) -> Result<ValidatePlan, DryRunError> {
     })?;
     let run_id = shadowkpi_runtime::ids::run_id_or_new(&req.run_id, "dryrun")
         .map_err(|m| DryRunError::invalid("run_id", m))?;
+    let profile = if req.profile_json.trim().is_empty() {
+        server_profile.clone()
+    } else {
+        Arc::new(
+            Profile::from_json_str(&req.profile_json)
+                .map_err(|e| DryRunError::invalid("profile_json", e.to_string()))?,
+        )
+    };
+    let name = if req.model_set.is_empty() {
+        DEFAULT_DRYRUN_MODEL
+    } else {
+        req.model_set.as_str()
+    };
+    let spec = profile
+        .model_set(name)
+        .map_err(|e| DryRunError::invalid("model_set", e.to_string()))?;
+    let models = spec
+        .build(req.seed)
+        .map_err(|e| DryRunError::invalid("model_set", format!("model set `{name}`: {e}")))?;
     Ok(ValidatePlan {
         run_id,
         symbols: symbols.into_iter().collect(),
@@ -122,6 +152,12 @@ pub fn plan(req: &ValidateRequest) -> Result<ValidatePlan, DryRunError> {
         } else {
             req.idle_timeout_ms
         }),
+        profile,
+        models,
+        model: ModelSetInfo {
+            name: name.to_string(),
+            description: spec.describe(),
+        },
     })
 }
 
@@ -134,6 +170,8 @@ pub struct Prediction {
     pub params: Option<StrategyParams>,
     /// The soak(s) that produced it.
     pub run_id: String,
+    /// The model set of the soak, from the provenance.
+    pub model: Option<ModelSetInfo>,
 }
 
 fn store_err(e: StoreError) -> DryRunError {
@@ -196,6 +234,9 @@ pub async fn read_prediction(
         kpis: found.then_some(kpis),
         params,
         run_id: meta.get("run_id").cloned().unwrap_or_default(),
+        model: meta
+            .get("model")
+            .and_then(|m| serde_json::from_str::<ModelSetInfo>(m).ok()),
     })
 }
 
@@ -212,13 +253,12 @@ pub async fn run(
     plan: ValidatePlan,
     config: DryRunConfig,
     store: Arc<dyn Store>,
-    profile: Arc<Profile>,
     tx: Tx,
     cancel: CancellationToken,
 ) {
     let span = tracing::info_span!("dryrun", run_id = %plan.run_id);
     async move {
-        match run_inner(plan, config, store, profile, &tx, cancel).await {
+        match run_inner(plan, config, store, &tx, cancel).await {
             Ok(()) => tracing::info!("dry run finished"),
             Err(e) => {
                 tracing::warn!(error = %e, "dry run failed");
@@ -234,7 +274,6 @@ async fn run_inner(
     plan: ValidatePlan,
     config: DryRunConfig,
     store: Arc<dyn Store>,
-    profile: Arc<Profile>,
     tx: &Tx,
     cancel: CancellationToken,
 ) -> Result<(), DryRunError> {
@@ -257,9 +296,11 @@ async fn run_inner(
         predictions.insert(s.clone(), read_prediction(&*store, &plan.keys, s).await?);
     }
 
-    // The same strategy and parameters as the prediction, strict models.
+    // The same strategy and parameters as the prediction, the dry run's models.
+    tracing::info!(model = %plan.model.name, models = %plan.model.description, "dry-run model set");
+    let profile = plan.profile.clone();
     let mut engine_cfg = EngineConfig::new(plan.window_ms)
-        .with_models(ModelSet::strict(plan.seed))
+        .with_models(plan.models.clone())
         .with_seed(plan.seed);
     let mut params_used = BTreeMap::new();
     for s in &symbols {
@@ -343,6 +384,7 @@ async fn run_inner(
         thresholds: Some((&plan.thresholds).into()),
         symbols: Vec::new(),
         overall: 0,
+        model: Some((&plan.model).into()),
     };
     let mut statuses = Vec::new();
     for s in &symbols {
@@ -367,6 +409,7 @@ async fn run_inner(
             status: accuracy_status_to_wire(status),
             params: params_used.get(s).map(Into::into),
             prediction_run_id: pred.run_id.clone(),
+            prediction_model: pred.model.as_ref().map(Into::into),
         });
     }
     let overall = worst(statuses);
@@ -413,19 +456,23 @@ mod tests {
 
     #[test]
     fn defaults_apply_and_bad_fields_are_named() {
-        let p = plan(&ValidateRequest::default()).unwrap();
+        let server = Arc::new(Profile::builtin());
+        let p = plan(&ValidateRequest::default(), &server).unwrap();
         assert_eq!(p.iterations, 6);
         assert_eq!(p.window_ms, 60_000);
         assert_eq!(p.keys.latest("BTCUSDT"), "dev:bybit:shadow:latest:BTCUSDT");
         assert_eq!(p.thresholds, AccuracyThresholds::default());
 
-        let err = plan(&ValidateRequest {
-            thresholds: Some(v1::AccuracyThresholds {
-                pass_below_pct: Some(40.0),
-                fail_above_pct: Some(30.0),
-            }),
-            ..Default::default()
-        })
+        let err = plan(
+            &ValidateRequest {
+                thresholds: Some(v1::AccuracyThresholds {
+                    pass_below_pct: Some(40.0),
+                    fail_above_pct: Some(30.0),
+                }),
+                ..Default::default()
+            },
+            &server,
+        )
         .unwrap_err();
         let status: tonic::Status = err.into();
         assert_eq!(status.code(), tonic::Code::InvalidArgument);
@@ -435,11 +482,68 @@ mod tests {
             status.message()
         );
 
-        let err = plan(&ValidateRequest {
-            symbols: vec!["--".into()],
+        let err = plan(
+            &ValidateRequest {
+                symbols: vec!["--".into()],
+                ..Default::default()
+            },
+            &server,
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("symbols:"), "{err}");
+    }
+
+    fn model_of(req: ValidateRequest) -> Result<ModelSetInfo, String> {
+        plan(&req, &Arc::new(Profile::builtin()))
+            .map(|p| p.model)
+            .map_err(|e| tonic::Status::from(e).message().to_string())
+    }
+
+    #[test]
+    fn model_set_defaults_to_dryrun_and_resolves_the_request_profile() {
+        let m = model_of(ValidateRequest::default()).unwrap();
+        assert_eq!(m.name, "dryrun");
+        assert_eq!(
+            m.description,
+            "fill=touch_dwell latency=uniform(feed=2..10ms,entry=10..40ms,response=10..40ms,seeded) queue=risk_averse partial_fills=false fees=params"
+        );
+        let m = model_of(ValidateRequest {
+            model_set: "measured_example".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(
+            m.description.contains("queue=prob_power(n=3)"),
+            "{}",
+            m.description
+        );
+        let m = model_of(ValidateRequest {
+            model_set: "mine".into(),
+            profile_json: r#"{"models": {"mine": {"queue": {"kind": "prob_log"}}}}"#.into(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            m.description,
+            "fill=touch_dwell latency=constant(feed=0ms,entry=0ms,response=0ms) queue=prob_log partial_fills=false fees=params"
+        );
+        let err = model_of(ValidateRequest {
+            model_set: "strict".into(),
             ..Default::default()
         })
         .unwrap_err();
-        assert!(err.to_string().starts_with("symbols:"), "{err}");
+        assert_eq!(
+            err,
+            "model_set: unknown model set `strict` (available: dryrun, lenient, measured_example, shadow)"
+        );
+        let err = model_of(ValidateRequest {
+            profile_json: r#"{"models": {"dryrun": {"queue": {"kind": "front", "nn": 1}}}}"#.into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "profile_json: profile `models.dryrun.queue`: unknown field `nn`, there are no fields"
+        );
     }
 }

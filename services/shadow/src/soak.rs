@@ -5,12 +5,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use shadowkpi_domain::engine::model_spec::{DEFAULT_DRYRUN_MODEL, DEFAULT_SOAK_MODEL};
 use shadowkpi_domain::engine::{EngineConfig, ModelSet, ShadowEngine, WindowResult};
 use shadowkpi_domain::gate::GateThresholds;
 use shadowkpi_domain::kpi::KpiSet;
 use shadowkpi_domain::params::{ParamOverrides, StrategyParams};
 use shadowkpi_domain::profile::Profile;
-use shadowkpi_domain::summary::{IngestCounters, IterSummary, SCHEMA_VERSION, SymbolSummary};
+use shadowkpi_domain::summary::{
+    IngestCounters, IterSummary, ModelSetInfo, SCHEMA_VERSION, SymbolSummary,
+};
 use shadowkpi_domain::symbol::normalize_symbol;
 use shadowkpi_domain::tick::Tick;
 use shadowkpi_proto::convert::soak_verdict_to_wire;
@@ -54,6 +57,8 @@ pub struct SoakPlan {
     pub profile_name: String,
     /// Execution models.
     pub models: ModelSet,
+    /// Name and description of the model set, for the summaries.
+    pub model: ModelSetInfo,
     /// Seed of random models.
     pub seed: u64,
     /// Gate thresholds.
@@ -121,16 +126,7 @@ pub fn plan(req: &RunSoakRequest, server_profile: &Profile) -> Result<SoakPlan, 
         .with_overrides(&profile.defaults)
         .with_overrides(&overrides);
     let seed = req.seed;
-    let models = match ExecutionModel::try_from(req.model) {
-        Ok(ExecutionModel::Strict) => ModelSet::strict(seed),
-        Ok(_) => ModelSet::shadow(),
-        Err(_) => {
-            return Err(ShadowError::invalid(
-                "model",
-                format!("unknown execution model {}", req.model),
-            ));
-        }
-    };
+    let (models, model) = model_set(req, profile, seed)?;
     let thresholds: GateThresholds = req.thresholds.as_ref().map(Into::into).unwrap_or_default();
     let run_id = shadowkpi_runtime::ids::run_id_or_new(&req.run_id, "soak")
         .map_err(|m| ShadowError::invalid("run_id", m))?;
@@ -143,6 +139,7 @@ pub fn plan(req: &RunSoakRequest, server_profile: &Profile) -> Result<SoakPlan, 
         default_params,
         profile_name: preset.unwrap_or("default").to_string(),
         models,
+        model,
         seed,
         thresholds,
         idle_timeout: Duration::from_millis(if req.idle_timeout_ms == 0 {
@@ -154,6 +151,43 @@ pub fn plan(req: &RunSoakRequest, server_profile: &Profile) -> Result<SoakPlan, 
             .auto_export
             .then(|| req.export_options.clone().unwrap_or_default()),
     })
+}
+
+/// The model set of a request: `model_set` by name from the profile (built-in
+/// sets included), else the deprecated `model` enum (`shadow`, or `dryrun` for
+/// STRICT). An unknown name is an invalid `model_set` listing the available sets.
+pub fn model_set(
+    req: &RunSoakRequest,
+    profile: &Profile,
+    seed: u64,
+) -> Result<(ModelSet, ModelSetInfo), ShadowError> {
+    let name = if req.model_set.is_empty() {
+        match ExecutionModel::try_from(req.model) {
+            Ok(ExecutionModel::Strict) => DEFAULT_DRYRUN_MODEL,
+            Ok(_) => DEFAULT_SOAK_MODEL,
+            Err(_) => {
+                return Err(ShadowError::invalid(
+                    "model",
+                    format!("unknown execution model {}", req.model),
+                ));
+            }
+        }
+    } else {
+        req.model_set.as_str()
+    };
+    let spec = profile
+        .model_set(name)
+        .map_err(|e| ShadowError::invalid("model_set", e.to_string()))?;
+    let models = spec
+        .build(seed)
+        .map_err(|e| ShadowError::invalid("model_set", format!("model set `{name}`: {e}")))?;
+    Ok((
+        models,
+        ModelSetInfo {
+            name: name.to_string(),
+            description: spec.describe(),
+        },
+    ))
 }
 
 pub use shadowkpi_runtime::ids::new_run_id;
@@ -185,6 +219,7 @@ impl SoakState {
             source: self.source.clone(),
             profile: self.plan.profile_name.clone(),
             params: Some(self.plan.default_params.clone()),
+            model: Some(self.plan.model.clone()),
             ..IterSummary::default()
         };
         for sym in &self.plan.symbols {
@@ -297,6 +332,7 @@ async fn run_inner(
             .map(|(k, v)| (k.clone(), v.into()))
             .collect(),
         profile: plan.profile_name.clone(),
+        model: Some((&plan.model).into()),
     };
     if !send(tx, Event::Started(started)).await {
         return Ok(());
@@ -453,7 +489,94 @@ mod tests {
     use super::*;
 
     fn profile() -> Profile {
-        Profile::from_json_str(include_str!("../../../profiles/shadow_profiles.json")).unwrap()
+        Profile::builtin()
+    }
+
+    fn model_of(req: RunSoakRequest) -> Result<ModelSetInfo, String> {
+        let req = RunSoakRequest {
+            symbols: vec!["BTCUSDT".into()],
+            ..req
+        };
+        plan(&req, &profile())
+            .map(|p| p.model)
+            .map_err(|e| tonic::Status::from(e).message().to_string())
+    }
+
+    #[test]
+    fn model_set_by_name_or_by_the_deprecated_enum() {
+        let by_default = model_of(RunSoakRequest::default()).unwrap();
+        assert_eq!(by_default.name, "shadow");
+        assert_eq!(
+            by_default.description,
+            "fill=touch_dwell latency=constant(feed=6ms,entry=25ms,response=25ms) queue=front partial_fills=false fees=params"
+        );
+        let strict = model_of(RunSoakRequest {
+            model: ExecutionModel::Strict as i32,
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(strict.name, "dryrun");
+        let lenient = model_of(RunSoakRequest {
+            model: ExecutionModel::Lenient as i32,
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(lenient.name, "shadow");
+        // the name wins over the enum; the profile's own sets are available
+        let named = model_of(RunSoakRequest {
+            model: ExecutionModel::Strict as i32,
+            model_set: "measured_example".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(named.name, "measured_example");
+        assert!(
+            named
+                .description
+                .contains("latency=empirical(source=latency/example_orders.csv,points=25")
+        );
+        // an inline profile brings its own sets
+        let inline = model_of(RunSoakRequest {
+            model_set: "slow".into(),
+            profile_json:
+                r#"{"models": {"slow": {"latency": {"kind": "constant", "entry_ms": 90}}}}"#.into(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            inline.description,
+            "fill=touch_dwell latency=constant(feed=0ms,entry=90ms,response=0ms) queue=front partial_fills=false fees=params"
+        );
+    }
+
+    #[test]
+    fn unknown_or_unusable_model_set_is_an_invalid_model_set() {
+        let err = model_of(RunSoakRequest {
+            model_set: "strict".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "model_set: unknown model set `strict` (available: dryrun, lenient, measured_example, shadow)"
+        );
+        let err = model_of(RunSoakRequest {
+            model_set: "m".into(),
+            profile_json:
+                r#"{"models": {"m": {"latency": {"kind": "empirical", "file": "x.csv"}}}}"#.into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "model_set: model set `m`: latency: latency file `x.csv` was not loaded"
+        );
+        let err = model_of(RunSoakRequest {
+            model: 9,
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(err, "model: unknown execution model 9");
     }
 
     #[test]

@@ -244,7 +244,9 @@ fn params_json(params: Option<&StrategyParams>) -> String {
 /// run ids joined by `,`), `windows`, `first_iteration`,
 /// `first_window_start_ms`, `first_window_end_ms`, `last_iteration`,
 /// `last_window_start_ms`, `last_window_end_ms`, `source`, `profile`, `params`
-/// (JSON, `null` when unknown), `aggregation`, `mode`, `schema_version`.
+/// (JSON, `null` when unknown), `model` (the execution model set as JSON
+/// `{"name":…,"description":…}`, `null` when unknown), `aggregation`, `mode`,
+/// `schema_version`.
 pub fn meta_fields(sym: &SymbolExport, mode: ExportMode) -> Vec<(FieldName, String)> {
     meta_fields_with(sym, mode, params_json(sym.provenance.params.as_ref()))
 }
@@ -255,7 +257,12 @@ fn meta_fields_with(
     params: String,
 ) -> Vec<(FieldName, String)> {
     let p = &sym.provenance;
-    let fields: [(&'static str, String); 14] = [
+    let model = p
+        .model
+        .as_deref()
+        .and_then(|m| serde_json::to_string(m).ok())
+        .unwrap_or_else(|| "null".into());
+    let fields: [(&'static str, String); 15] = [
         ("run_id", p.run_ids.join(",")),
         ("windows", p.windows.to_string()),
         ("first_iteration", p.first_iteration.to_string()),
@@ -267,6 +274,7 @@ fn meta_fields_with(
         ("source", String::from(&*p.source)),
         ("profile", String::from(&*p.profile)),
         ("params", params),
+        ("model", model),
         ("aggregation", p.aggregation.name().to_string()),
         ("mode", mode.name().to_string()),
         ("schema_version", String::from(&*p.schema_version)),
@@ -504,13 +512,36 @@ mod tests {
             text[2]
         );
         assert!(
-            text[2].ends_with(" aggregation median mode hash schema_version 1.0"),
+            text[2].ends_with(" model null aggregation median mode hash schema_version 1.0"),
             "{}",
             text[2]
         );
         assert_eq!(text[3], "EXPIRE dev:bybit:shadow:meta:BTCUSDT 3600");
         assert_eq!(w.len(), 4);
         assert_eq!(keys_written(&w), 2);
+    }
+
+    #[test]
+    fn meta_names_the_model_set_of_the_last_window() {
+        let mut summaries = input();
+        let info = |name: &str| crate::summary::ModelSetInfo {
+            name: name.into(),
+            description: format!("fill=touch_dwell queue={name}"),
+        };
+        summaries[0].model = Some(info("lenient"));
+        summaries[2].model = Some(info("shadow"));
+        let syms = collect_symbols(&summaries, Aggregation::Median);
+        let meta = meta_fields(&syms[0], ExportMode::Hash);
+        let model = meta
+            .iter()
+            .find(|(k, _)| k == "model")
+            .map(|(_, v)| v.as_str());
+        assert_eq!(
+            model,
+            Some(r#"{"name":"shadow","description":"fill=touch_dwell queue=shadow"}"#)
+        );
+        let names: Vec<&str> = meta.iter().map(|(k, _)| k.as_ref()).collect();
+        assert_eq!(names[10..13], ["params", "model", "aggregation"]);
     }
 
     #[test]

@@ -26,7 +26,9 @@ use serde_json::{Map, Value};
 
 use crate::kpi::KpiSet;
 use crate::params::StrategyParams;
-use crate::summary::{IngestCounters, IterSummary, SCHEMA_VERSION, SymbolSummary, Window};
+use crate::summary::{
+    IngestCounters, IterSummary, ModelSetInfo, SCHEMA_VERSION, SymbolSummary, Window,
+};
 use crate::symbol::{is_normalized, normalize_symbol};
 
 /// An ITER_SUMMARY document that cannot be read.
@@ -324,6 +326,7 @@ fn read_ours(root: &Obj<'_>) -> Result<IterSummary> {
         "seq_gaps",
         "reordered",
         "bp_drops",
+        "model",
         "notes",
     ])?;
     let schema_version = check_version(root)?;
@@ -363,7 +366,16 @@ fn read_ours(root: &Obj<'_>) -> Result<IterSummary> {
         seq_gaps: root.opt_u64("seq_gaps")?.unwrap_or(0),
         reordered: root.opt_u64("reordered")?.unwrap_or(0),
         bp_drops: root.opt_u64("bp_drops")?.unwrap_or(0),
+        model: root.opt_obj("model")?.map(|m| read_model(&m)).transpose()?,
         notes: root.opt_str("notes")?.unwrap_or_default(),
+    })
+}
+
+fn read_model(o: &Obj<'_>) -> Result<ModelSetInfo> {
+    o.deny_unknown(&["name", "description"])?;
+    Ok(ModelSetInfo {
+        name: o.req_str("name")?,
+        description: o.req_str("description")?,
     })
 }
 
@@ -412,6 +424,7 @@ fn read_legacy(root: &Obj<'_>) -> Result<IterSummary> {
         seq_gaps: 0,
         reordered: 0,
         bp_drops: 0,
+        model: None,
         notes: root.opt_str("notes")?.unwrap_or_default(),
     })
 }

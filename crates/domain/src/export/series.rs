@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::aggregate::{Aggregation, aggregate};
 use crate::kpi::KpiSet;
 use crate::params::StrategyParams;
-use crate::summary::{IterSummary, Window};
+use crate::summary::{IterSummary, ModelSetInfo, Window};
 use crate::symbol::{is_normalized, normalize_symbol};
 
 /// One window of one symbol.
@@ -60,6 +60,8 @@ pub struct Provenance {
     pub profile: Arc<str>,
     /// ITER_SUMMARY schema version of the last window.
     pub schema_version: Arc<str>,
+    /// Execution model set of the last window, when its summary says.
+    pub model: Option<Arc<ModelSetInfo>>,
     /// How the windows were combined.
     pub aggregation: Aggregation,
 }
@@ -83,6 +85,7 @@ struct Shared {
     source: Arc<str>,
     profile: Arc<str>,
     schema_version: Arc<str>,
+    model: Option<Arc<ModelSetInfo>>,
 }
 
 /// One symbol of one summary.
@@ -121,6 +124,7 @@ pub fn collect_symbols(summaries: &[IterSummary], how: Aggregation) -> Vec<Symbo
             source: s.source.as_str().into(),
             profile: s.profile.as_str().into(),
             schema_version: s.schema_version.as_str().into(),
+            model: s.model.clone().map(Arc::new),
         })
         .collect();
     // One flat list sorted by symbol, then event time, rather than a map of
@@ -194,6 +198,7 @@ fn build(group: &[Entry<'_>], shared: &[Shared], how: Aggregation) -> SymbolExpo
         source: texts.source.clone(),
         profile: texts.profile.clone(),
         schema_version: texts.schema_version.clone(),
+        model: texts.model.clone(),
         aggregation: how,
     };
     SymbolExport {
