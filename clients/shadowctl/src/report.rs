@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use shadowkpi_domain::accuracy::AccuracyStatus;
+use shadowkpi_domain::summary::ModelSetInfo;
 use shadowkpi_proto::convert::accuracy_status_from_wire;
 use shadowkpi_proto::v1::{AccuracyReport, KpiAccuracy};
 
@@ -32,6 +33,8 @@ pub struct ReportDoc {
     pub fail_above_pct: f64,
     /// Worst status.
     pub overall: AccuracyStatus,
+    /// The dry run's execution model set.
+    pub model: Option<ModelSetInfo>,
     /// Per-symbol results.
     pub symbols: Vec<SymbolDoc>,
 }
@@ -47,6 +50,8 @@ pub struct SymbolDoc {
     pub status: AccuracyStatus,
     /// The soak that produced the prediction.
     pub prediction_run_id: String,
+    /// The model set of that soak, when its provenance says.
+    pub prediction_model: Option<ModelSetInfo>,
     /// Per-KPI comparison.
     pub kpis: Vec<KpiDoc>,
 }
@@ -95,6 +100,7 @@ impl ReportDoc {
             pass_below_pct: t.pass_below_pct.unwrap_or(15.0),
             fail_above_pct: t.fail_above_pct.unwrap_or(30.0),
             overall: accuracy_status_from_wire(r.overall),
+            model: r.model.clone().map(Into::into),
             symbols: r
                 .symbols
                 .iter()
@@ -103,6 +109,7 @@ impl ReportDoc {
                     has_prediction: s.has_prediction,
                     status: accuracy_status_from_wire(s.status),
                     prediction_run_id: s.prediction_run_id.clone(),
+                    prediction_model: s.prediction_model.clone().map(Into::into),
                     kpis: s.kpis.iter().map(kpi_doc).collect(),
                 })
                 .collect(),
@@ -112,6 +119,32 @@ impl ReportDoc {
     /// True when a KPI failed, had no prediction or was never measured.
     pub fn blocks(&self) -> bool {
         self.overall.blocks()
+    }
+
+    /// `dryrun (fill=… latency=…)`, or `unknown model set` for a report of a
+    /// dryrund that does not say.
+    pub fn model_line(&self) -> String {
+        model_line(self.model.as_ref())
+    }
+
+    /// The distinct model sets of the soaks checked, e.g. `shadow (…)`; one
+    /// line per set, `unknown` when the provenance did not say.
+    pub fn prediction_models(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for s in self.symbols.iter().filter(|s| s.has_prediction) {
+            let line = model_line(s.prediction_model.as_ref());
+            if !out.contains(&line) {
+                out.push(line);
+            }
+        }
+        out
+    }
+}
+
+fn model_line(m: Option<&ModelSetInfo>) -> String {
+    match m {
+        Some(m) => format!("{} ({})", m.name, m.description),
+        None => "unknown model set".into(),
     }
 }
 
@@ -136,7 +169,7 @@ pub fn markdown(doc: &ReportDoc) -> String {
     let _ = writeln!(s, "# Dry-run accuracy report `{}`\n", doc.run_id);
     let _ = writeln!(
         s,
-        "Namespace `{}:{}`, {} iterations of {} ms, strict execution models. \
+        "Namespace `{}:{}`, {} iterations of {} ms. \
          PASS < {} %, WARN {}–{} %, FAIL > {} %.\n",
         doc.env,
         doc.exchange,
@@ -147,6 +180,19 @@ pub fn markdown(doc: &ReportDoc) -> String {
         doc.fail_above_pct,
         doc.fail_above_pct
     );
+    let _ = writeln!(s, "Dry-run model set: `{}`\n", doc.model_line());
+    let preds = doc.prediction_models();
+    if !preds.is_empty() {
+        let _ = writeln!(
+            s,
+            "Soak model set checked: {}\n",
+            preds
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     let _ = writeln!(s, "**Overall: {}**\n", doc.overall.label());
     let _ = writeln!(
         s,
@@ -292,7 +338,9 @@ pub fn html(doc: &ReportDoc) -> String {
         r##"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Dry-run accuracy {id}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2rem;color:#1f2328}}table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:right}}th{{background:#f6f8fa}}td:first-child,th:first-child{{text-align:left}}.charts{{display:flex;flex-wrap:wrap;gap:1rem}}figure{{margin:0}}figcaption{{font-size:.85rem}}.badge{{font-weight:700}}</style></head><body>
 <h1>Dry-run accuracy report <code>{id}</code></h1>
-<p>Namespace <code>{env}:{ex}</code>, {it} iterations of {wm} ms, strict execution models. PASS &lt; {p} %, WARN {p}–{f} %, FAIL &gt; {f} %.</p>
+<p>Namespace <code>{env}:{ex}</code>, {it} iterations of {wm} ms. PASS &lt; {p} %, WARN {p}–{f} %, FAIL &gt; {f} %.</p>
+<p>Dry-run model set: <code>{dm}</code></p>
+<p>Soak model set checked: {sm}</p>
 <p class="badge" style="color:{c}">Overall: {o}</p>
 <p><svg width="14" height="4"><line x1="0" y1="2" x2="14" y2="2" stroke="#0969da" stroke-dasharray="4 2" stroke-width="2"/></svg> predicted &nbsp; <svg width="10" height="10"><circle cx="5" cy="5" r="4" fill="#8250df"/></svg> actual per iteration</p>
 "##,
@@ -304,7 +352,19 @@ pub fn html(doc: &ReportDoc) -> String {
         p = doc.pass_below_pct,
         f = doc.fail_above_pct,
         c = status_color(doc.overall),
-        o = doc.overall.label()
+        o = doc.overall.label(),
+        dm = esc(&doc.model_line()),
+        sm = {
+            let p = doc.prediction_models();
+            if p.is_empty() {
+                "none (no prediction)".to_string()
+            } else {
+                p.iter()
+                    .map(|l| format!("<code>{}</code>", esc(l)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        }
     );
     for sym in &doc.symbols {
         let _ = write!(
@@ -370,11 +430,19 @@ mod tests {
             pass_below_pct: 15.0,
             fail_above_pct: 30.0,
             overall: AccuracyStatus::Fail,
+            model: Some(ModelSetInfo {
+                name: "dryrun".into(),
+                description: "fill=touch_dwell queue=risk_averse".into(),
+            }),
             symbols: vec![SymbolDoc {
                 symbol: "BTCUSDT".into(),
                 has_prediction: true,
                 status: AccuracyStatus::Fail,
                 prediction_run_id: "soak-1".into(),
+                prediction_model: Some(ModelSetInfo {
+                    name: "shadow".into(),
+                    description: "fill=touch_dwell queue=front".into(),
+                }),
                 kpis: vec![KpiDoc {
                     kpi: "edge_bps".into(),
                     predicted: Some(30.0),
@@ -406,8 +474,22 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("**Overall: FAIL**"));
+        assert!(
+            md.contains("Dry-run model set: `dryrun (fill=touch_dwell queue=risk_averse)`"),
+            "{md}"
+        );
+        assert!(
+            md.contains("Soak model set checked: `shadow (fill=touch_dwell queue=front)`"),
+            "{md}"
+        );
         let page = html(&d);
         assert!(page.contains("Overall: FAIL"));
+        assert!(page.contains(
+            "<p>Dry-run model set: <code>dryrun (fill=touch_dwell queue=risk_averse)</code></p>"
+        ));
+        assert!(page.contains(
+            "<p>Soak model set checked: <code>shadow (fill=touch_dwell queue=front)</code></p>"
+        ));
         assert_eq!(page.matches("<svg xmlns").count(), 1);
         assert!(
             !page.contains("http://")

@@ -262,7 +262,7 @@ fn configuration_precedence_is_flag_then_env_then_file() {
         serde_json::from_slice(&out.stdout).unwrap()
     };
     let get = |v: &serde_json::Value, key: &str| -> (String, String) {
-        let row = v
+        let row = v["settings"]
             .as_array()
             .unwrap()
             .iter()

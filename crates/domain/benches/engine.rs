@@ -68,10 +68,11 @@ fn bench(label: &str, ticks: &[Tick], models: &ModelSet) {
 fn main() {
     let one = feed(1, 30);
     let many = feed(100, 2);
-    for (name, models) in [
-        ("lenient", ModelSet::lenient()),
-        ("strict", ModelSet::strict(7)),
-    ] {
+    let sets = shadowkpi_domain::engine::model_spec::builtin_sets();
+    for name in ["lenient", "dryrun"] {
+        let Ok(models) = sets[name].build(7) else {
+            continue;
+        };
         bench(&format!("1 symbol, {name}"), &one, &models);
         bench(&format!("100 symbols, {name}"), &many, &models);
     }

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use serde::Serialize;
 use shadowkpi_domain::autotune::{AutotuneConfig, AutotuneResult, autotune};
-use shadowkpi_domain::engine::ModelSet;
 use shadowkpi_domain::feed::synthetic::{FeedEntry, SyntheticConfig, SyntheticFeed};
 use shadowkpi_domain::gate::GateThresholds;
 use shadowkpi_domain::params::ParamOverrides;
@@ -17,7 +16,7 @@ use shadowkpi_domain::tick::Tick;
 
 use crate::artifacts::write_text;
 use crate::cli::GlobalArgs;
-use crate::cmd::soak::ModelChoice;
+use crate::cmd::soak::{MODEL_HELP, resolve_model};
 use crate::error::{CliError, CliResult, EXIT_GATE};
 
 /// Flags of `shadowctl autotune`.
@@ -48,9 +47,9 @@ pub struct AutotuneArgs {
     /// Base profile (its defaults and symbol overrides are kept).
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,
-    /// Execution models to tune with.
-    #[arg(long, value_enum, default_value_t = ModelChoice::Lenient)]
-    pub model: ModelChoice,
+    #[doc = "Execution model set to tune with."]
+    #[arg(long, value_name = "NAME", default_value = shadowkpi_domain::engine::model_spec::DEFAULT_SOAK_MODEL, long_help = MODEL_HELP)]
+    pub model: String,
     /// Where to write the tuned profile.
     #[arg(long, default_value = "profiles/tuned.json")]
     pub out: PathBuf,
@@ -101,6 +100,10 @@ pub async fn run(args: AutotuneArgs, global: &GlobalArgs) -> CliResult<ExitCode>
         Some(p) => shadowd::load_profile(p).map_err(CliError::Usage)?,
         None => shadowd::builtin_profile(),
     };
+    let spec = resolve_model(&base_profile, "--model", &args.model)?;
+    let models = spec
+        .build(args.seed)
+        .map_err(|e| CliError::Usage(format!("--model {}: {e}", args.model)))?;
     let ticks = load_ticks(&args)?;
     let window_ms = args.duration.as_millis() as i64;
     let mut profile: Profile = base_profile.clone();
@@ -112,10 +115,7 @@ pub async fn run(args: AutotuneArgs, global: &GlobalArgs) -> CliResult<ExitCode>
             .map_err(|e| CliError::Usage(e.to_string()))?;
         let cfg = AutotuneConfig {
             window_ms,
-            models: match args.model {
-                ModelChoice::Lenient => ModelSet::shadow(),
-                ModelChoice::Strict => ModelSet::strict(args.seed),
-            },
+            models: models.clone(),
             thresholds: GateThresholds::default(),
             space: None,
             seed: args.seed,

@@ -1,5 +1,7 @@
-//! `shadowctl config show`: the effective configuration, secrets masked.
+//! `shadowctl config show`: the effective configuration, secrets masked, and
+//! the execution model sets a soak or dry run can name.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::ArgMatches;
@@ -13,8 +15,57 @@ use crate::error::{CliError, CliResult};
 /// `shadowctl config …`.
 #[derive(Debug, clap::Subcommand)]
 pub enum ConfigCommand {
-    /// Print the effective configuration and where each value comes from.
-    Show,
+    /// Print the effective configuration and where each value comes from, and
+    /// the execution model sets (`--model NAME`) with every parameter.
+    Show {
+        /// Profile whose `models` to list with the built-in sets (default: the
+        /// built-in profile).
+        #[arg(long, value_name = "FILE")]
+        profile: Option<PathBuf>,
+    },
+}
+
+/// One execution model set.
+#[derive(Debug, Serialize)]
+pub struct ModelSetRow {
+    /// The name `--model` takes.
+    pub name: String,
+    /// `built-in`, `profile`, or `profile (redefines built-in)`.
+    pub origin: &'static str,
+    /// Every parameter, on one line.
+    pub description: String,
+}
+
+/// What `config show --json` prints.
+#[derive(Debug, Serialize)]
+pub struct ConfigDoc {
+    /// Every setting.
+    pub settings: Vec<Setting>,
+    /// The profile the model sets come from.
+    pub profile: String,
+    /// Every model set, by name.
+    pub model_sets: Vec<ModelSetRow>,
+}
+
+/// The model sets of `profile`, marked by where they come from.
+pub fn model_set_rows(profile: &shadowkpi_domain::profile::Profile) -> Vec<ModelSetRow> {
+    let builtin = shadowkpi_domain::engine::model_spec::builtin_sets();
+    profile
+        .model_sets()
+        .into_iter()
+        .map(|(name, spec)| ModelSetRow {
+            origin: match (
+                profile.models.contains_key(&name),
+                builtin.contains_key(&name),
+            ) {
+                (true, true) => "profile (redefines built-in)",
+                (true, false) => "profile",
+                _ => "built-in",
+            },
+            description: spec.describe(),
+            name,
+        })
+        .collect()
 }
 
 /// One setting.
@@ -34,11 +85,20 @@ fn global_source(matches: &ArgMatches, id: &str) -> Option<ValueSource> {
 
 /// Runs the command.
 pub fn run(
-    _cmd: ConfigCommand,
+    cmd: ConfigCommand,
     global: &GlobalArgs,
     file: &ConfigFile,
     matches: &ArgMatches,
 ) -> CliResult<ExitCode> {
+    let ConfigCommand::Show { profile } = cmd;
+    let (profile_name, profile) = match &profile {
+        Some(p) => (
+            p.display().to_string(),
+            shadowd::load_profile(p).map_err(CliError::Usage)?,
+        ),
+        None => ("built-in".to_string(), shadowd::builtin_profile()),
+    };
+    let model_sets = model_set_rows(&profile);
     let mut out = Vec::new();
     for (key, env) in KEYS {
         let from_globals = match *key {
@@ -83,9 +143,14 @@ pub fn run(
         });
     }
     if global.json {
+        let doc = ConfigDoc {
+            settings: out,
+            profile: profile_name,
+            model_sets,
+        };
         println!(
             "{}",
-            serde_json::to_string_pretty(&out).map_err(|e| CliError::Service(e.to_string()))?
+            serde_json::to_string_pretty(&doc).map_err(|e| CliError::Service(e.to_string()))?
         );
     } else {
         println!(
@@ -106,6 +171,15 @@ pub fn run(
                     .unwrap_or_else(|| "(built-in default)".into()),
                 s.source.to_string(),
             ]);
+        }
+        println!("{table}");
+        println!("model sets (--model NAME; profile: {profile_name}):");
+        let mut table = comfy_table::Table::new();
+        table
+            .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+            .set_header(["name", "origin", "description"]);
+        for m in &model_sets {
+            table.add_row([m.name.clone(), m.origin.to_string(), m.description.clone()]);
         }
         println!("{table}");
     }

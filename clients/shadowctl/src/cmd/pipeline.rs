@@ -58,6 +58,9 @@ pub struct PipelineArgs {
     /// Stop after the export.
     #[arg(long)]
     pub skip_validate: bool,
+    #[doc = "Execution model set of the dry run."]
+    #[arg(long, value_name = "NAME", default_value = shadowkpi_domain::engine::model_spec::DEFAULT_DRYRUN_MODEL, long_help = crate::cmd::soak::MODEL_HELP)]
+    pub validate_model: String,
     /// Accuracy thresholds.
     #[command(flatten)]
     pub thresholds: ValidateFlags,
@@ -275,6 +278,11 @@ async fn phases(
             args.soak.seed,
             args.soak.idle_timeout,
             &args.thresholds,
+            &args.validate_model,
+            match &args.soak.profile {
+                Some(p) => crate::cmd::soak::read_profile(p)?,
+                None => String::new(),
+            },
         );
         let (doc, _) =
             crate::cmd::validate::validate(cluster, req, |_| run_dir.join("dryrun"), quiet).await?;

@@ -7,9 +7,12 @@ use std::time::Duration;
 
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use serde::Serialize;
+use shadowkpi_domain::engine::ModelSetSpec;
+use shadowkpi_domain::engine::model_spec::DEFAULT_SOAK_MODEL;
 use shadowkpi_domain::gate::{GateThresholds, SoakVerdict, Verdict};
 use shadowkpi_domain::kpi::KpiSet;
 use shadowkpi_domain::params::StrategyParams;
+use shadowkpi_domain::profile::Profile;
 use shadowkpi_domain::summary::IterSummary;
 use shadowkpi_proto::v1::run_soak_response::Event;
 use shadowkpi_proto::v1::shadow_service_client::ShadowServiceClient;
@@ -21,13 +24,15 @@ use crate::cluster::Cluster;
 use crate::error::{CliError, CliResult, EXIT_GATE};
 use crate::feedplan::{FeedChoice, FeedPlan};
 
-/// Execution model of the simulated exchange.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ModelChoice {
-    /// No order latency, front of the queue (the shadow default).
-    Lenient,
-    /// Order entry latency and queue position (the dry-run models).
-    Strict,
+/// Help of every `--model` flag.
+pub const MODEL_HELP: &str = "Execution model set: a built-in one (lenient, shadow, dryrun) or one of the profile's `models` (list them with `shadowctl config show`)";
+
+/// The model set `name` of `profile`; an unknown name is a usage error (exit 2)
+/// naming `flag` and listing the available sets.
+pub fn resolve_model(profile: &Profile, flag: &str, name: &str) -> CliResult<ModelSetSpec> {
+    profile
+        .model_set(name)
+        .map_err(|e| CliError::Usage(format!("{flag}: {e}")))
 }
 
 /// Flags shared by `soak` and `pipeline`.
@@ -48,9 +53,9 @@ pub struct SoakFlags {
     /// Preset of the profile (e.g. `maker_bias_uplift_v1`).
     #[arg(long)]
     pub preset: Option<String>,
-    /// Execution model.
-    #[arg(long, value_enum, default_value_t = ModelChoice::Lenient)]
-    pub model: ModelChoice,
+    #[doc = "Execution model set of the soak."]
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_SOAK_MODEL, long_help = MODEL_HELP)]
+    pub model: String,
     /// Seed of every random model (and of the synthetic feed).
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
@@ -156,12 +161,11 @@ pub struct SoakOutcome {
     pub export_report: Option<v1::ExportReport>,
 }
 
-fn read_profile(path: &Path) -> CliResult<String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::Usage(format!("cannot read profile {}: {e}", path.display())))?;
-    shadowkpi_domain::profile::Profile::from_json_str(&text)
-        .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
-    Ok(text)
+/// Reads a profile file with its latency recordings (relative to the file)
+/// and returns it as self-contained JSON for a service.
+pub fn read_profile(path: &Path) -> CliResult<String> {
+    let profile = shadowd::load_profile(path).map_err(CliError::Usage)?;
+    Ok(profile.to_json_string())
 }
 
 /// A run id from the wall clock: `<prefix>-YYYYMMDDTHHMMSSZ-<4 hex>`.
@@ -297,10 +301,8 @@ pub fn request(flags: &SoakFlags, run_id: Option<&str>) -> CliResult<RunSoakRequ
             min_windows: Some(m),
             ..Default::default()
         }),
-        model: match flags.model {
-            ModelChoice::Lenient => ExecutionModel::Lenient,
-            ModelChoice::Strict => ExecutionModel::Strict,
-        } as i32,
+        model: ExecutionModel::Unspecified as i32,
+        model_set: flags.model.clone(),
         seed: flags.seed,
         idle_timeout_ms: flags.idle_timeout.as_millis() as u64,
     })

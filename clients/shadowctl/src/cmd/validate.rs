@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use comfy_table::{Cell, Color, Table, presets::UTF8_FULL_CONDENSED};
 use shadowkpi_domain::accuracy::AccuracyStatus;
+use shadowkpi_domain::engine::model_spec::DEFAULT_DRYRUN_MODEL;
 use shadowkpi_proto::v1::dry_run_service_client::DryRunServiceClient;
 use shadowkpi_proto::v1::validate_response::Event;
 use shadowkpi_proto::v1::{self, ValidateRequest};
@@ -50,9 +51,16 @@ pub struct ValidateArgs {
     /// `exchange` of the prediction keys.
     #[arg(long, env = "SHADOWKPI_EXCHANGE", default_value = "bybit")]
     pub exchange: String,
-    /// Seed of the strict latency model.
+    /// Seed of the dry run's random models.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    #[doc = "Execution model set of the dry run."]
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_DRYRUN_MODEL, long_help = crate::cmd::soak::MODEL_HELP)]
+    pub model: String,
+    /// Profile whose `models` the dry run may use and whose parameters apply
+    /// to predictions without provenance (default: the server's).
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
     /// End early when no tick arrived for this long (wall clock).
     #[arg(long, default_value = "30s", value_parser = shadowkpi_runtime::parse_duration)]
     pub idle_timeout: Duration,
@@ -75,6 +83,8 @@ pub fn request(
     seed: u64,
     idle_timeout: Duration,
     t: &ValidateFlags,
+    model_set: &str,
+    profile_json: String,
 ) -> ValidateRequest {
     ValidateRequest {
         symbols: symbols.to_vec(),
@@ -89,6 +99,8 @@ pub fn request(
         run_id: String::new(),
         seed,
         idle_timeout_ms: idle_timeout.as_millis() as u64,
+        model_set: model_set.to_string(),
+        profile_json,
     }
 }
 
@@ -194,6 +206,10 @@ pub async fn run(args: ValidateArgs, global: &GlobalArgs) -> CliResult<ExitCode>
             args.thresholds.fail_above, args.thresholds.pass_below
         )));
     }
+    let profile_json = match &args.profile {
+        Some(p) => crate::cmd::soak::read_profile(p)?,
+        None => String::new(),
+    };
     let cluster = Cluster::start(global).await?;
     eprintln!("{}", cluster.describe());
     let req = request(
@@ -205,6 +221,8 @@ pub async fn run(args: ValidateArgs, global: &GlobalArgs) -> CliResult<ExitCode>
         args.seed,
         args.idle_timeout,
         &args.thresholds,
+        &args.model,
+        profile_json,
     );
     let root = args.artifacts.join("dryrun");
     let result = validate(&cluster, req, |id| root.join(id), global.json).await;

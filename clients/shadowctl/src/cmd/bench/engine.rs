@@ -69,10 +69,11 @@ fn measure(runs: usize, one_symbol_s: i64, hundred_symbols_s: i64) -> CliResult<
             fmt_number(many.len() as f64)
         ),
     );
-    for (name, models) in [
-        ("lenient", ModelSet::lenient()),
-        ("strict", ModelSet::strict(7)),
-    ] {
+    let sets = shadowkpi_domain::engine::model_spec::builtin_sets();
+    for name in ["lenient", "dryrun"] {
+        let Ok(models) = sets[name].build(7) else {
+            continue;
+        };
         for (label, ticks) in [("1 symbol", &one), ("100 symbols", &many)] {
             let mut rates = Vec::new();
             let mut windows = 0;

@@ -1,0 +1,350 @@
+//! Execution model sets through the real services: a soak and a dry run name
+//! their set (`model_set`), the set changes the simulation, and its name and
+//! description travel through ITER_SUMMARY, the exported meta hash and the
+//! accuracy report. Real Redis, real ingestd/shadowd/exportd/dryrund.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ingestd::feed::{CancellationToken, PublishOptions, publish_synthetic};
+use redis::Commands;
+use shadowkpi_domain::feed::synthetic::SyntheticConfig;
+use shadowkpi_domain::profile::Profile;
+use shadowkpi_proto::v1::dry_run_service_client::DryRunServiceClient;
+use shadowkpi_proto::v1::run_soak_response::Event as SoakEvent;
+use shadowkpi_proto::v1::shadow_service_client::ShadowServiceClient;
+use shadowkpi_proto::v1::validate_response::Event as ValidateEvent;
+use shadowkpi_proto::v1::{
+    AccuracyReport, ExecutionModel, ExportOptions, IterSummary, ModelSetInfo, RunSoakRequest,
+    SoakStarted, ValidateRequest,
+};
+use shadowkpi_runtime::{ServingHandle, Shutdown};
+use shadowkpi_store::{RedisStore, Store, StoreOptions};
+use shadowkpi_testkit::RedisServer;
+use tonic::transport::Channel;
+
+const HANG: Duration = Duration::from_secs(120);
+const SYMBOLS: [&str; 2] = ["BTCUSDT", "ETHUSDT"];
+
+/// A profile with one set of its own: slow order entry, the dry run's queue.
+const PROFILE: &str = r#"{
+  "models": {
+    "slow": {
+      "latency": {"kind": "constant", "feed_ms": 5, "entry_ms": 400, "response_ms": 100},
+      "queue": {"kind": "risk_averse"}
+    }
+  }
+}"#;
+const SLOW: &str = "fill=touch_dwell latency=constant(feed=5ms,entry=400ms,response=100ms) queue=risk_averse partial_fills=false fees=params";
+
+struct Stack {
+    redis: RedisServer,
+    store: Arc<dyn Store>,
+    _ingest: ServingHandle,
+    shadow: ServingHandle,
+    _export: ServingHandle,
+    dryrun: ServingHandle,
+}
+
+async fn listener() -> tokio::net::TcpListener {
+    tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
+}
+
+async fn stack() -> Stack {
+    let redis = RedisServer::start();
+    let store: Arc<dyn Store> = Arc::new(
+        RedisStore::connect(&redis.url(), StoreOptions::default())
+            .await
+            .unwrap(),
+    );
+    let shutdown = Shutdown::new();
+    let ingest = ingestd::spawn_with_config(
+        store.clone(),
+        ingestd::IngestConfig {
+            consumer: "e2e".into(),
+            ..ingestd::IngestConfig::default()
+        },
+        listener().await,
+        shutdown.clone(),
+    )
+    .unwrap();
+    let export = exportd::spawn(store.clone(), listener().await, shutdown.clone()).unwrap();
+    let shadow = shadowd::spawn(
+        shadowd::ShadowConfig {
+            ingest_addr: ingest.url(),
+            export_addr: export.url(),
+        },
+        listener().await,
+        shutdown.clone(),
+    )
+    .unwrap();
+    let dryrun = dryrund::spawn(
+        dryrund::DryRunConfig {
+            ingest_addr: ingest.url(),
+        },
+        store.clone(),
+        listener().await,
+        shutdown.clone(),
+    )
+    .unwrap();
+    Stack {
+        redis,
+        store,
+        _ingest: ingest,
+        shadow,
+        _export: export,
+        dryrun,
+    }
+}
+
+async fn feed(store: &dyn Store, seconds: i64) {
+    let cfg = SyntheticConfig {
+        symbols: SYMBOLS.iter().map(|s| s.to_string()).collect(),
+        seed: 7,
+        duration_ms: seconds * 1000,
+        rate: 40.0,
+        ..SyntheticConfig::default()
+    };
+    let report = publish_synthetic(
+        store,
+        cfg,
+        &PublishOptions::default(),
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert!(report.ticks > 0);
+}
+
+async fn channel(url: &str) -> Channel {
+    Channel::from_shared(url.to_string())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
+}
+
+fn soak_request(iterations: u32, env: Option<&str>) -> RunSoakRequest {
+    RunSoakRequest {
+        symbols: SYMBOLS.iter().map(|s| s.to_string()).collect(),
+        iterations,
+        window_ms: 10_000,
+        seed: 7,
+        auto_export: env.is_some(),
+        export_options: env.map(|e| ExportOptions {
+            env: e.into(),
+            ..Default::default()
+        }),
+        idle_timeout_ms: 10_000,
+        profile_json: PROFILE.into(),
+        // Many fills in every short window, whatever the profile says.
+        overrides: Some(shadowkpi_proto::v1::StrategyParams {
+            quote_offset_bps: Some(1.0),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+async fn soak(
+    s: &Stack,
+    req: RunSoakRequest,
+) -> Result<(SoakStarted, Vec<IterSummary>), tonic::Status> {
+    let mut stream = ShadowServiceClient::new(channel(&s.shadow.url()).await)
+        .run_soak(req)
+        .await?
+        .into_inner();
+    let mut started = None;
+    let mut summaries = Vec::new();
+    while let Some(m) = tokio::time::timeout(HANG, stream.message())
+        .await
+        .expect("soak hung")?
+    {
+        match m.event.unwrap() {
+            SoakEvent::Started(st) => started = Some(st),
+            SoakEvent::Summary(sum) => summaries.push(sum),
+            SoakEvent::Verdict(_) => {}
+            SoakEvent::ExportReport(r) => assert_eq!(r.batches_failed, 0),
+        }
+    }
+    Ok((started.expect("a started event"), summaries))
+}
+
+async fn validate(s: &Stack, req: ValidateRequest) -> Result<AccuracyReport, tonic::Status> {
+    let mut stream = DryRunServiceClient::new(channel(&s.dryrun.url()).await)
+        .validate(req)
+        .await?
+        .into_inner();
+    let mut report = None;
+    while let Some(m) = tokio::time::timeout(HANG, stream.message())
+        .await
+        .expect("validate hung")?
+    {
+        if let ValidateEvent::Report(r) = m.event.unwrap() {
+            report = Some(r);
+        }
+    }
+    Ok(report.expect("a report"))
+}
+
+fn fills(summaries: &[IterSummary]) -> u64 {
+    summaries
+        .iter()
+        .flat_map(|s| s.symbols.values())
+        .map(|s| s.summary.unwrap().total_fills)
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_named_set_runs_the_soak_and_travels_to_the_meta_hash_and_the_dry_run_report() {
+    let s = stack().await;
+    feed(&*s.store, 240).await;
+
+    let (started, summaries) = soak(
+        &s,
+        RunSoakRequest {
+            model_set: "slow".into(),
+            ..soak_request(6, Some("e2e"))
+        },
+    )
+    .await
+    .unwrap();
+    let slow = ModelSetInfo {
+        name: "slow".into(),
+        description: SLOW.into(),
+    };
+    assert_eq!(started.model.as_ref(), Some(&slow));
+    assert_eq!(summaries.len(), 6);
+    for sum in &summaries {
+        assert_eq!(sum.model.as_ref(), Some(&slow));
+        assert!(sum.notes.contains(" model=slow "), "{}", sum.notes);
+    }
+
+    // The exported provenance names the set, as JSON.
+    let mut c = s.redis.connection();
+    for sym in SYMBOLS {
+        let meta: BTreeMap<String, String> =
+            c.hgetall(format!("e2e:bybit:shadow:meta:{sym}")).unwrap();
+        let model: serde_json::Value = serde_json::from_str(&meta["model"]).unwrap();
+        assert_eq!(model["name"], "slow");
+        assert_eq!(model["description"], SLOW);
+    }
+
+    // The dry run resolves a set of the request's profile and reports both sets.
+    let report = validate(
+        &s,
+        ValidateRequest {
+            symbols: SYMBOLS.iter().map(|x| x.to_string()).collect(),
+            env: "e2e".into(),
+            iterations: 2,
+            window_ms: 10_000,
+            seed: 7,
+            idle_timeout_ms: 10_000,
+            model_set: "slow".into(),
+            profile_json: PROFILE.into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.model.as_ref(), Some(&slow));
+    assert_eq!(report.symbols.len(), 2);
+    for sym in &report.symbols {
+        assert_eq!(sym.prediction_model.as_ref(), Some(&slow), "{}", sym.symbol);
+    }
+
+    // Without a name: the built-in dry-run set.
+    let report = validate(
+        &s,
+        ValidateRequest {
+            symbols: vec!["BTCUSDT".into()],
+            env: "e2e".into(),
+            iterations: 1,
+            window_ms: 10_000,
+            idle_timeout_ms: 10_000,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let builtin = &shadowkpi_domain::engine::model_spec::builtin_sets()["dryrun"];
+    assert_eq!(
+        report.model,
+        Some(ModelSetInfo {
+            name: "dryrun".into(),
+            description: builtin.describe(),
+        })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_set_changes_the_simulation_and_the_old_enum_still_works() {
+    let (a, b) = (stack().await, stack().await);
+    feed(&*a.store, 60).await;
+    feed(&*b.store, 60).await;
+    let (_, lenient) = soak(
+        &a,
+        RunSoakRequest {
+            model_set: "lenient".into(),
+            ..soak_request(4, None)
+        },
+    )
+    .await
+    .unwrap();
+    // The deprecated enum: STRICT is the built-in `dryrun` set.
+    let (started, strict) = soak(
+        &b,
+        RunSoakRequest {
+            model: ExecutionModel::Strict as i32,
+            ..soak_request(4, None)
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(started.model.unwrap().name, "dryrun");
+    assert_eq!(lenient[0].model.as_ref().unwrap().name, "lenient");
+    assert!(
+        strict[0].notes.contains(" model=dryrun "),
+        "{}",
+        strict[0].notes
+    );
+    // Same ticks, same seed: latency and queue position cost fills.
+    let (l, d) = (fills(&lenient), fills(&strict));
+    assert!(l > 0 && d < l, "lenient {l} fills, dryrun {d}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_set_is_invalid_argument_listing_the_available_sets() {
+    let s = stack().await;
+    let err = soak(
+        &s,
+        RunSoakRequest {
+            model_set: "strict".into(),
+            ..soak_request(1, None)
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert_eq!(
+        err.message(),
+        "model_set: unknown model set `strict` (available: dryrun, lenient, shadow, slow)"
+    );
+    let err = validate(
+        &s,
+        ValidateRequest {
+            symbols: vec!["BTCUSDT".into()],
+            model_set: "nope".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    let names = Profile::builtin().model_set_names().join(", ");
+    assert_eq!(
+        err.message(),
+        format!("model_set: unknown model set `nope` (available: {names})")
+    );
+}
