@@ -2,7 +2,9 @@
 //!
 //! Reads predicted KPIs and their provenance from the KPI store, subscribes to
 //! `ingestd` for a fresh window of the live feed, runs the same strategy through
-//! the strict execution models, and reports MAPE per KPI with PASS/WARN/FAIL.
+//! the request's execution model set (`model_set`, default `dryrun`, from the
+//! request's profile or the built-in one), and reports MAPE per KPI with
+//! PASS/WARN/FAIL, naming the dry run's set and the soak's.
 //!
 //! # Layout
 //! - [`Args`]: flags of the binary.

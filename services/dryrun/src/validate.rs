@@ -1,5 +1,5 @@
 //! One validation: read predictions, dry-run the strategy on fresh ticks with
-//! the strict models, compare, report.
+//! the requested model set, compare, report.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

@@ -33,7 +33,7 @@ pub struct ValidateFlags {
 /// Flags of `shadowctl validate`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  shadowctl validate --symbols BTCUSDT ETHUSDT --iterations 6 --duration 60s\n  shadowctl validate --env prod --exchange bybit      # every symbol with a prediction\n\nWrites artifacts/dryrun/<run_id>/DRYRUN_ACCURACY_REPORT.{md,json,html}; exits 1\nwhen any KPI fails (or has no prediction or no data), 3 when Redis is unreachable."
+    after_help = "Examples:\n  shadowctl validate --symbols BTCUSDT ETHUSDT --iterations 6 --duration 60s\n  shadowctl validate --env prod --exchange bybit      # every symbol with a prediction\n  shadowctl validate --profile profiles/shadow_profiles.json --model measured_example\n\nWrites artifacts/dryrun/<run_id>/DRYRUN_ACCURACY_REPORT.{md,json,html}; exits 1\nwhen any KPI fails (or has no prediction or no data), 3 when Redis is unreachable."
 )]
 pub struct ValidateArgs {
     /// Symbols to validate (default: every symbol with a prediction).
