@@ -110,7 +110,16 @@ fn quick_bench_reports_every_section_with_positive_figures() {
             .any(|n| n.contains("over the Python exporter"))
     );
     let engine = names("engine_throughput");
-    assert_eq!(engine.len(), 4, "{engine:?}");
+    // five model sets (one per queue model, and partial fills) × 1 and 100 symbols
+    assert_eq!(engine.len(), 10, "{engine:?}");
+    for m in [
+        "front of queue",
+        "risk-averse",
+        "prob_power",
+        "partial fills",
+    ] {
+        assert!(engine.iter().any(|n| n.contains(m)), "{m}: {engine:?}");
+    }
     let scaling = names("scaling");
     for s in ["1 symbol,", "10 symbols", "100 symbols", "1000 symbols"] {
         assert!(scaling.iter().any(|n| n.contains(s)), "{s}: {scaling:?}");

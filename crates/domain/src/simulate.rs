@@ -304,6 +304,8 @@ pub fn simulate(
     let mut engine_config = EngineConfig::new(config.window_ms)
         .with_models(models)
         .with_seed(config.seed);
+    // The profile's grids; symbols without one are inferred from the feed.
+    engine_config.instruments = config.profile.instruments.clone();
     for s in &chosen {
         let p = config.profile.resolve(s, preset, &Default::default())?;
         engine_config = engine_config.with_symbol(s, p.clone());
@@ -457,6 +459,27 @@ mod tests {
         assert_eq!(r.verdict.symbols.len(), 2);
         assert!(r.verdict.symbols.iter().all(|v| v.windows == 3));
         assert_eq!(r.model.name, "shadow");
+    }
+
+    #[test]
+    fn the_profile_s_instruments_are_used_and_the_rest_inferred() {
+        let ticks = ticks();
+        let profile = Profile::from_json_str(
+            r#"{"instruments": {"BTCUSDT": {"tick_size": 0.5, "lot_size": 0.01}}}"#,
+        )
+        .unwrap();
+        let config = SimulateConfig {
+            profile,
+            ..SimulateConfig::new()
+        };
+        let r = run(&config, &ticks).unwrap();
+        let btc = r.symbols["BTCUSDT"].instrument.as_ref().unwrap();
+        assert_eq!(
+            (btc.tick_size, btc.lot_size, btc.source),
+            (0.5, 0.01, InstrumentSource::Configured)
+        );
+        let eth = r.symbols["ETHUSDT"].instrument.as_ref().unwrap();
+        assert_eq!(eth.source, InstrumentSource::Inferred);
     }
 
     #[test]

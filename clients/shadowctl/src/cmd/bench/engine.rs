@@ -2,10 +2,13 @@
 //! memory, on one thread (ticks/s per core).
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::Instant;
 
 use shadowkpi_domain::engine::testfeed::{FeedSpec, merge};
-use shadowkpi_domain::engine::{EngineConfig, ModelSet, ShadowEngine};
+use shadowkpi_domain::engine::{
+    EngineConfig, ModelSet, ProbFunc, ProbQueue, QueueModel, ShadowEngine,
+};
 use shadowkpi_domain::params::StrategyParams;
 use shadowkpi_domain::tick::Tick;
 
@@ -69,11 +72,32 @@ fn measure(runs: usize, one_symbol_s: i64, hundred_symbols_s: i64) -> CliResult<
             fmt_number(many.len() as f64)
         ),
     );
-    let sets = shadowkpi_domain::engine::model_spec::builtin_sets();
-    for name in ["lenient", "dryrun"] {
-        let Ok(models) = sets[name].build(7) else {
-            continue;
-        };
+    // The built-in sets, then the dry-run set with each other queue model and
+    // with partial fills: what each model costs.
+    let with = |queue: Option<Arc<dyn QueueModel>>, partial: bool| {
+        let strict = ModelSet::strict(7);
+        ModelSet {
+            queue: queue.unwrap_or(strict.queue.clone()),
+            partial_fills: partial,
+            ..strict
+        }
+    };
+    for (name, models) in [
+        ("lenient (front of queue)", ModelSet::lenient()),
+        (
+            "shadow (front of queue, constant latency)",
+            ModelSet::shadow(),
+        ),
+        (
+            "strict (risk-averse queue, random latency)",
+            ModelSet::strict(7),
+        ),
+        (
+            "strict with a prob_power(n=3) queue",
+            with(Some(Arc::new(ProbQueue::new(ProbFunc::Power(3.0)))), false),
+        ),
+        ("strict with partial fills", with(None, true)),
+    ] {
         for (label, ticks) in [("1 symbol", &one), ("100 symbols", &many)] {
             let mut rates = Vec::new();
             let mut windows = 0;
@@ -83,7 +107,7 @@ fn measure(runs: usize, one_symbol_s: i64, hundred_symbols_s: i64) -> CliResult<
                 windows = w;
             }
             section.rows.push(
-                Row::plain(format!("engine, {label}, {name} models"), "ticks/s", rates)
+                Row::plain(format!("engine, {label}, {name}"), "ticks/s", rates)
                     .note(format!("{windows} windows")),
             );
         }
