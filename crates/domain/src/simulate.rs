@@ -462,27 +462,6 @@ mod tests {
     }
 
     #[test]
-    fn the_profile_s_instruments_are_used_and_the_rest_inferred() {
-        let ticks = ticks();
-        let profile = Profile::from_json_str(
-            r#"{"instruments": {"BTCUSDT": {"tick_size": 0.5, "lot_size": 0.01}}}"#,
-        )
-        .unwrap();
-        let config = SimulateConfig {
-            profile,
-            ..SimulateConfig::new()
-        };
-        let r = run(&config, &ticks).unwrap();
-        let btc = r.symbols["BTCUSDT"].instrument.as_ref().unwrap();
-        assert_eq!(
-            (btc.tick_size, btc.lot_size, btc.source),
-            (0.5, 0.01, InstrumentSource::Configured)
-        );
-        let eth = r.symbols["ETHUSDT"].instrument.as_ref().unwrap();
-        assert_eq!(eth.source, InstrumentSource::Inferred);
-    }
-
-    #[test]
     fn iterations_and_symbols_narrow_the_run() {
         let ticks = ticks();
         let config = SimulateConfig {
