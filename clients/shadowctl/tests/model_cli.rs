@@ -227,6 +227,11 @@ fn pipeline_runs_the_named_sets_and_the_reports_say_so() {
         }
     }
     assert_eq!(summaries, 3);
+    let soak: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("soak/SOAK_SUMMARY.json")).unwrap())
+            .unwrap();
+    assert_eq!(soak["model"]["name"], "rec");
+    assert_eq!(soak["model"]["description"], REC);
 
     // The accuracy report names the dry run's set (the profile's `dryrun`)
     // and the soak's set it checks.

@@ -122,6 +122,9 @@ pub struct SoakSummaryDoc {
     pub profile: String,
     /// Feed description.
     pub source: String,
+    /// The execution model set of the soak.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<shadowkpi_domain::summary::ModelSetInfo>,
     /// Gate thresholds.
     pub thresholds: GateThresholds,
     /// Per-symbol verdict, aggregates and reasons.
@@ -196,6 +199,7 @@ pub async fn soak(
     let mut summaries = Vec::new();
     let mut params = BTreeMap::new();
     let mut profile = String::new();
+    let mut model = None;
     let mut verdict_wire = None;
     let mut export_report = None;
     let mut dir_for = Some(dir_for);
@@ -208,6 +212,7 @@ pub async fn soak(
             Some(Event::Started(s)) => {
                 run_id = s.run_id.clone();
                 profile = s.profile.clone();
+                model = s.model.map(Into::into);
                 params = s.params;
                 dir = dir_for.take().map(|f| f(&run_id)).unwrap_or_default();
                 create_dir(&dir)?;
@@ -249,6 +254,7 @@ pub async fn soak(
             .first()
             .map(|s| s.source.clone())
             .unwrap_or_default(),
+        model,
         thresholds,
         symbols: verdict
             .symbols
@@ -380,6 +386,9 @@ pub async fn run(args: SoakArgs, global: &GlobalArgs) -> CliResult<ExitCode> {
         );
     } else {
         print_table(&outcome.doc);
+        if let Some(m) = &outcome.doc.model {
+            println!("model set: {} ({})", m.name, m.description);
+        }
         println!(
             "verdict: {} ({} windows) — artifacts in {}",
             outcome.doc.verdict,

@@ -743,6 +743,12 @@ mod tests {
         assert_eq!(ours.symbols.len(), 2);
         assert_eq!(ours.symbols["BTCUSDT"].summary.p95_latency_ms, Some(250.0));
         assert_eq!(ours.symbols["ETHUSDT"].summary.p95_latency_ms, None);
+        assert_eq!(ours.model.as_ref().map(|m| m.name.as_str()), Some("shadow"));
+        // the example's model set is the built-in one, as described today
+        assert_eq!(
+            ours.model.map(|m| m.description),
+            Some(crate::engine::model_spec::builtin_sets()["shadow"].describe())
+        );
         let nested = parse_iter_summary(include_str!(
             "../../../../schemas/examples/legacy_nested.json"
         ))
