@@ -1,13 +1,26 @@
 //! The market feed of a soak or pipeline: the synthetic feed run in-process
-//! (all-in-one) or an external feed that is already flowing into the stream.
+//! (all-in-one), a recording replayed from files (`pipeline --replay`), or an
+//! external feed that is already flowing into the stream.
+//!
+//! Either feed this process publishes goes out in two parts: the soak's before
+//! the soak, the rest once the dry run starts ([`FeedTask::continue_for_dry_run`]).
+//! A recording is read and split by [`ReplayRecording`] (the `feed replay`
+//! readers, [`ingestd::feed::read_replay`]) as
+//! [`shadowkpi_domain::feed::split::plan_split`] plans it.
 
+use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shadowkpi_domain::feed::decode::{TS_WALL_UNPACED, field};
-use shadowkpi_domain::feed::synthetic::{
-    DEFAULT_START_MS, FeedEntry, SyntheticConfig, SyntheticFeed,
+use ingestd::feed::{MergeClock, ReplayFormat, ReplaySource, read_replay};
+use shadowkpi_domain::feed::decode::{TS_WALL_UNPACED, encode, field};
+use shadowkpi_domain::feed::split::{
+    ReplaySplit, SplitRequest, format_span, format_utc, plan_split,
 };
+use shadowkpi_domain::feed::synthetic::{DEFAULT_START_MS, SyntheticConfig, SyntheticFeed};
+use shadowkpi_domain::symbol::normalize_symbol;
+use shadowkpi_domain::tick::Tick;
 use shadowkpi_store::{Store, StoreError};
 use tokio::task::JoinHandle;
 
@@ -29,12 +42,13 @@ pub enum FeedChoice {
     External,
 }
 
-/// A planned synthetic feed (or none).
+/// A planned feed this process publishes (or none).
 #[derive(Debug, Clone)]
 pub struct FeedPlan {
     config: Option<SyntheticConfig>,
     /// Event time published before the soak; the rest waits for the dry run.
     soak_ms: i64,
+    replay: Option<Arc<ReplayFeed>>,
 }
 
 impl FeedPlan {
@@ -61,6 +75,7 @@ impl FeedPlan {
             return Ok(FeedPlan {
                 config: None,
                 soak_ms,
+                replay: None,
             });
         }
         if !(flags.feed_rate.is_finite() && flags.feed_rate > 0.0) {
@@ -84,12 +99,25 @@ impl FeedPlan {
                 ..SyntheticConfig::default()
             }),
             soak_ms,
+            replay: None,
         })
+    }
+
+    /// A recording split in two: the soak's part, then the dry run's.
+    pub fn replay(feed: ReplayFeed) -> FeedPlan {
+        FeedPlan {
+            config: None,
+            soak_ms: 0,
+            replay: Some(Arc::new(feed)),
+        }
     }
 
     /// Starts publishing the soak's part of the feed in the background. `None`
     /// for an external feed.
     pub async fn start(&self, cluster: &Cluster) -> CliResult<Option<FeedTask>> {
+        if let Some(r) = &self.replay {
+            return r.start(cluster).map(Some);
+        }
         let Some(cfg) = self.config.clone() else {
             return Ok(None);
         };
@@ -111,7 +139,7 @@ impl FeedPlan {
         let cutoff = cfg.start_ms + self.soak_ms;
         let part = FeedPart {
             store,
-            feed,
+            entries: Box::new(feed.map(|e| (e.ts_ms(), e.fields()))),
             held: None,
         };
         Ok(Some(FeedTask {
@@ -120,11 +148,14 @@ impl FeedPlan {
     }
 }
 
+/// Stream entries with their event time, in publishing order.
+type Entries = Box<dyn Iterator<Item = (i64, Vec<(String, String)>)> + Send>;
+
 /// The rest of a feed, not yet published.
 struct FeedPart {
     store: Arc<dyn Store>,
-    feed: SyntheticFeed,
-    held: Option<FeedEntry>,
+    entries: Entries,
+    held: Option<(i64, Vec<(String, String)>)>,
 }
 
 impl FeedPart {
@@ -134,13 +165,12 @@ impl FeedPart {
         const BATCH: usize = 1000;
         let mut batch = Vec::with_capacity(BATCH);
         loop {
-            let next = self.held.take().or_else(|| self.feed.next());
-            let Some(entry) = next else { break };
-            if cutoff.is_some_and(|c| entry.ts_ms() >= c) {
-                self.held = Some(entry);
+            let next = self.held.take().or_else(|| self.entries.next());
+            let Some((ts, mut fields)) = next else { break };
+            if cutoff.is_some_and(|c| ts >= c) {
+                self.held = Some((ts, fields));
                 break;
             }
-            let mut fields = entry.fields();
             // Unpaced event time from a fixed instant: clock drift does not apply.
             fields.push((field::TS_WALL.into(), TS_WALL_UNPACED.into()));
             batch.push(fields);
@@ -159,7 +189,7 @@ impl FeedPart {
 /// Keep everything a soak and its dry run read.
 const MAXLEN: Option<u64> = Some(10_000_000);
 
-/// A synthetic feed being published.
+/// A feed being published.
 pub struct FeedTask {
     running: JoinHandle<Result<FeedPart, StoreError>>,
 }
@@ -177,9 +207,9 @@ impl FeedTask {
         let part = self
             .running
             .await
-            .map_err(|e| CliError::Service(format!("synthetic feed: {e}")))?
+            .map_err(|e| CliError::Service(format!("feed: {e}")))?
             .map_err(|e| CliError::StoreUnreachable {
-                message: format!("synthetic feed: {e}"),
+                message: format!("feed: {e}"),
                 hint: Some(crate::cluster::REDIS_HINT.into()),
             })?;
         Ok(FeedTask {
@@ -190,5 +220,219 @@ impl FeedTask {
     /// Stops publishing.
     pub fn abort(&self) {
         self.running.abort();
+    }
+}
+
+/// Mark-out margin of a replay part past its last window's mark-out horizon:
+/// the ingest reorder window (40 ms) and some room.
+pub const REPLAY_TAIL_MARGIN_MS: i64 = 500;
+
+/// Recorded files read into memory, checked, for `pipeline --replay`.
+#[derive(Debug, Clone)]
+pub struct ReplayRecording {
+    /// The files, as given, joined by `, ` (prefixes errors).
+    pub label: String,
+    /// The symbols the files hold (normalised, sorted).
+    pub symbols: Vec<String>,
+    /// Every usable tick, in feed order (the files merged as `feed replay`
+    /// merges them).
+    pub ticks: Vec<Tick>,
+    /// Lines that could not be used (skipped).
+    pub skipped: u64,
+}
+
+fn usage(e: ingestd::IngestError) -> CliError {
+    CliError::Usage(e.to_string())
+}
+
+fn open_all(files: &[PathBuf]) -> CliResult<Vec<ReplaySource>> {
+    files
+        .iter()
+        .map(|f| ReplaySource::open(f).map_err(usage))
+        .collect()
+}
+
+impl ReplayRecording {
+    /// Reads `files` (JSON Lines or Tardis CSV, plain or gzipped). A missing
+    /// file, a file without a usable tick, or (when `asked` is given) a file
+    /// holding a symbol not asked for or a symbol asked for that no file holds,
+    /// is a usage error naming the file and the symbols found.
+    pub fn load(
+        files: &[PathBuf],
+        format: ReplayFormat,
+        clock: MergeClock,
+        asked: Option<&[String]>,
+    ) -> CliResult<ReplayRecording> {
+        let mut wanted = BTreeSet::new();
+        for s in asked.unwrap_or_default() {
+            wanted.insert(normalize_symbol(s).ok_or_else(|| {
+                CliError::Usage(format!("--symbols: `{s}` is empty once normalised"))
+            })?);
+        }
+        // Each file alone first: which file is empty, which holds what.
+        let mut found = BTreeSet::new();
+        let mut single = None;
+        for f in files {
+            let read =
+                read_replay(open_all(std::slice::from_ref(f))?, format, clock).map_err(usage)?;
+            let name = f.display();
+            if read.ticks.is_empty() {
+                let why = match read.errors.first() {
+                    Some(e) => format!("{} lines skipped, the first: {e}", read.skipped),
+                    None => "the file is empty".to_string(),
+                };
+                return Err(CliError::Usage(format!("{name}: no usable tick ({why})")));
+            }
+            let held: BTreeSet<String> = read.ticks.iter().map(|t| t.symbol.clone()).collect();
+            let extra: Vec<&str> = held
+                .iter()
+                .filter(|s| !wanted.is_empty() && !wanted.contains(*s))
+                .map(String::as_str)
+                .collect();
+            if !extra.is_empty() {
+                return Err(CliError::Usage(format!(
+                    "{name} holds {} but --symbols asks for {} only: {} not asked for (replay files of the symbols asked for, or drop --symbols to run every symbol of the files)",
+                    join(&held),
+                    join(&wanted),
+                    extra.join(", ")
+                )));
+            }
+            found.extend(held);
+            single = Some(read);
+        }
+        let missing: Vec<&str> = wanted
+            .iter()
+            .filter(|s| !found.contains(*s))
+            .map(String::as_str)
+            .collect();
+        let label = files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        if !missing.is_empty() {
+            return Err(CliError::Usage(format!(
+                "--symbols {}: not in {label}, which hold {}",
+                missing.join(", "),
+                join(&found)
+            )));
+        }
+        let read = match single {
+            Some(r) if files.len() == 1 => r,
+            _ => read_replay(open_all(files)?, format, clock).map_err(usage)?,
+        };
+        for e in &read.errors {
+            tracing::warn!(error = %e, "replay line skipped");
+        }
+        Ok(ReplayRecording {
+            label,
+            symbols: found.into_iter().collect(),
+            ticks: read.ticks,
+            skipped: read.skipped,
+        })
+    }
+
+    /// Splits the recording as `req` says; a part too short for its windows,
+    /// or a split outside the recording, is a usage error naming the numbers.
+    pub fn split(self, req: &SplitRequest) -> CliResult<ReplayFeed> {
+        let ts: Vec<i64> = self.ticks.iter().map(|t| t.ts_server_ms).collect();
+        let plan = plan_split(&ts, req, &self.label).map_err(|e| CliError::Usage(e.to_string()))?;
+        let (mut soak, mut dry) = (Vec::new(), Vec::new());
+        for t in self.ticks {
+            let ts = t.ts_server_ms;
+            if plan.is_soak(ts) {
+                if plan.soak.publishes(ts) {
+                    soak.push(t);
+                }
+            } else if plan.dry_run.as_ref().is_some_and(|d| d.publishes(ts)) {
+                dry.push(t);
+            }
+        }
+        Ok(ReplayFeed {
+            label: self.label,
+            symbols: self.symbols,
+            plan,
+            soak,
+            dry,
+        })
+    }
+}
+
+fn join(s: &BTreeSet<String>) -> String {
+    s.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+}
+
+/// A recording split for a soak and its dry run.
+#[derive(Debug, Clone)]
+pub struct ReplayFeed {
+    /// The files.
+    pub label: String,
+    /// The symbols of the files.
+    pub symbols: Vec<String>,
+    /// Where it split and what each part runs.
+    pub plan: ReplaySplit,
+    soak: Vec<Tick>,
+    dry: Vec<Tick>,
+}
+
+impl ReplayFeed {
+    /// Lines for people: the recording, where it split, each part.
+    pub fn describe(&self) -> Vec<String> {
+        let p = &self.plan;
+        let (first, last) = p.span_ms;
+        let mut out = vec![
+            format!(
+                "replay: {}: {} ticks of {}, {} to {} ({})",
+                self.label,
+                p.soak.ticks + p.dry_run.as_ref().map_or(0, |d| d.ticks),
+                self.symbols.join(", "),
+                format_utc(first),
+                format_utc(last),
+                format_span(last - first)
+            ),
+            format!("split at {} ({})", p.split_ms, format_utc(p.split_ms)),
+        ];
+        let part = |name: &str, d: &shadowkpi_domain::feed::split::PartPlan| {
+            format!(
+                "  {name}: {} ticks, {} to {} ({}): {} windows of {} from {} ({} ticks published)",
+                d.ticks,
+                format_utc(d.first_ms),
+                format_utc(d.last_ms),
+                format_span(d.span_ms()),
+                d.windows,
+                format_span(d.window_ms),
+                format_utc(d.first_ms),
+                d.published
+            )
+        };
+        out.push(part("soak", &p.soak));
+        if let Some(d) = &p.dry_run {
+            out.push(part("dry run", d));
+        }
+        out
+    }
+
+    fn start(&self, cluster: &Cluster) -> CliResult<FeedTask> {
+        let store = cluster.store.clone().ok_or_else(|| {
+            CliError::Usage(
+                "--replay with deployed services needs --redis-url (the services' Redis) to publish the recording into the feed stream"
+                    .into(),
+            )
+        })?;
+        eprintln!(
+            "feed: replay of {}, {} + {} ticks → {FEED_STREAM}",
+            self.label,
+            self.soak.len(),
+            self.dry.len()
+        );
+        let ticks: Vec<Tick> = self.soak.iter().chain(&self.dry).cloned().collect();
+        let part = FeedPart {
+            store,
+            entries: Box::new(ticks.into_iter().map(|t| (t.ts_server_ms, encode(&t)))),
+            held: None,
+        };
+        Ok(FeedTask {
+            running: tokio::spawn(part.publish_until(Some(self.plan.split_ms))),
+        })
     }
 }

@@ -314,3 +314,178 @@ fn configuration_precedence_is_flag_then_env_then_file() {
         "{stderr}"
     );
 }
+
+/// The real recordings shipped in `data/`.
+fn sample(file: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/binance-btcusdt-2024-08-08")
+        .join(file)
+        .display()
+        .to_string()
+}
+
+/// Quotes and trades of the USD-M recording (66,089 + 21,313 rows, 344 s).
+fn usdm() -> [String; 2] {
+    [sample("usdm_quotes.csv.gz"), sample("usdm_trades.csv.gz")]
+}
+
+#[test]
+fn replay_of_a_real_recording_gives_a_verdict_on_the_strategy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let [q, t] = usdm();
+    let args = [
+        "pipeline",
+        "--json",
+        "--replay",
+        &q,
+        &t,
+        "--duration",
+        "30s",
+        "--validate-duration",
+        "30s",
+        "--min-windows",
+        "7",
+        "--idle-timeout",
+        "10s",
+    ];
+    let out = shadowctl(tmp.path(), &args, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let printed: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}; stderr:\n{stderr}"));
+    assert_exit_matches_decision(&out, &printed);
+    assert!(stderr.contains("in-process store"), "{stderr}");
+    assert!(stderr.contains("feed: replay of"), "{stderr}");
+    assert!(!stderr.contains("feed: synthetic"), "{stderr}");
+
+    // Where it split, printed before the run and in the summary.
+    let r = &printed["replay"];
+    let (first, last) = (
+        r["span_ms"][0].as_i64().unwrap(),
+        r["span_ms"][1].as_i64().unwrap(),
+    );
+    assert!((343_000..345_000).contains(&(last - first)), "{r}");
+    let split = r["split_ms"].as_i64().unwrap();
+    assert_eq!(split, first + ((last - first) as f64 * 0.7).floor() as i64);
+    assert_eq!(r["split"], "70%");
+    assert!(
+        stderr.contains(&format!("split at {split} (2024-08-")),
+        "{stderr}"
+    );
+    let (soak, dry) = (&r["soak"], &r["dry_run"]);
+    // Every row of both files is a tick, in one part or the other.
+    assert_eq!(
+        soak["ticks"].as_u64().unwrap() + dry["ticks"].as_u64().unwrap(),
+        66_089 + 21_313
+    );
+    assert!(soak["last_ms"].as_i64().unwrap() < split);
+    assert!(dry["first_ms"].as_i64().unwrap() >= split);
+    // As many whole windows as each part holds, past the 1 s mark-out and
+    // the 0.5 s margin: ⌊(240.8 s − 1.5 s) / 30 s⌋ = 7, ⌊(103 s − 1.5 s) / 30 s⌋ = 3.
+    let fit = |p: &serde_json::Value| {
+        (p["last_ms"].as_i64().unwrap() - p["first_ms"].as_i64().unwrap() - 1_500) / 30_000
+    };
+    assert_eq!((fit(soak), fit(dry)), (7, 3));
+    assert_eq!(
+        (soak["windows"].as_i64(), dry["windows"].as_i64()),
+        (Some(7), Some(3))
+    );
+
+    assert_eq!(printed["windows"], 7);
+    assert_eq!(printed["export_batches_failed"], 0);
+    let dir = run_dir(tmp.path());
+    assert_eq!(json(&dir.join("PIPELINE_SUMMARY.json")), printed);
+    for i in 1..=7 {
+        let f = json(&dir.join(format!("soak/ITER_SUMMARY_{i:03}.json")));
+        assert_eq!(f["iteration"], i);
+    }
+    let soak_doc = json(&dir.join("soak/SOAK_SUMMARY.json"));
+    assert_eq!(soak_doc["windows"], 7);
+    let btc = &soak_doc["symbols"]["BTCUSDT"];
+    assert_eq!(
+        soak_doc["symbols"].as_object().unwrap().len(),
+        1,
+        "the recording's one symbol"
+    );
+    // The engine fills on this recording: the verdict is about the strategy.
+    assert!(
+        btc["aggregate"]["total_fills"].as_u64().unwrap() > 0,
+        "{btc}"
+    );
+    for reason in btc["reasons"].as_array().unwrap() {
+        let reason = reason.as_str().unwrap();
+        assert!(
+            !reason.contains("no fills") && !reason.contains("no data"),
+            "{reason}"
+        );
+        assert!(!reason.starts_with("windows "), "{reason}");
+    }
+    assert!(btc["aggregate"]["edge_bps"].is_number(), "{btc}");
+    let report = json(&dir.join("dryrun/DRYRUN_ACCURACY_REPORT.json"));
+    assert_eq!(report["iterations"], 3);
+    assert_eq!(report["overall"], printed["accuracy"]);
+    assert_ne!(report["overall"], "NO_DATA", "{report}");
+}
+
+#[test]
+fn replay_refuses_bad_input_with_exit_2_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let [q, t] = usdm();
+    std::fs::write(tmp.path().join("empty.csv"), "").unwrap();
+    let refuse = |extra: &[&str], expected: &[&str]| {
+        let mut args = vec!["pipeline", "--duration", "30s"];
+        args.extend(extra);
+        let out = shadowctl(tmp.path(), &args, &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        for e in expected {
+            assert!(stderr.contains(e), "{args:?}: `{e}` not in {stderr}");
+        }
+        assert!(
+            !stderr.contains("all-in-one"),
+            "no service started: {stderr}"
+        );
+        assert!(
+            !tmp.path().join("artifacts").exists(),
+            "{args:?}: nothing is written"
+        );
+    };
+    // 48 windows of a minute in the first 70 % (240.8 s) of 344 s.
+    refuse(
+        &[
+            "--replay",
+            &q,
+            &t,
+            "--iterations",
+            "48",
+            "--duration",
+            "60s",
+        ],
+        &[
+            &format!("{q}, {t}: the soak part spans 4m 0."),
+            "but 48 windows of 1m need 48m 1.5s",
+        ],
+    );
+    // The rest (103 s) holds no three-minute dry-run window.
+    refuse(
+        &["--replay", &q, &t],
+        &[
+            "the dry-run part spans 1m 43.",
+            "but 1 window of 3m needs 3m 1.5s",
+        ],
+    );
+    refuse(
+        &["--replay", "missing.csv.gz"],
+        &["cannot open missing.csv.gz"],
+    );
+    refuse(&["--replay", "empty.csv"], &["empty.csv", "empty file"]);
+    refuse(
+        &["--replay", &q, &t, "--symbols", "ETHUSDT"],
+        &[&format!(
+            "{q} holds BTCUSDT but --symbols asks for ETHUSDT only: BTCUSDT not asked for"
+        )],
+    );
+    refuse(
+        &["--replay", &q, "--split", "100%"],
+        &["--split", "strictly between 0 and 100"],
+    );
+}

@@ -45,6 +45,11 @@ pub async fn dispatch(cli: Cli, file: &ConfigFile, matches: &ArgMatches) -> CliR
         Command::Simulate(a) => simulate::run(a, &global).await,
         Command::Export(a) => export::run(a, &global).await,
         Command::Validate(a) => validate::run(a, &global).await,
-        Command::Pipeline(a) => pipeline::run(a, &global).await,
+        Command::Pipeline(mut a) => {
+            if let Some(m) = matches.subcommand_matches("pipeline") {
+                a.given = pipeline::GivenFlags::from_matches(m);
+            }
+            pipeline::run(a, &global).await
+        }
     }
 }

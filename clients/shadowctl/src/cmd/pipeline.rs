@@ -19,15 +19,17 @@ use tracing::Instrument;
 use crate::artifacts::{create_dir, update_latest, write_json};
 use crate::cli::GlobalArgs;
 use crate::cluster::{Cluster, REDIS_HINT};
+use crate::cmd::feed::{ClockArg, FormatArg};
 use crate::cmd::soak::{SoakFlags, print_table as print_soak};
 use crate::cmd::validate::{ValidateFlags, print_table as print_accuracy};
 use crate::error::{CliError, CliResult, EXIT_GATE};
-use crate::feedplan::FeedPlan;
+use crate::feedplan::{FeedChoice, FeedPlan, REPLAY_TAIL_MARGIN_MS, ReplayFeed, ReplayRecording};
+use shadowkpi_domain::feed::split::{ReplaySplit, SplitAt, SplitRequest};
 
 /// Flags of `shadowctl pipeline`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  shadowctl pipeline                                   # all-in-one, synthetic feed, in-process store\n  shadowctl pipeline --symbols BTCUSDT ETHUSDT --iterations 48 --duration 60s --validate-iterations 6\n  REDIS_URL=redis://127.0.0.1:6379 shadowctl pipeline  # all-in-one on a real Redis\n  SHADOWKPI_INGEST_ADDR=ingestd:50051 SHADOWKPI_SHADOW_ADDR=shadowd:50052 \\\n  SHADOWKPI_EXPORT_ADDR=exportd:50053 SHADOWKPI_DRYRUN_ADDR=dryrund:50054 shadowctl pipeline\n  shadowctl pipeline --from-artifacts artifacts/soak/latest   # export + validate an earlier soak\n\nArtifacts: artifacts/pipeline/<run_id>/{soak/,EXPORT_REPORT.json,dryrun/,PIPELINE_SUMMARY.json};\nartifacts/pipeline/latest points at the newest run. Exit codes: 0 GO and every KPI\nPASS/WARN, 1 HOLD or a KPI FAIL/NO_PREDICTION/NO_DATA, 2 usage, 3 Redis unreachable."
+    after_help = "Examples:\n  shadowctl pipeline                                   # all-in-one, synthetic feed, in-process store\n  shadowctl pipeline --symbols BTCUSDT ETHUSDT --iterations 48 --duration 60s --validate-iterations 6\n  REDIS_URL=redis://127.0.0.1:6379 shadowctl pipeline  # all-in-one on a real Redis\n  SHADOWKPI_INGEST_ADDR=ingestd:50051 SHADOWKPI_SHADOW_ADDR=shadowd:50052 \\\n  SHADOWKPI_EXPORT_ADDR=exportd:50053 SHADOWKPI_DRYRUN_ADDR=dryrund:50054 shadowctl pipeline\n  shadowctl pipeline --from-artifacts artifacts/soak/latest   # export + validate an earlier soak\n  shadowctl pipeline --replay data/binance-btcusdt-2024-08-08/usdm_*.csv.gz --duration 30s --validate-duration 30s --min-windows 7\n  shadowctl pipeline --replay day.jsonl --symbols BTCUSDT --split 1723161450000 --iterations 48   # a verdict on your own recording\n\nWith --replay the recording (JSON Lines or Tardis CSV, plain or gzipped, merged by --clock)\nsplits by event time (--split 70% of its span, or an event time in ms): the soak runs on the\nfirst part, the dry run on the rest, each on as many whole windows as its part holds unless\n--iterations/--validate-iterations say how many. The split and each part are printed first.\nWithout --symbols every symbol of the files runs; with it a file holding another symbol is\nrefused. All-in-one the recording goes to the in-process store; with deployed services it is\npublished into lob:ticks of --redis-url, one part per phase. A missing or empty file, or a\npart too short for its windows, is exit 2 with the numbers, before anything starts.\n\nArtifacts: artifacts/pipeline/<run_id>/{soak/,EXPORT_REPORT.json,dryrun/,PIPELINE_SUMMARY.json};\nartifacts/pipeline/latest points at the newest run. Exit codes: 0 GO and every KPI\nPASS/WARN, 1 HOLD or a KPI FAIL/NO_PREDICTION/NO_DATA, 2 usage, 3 Redis unreachable."
 )]
 pub struct PipelineArgs {
     /// Soak settings.
@@ -64,6 +66,57 @@ pub struct PipelineArgs {
     /// Accuracy thresholds.
     #[command(flatten)]
     pub thresholds: ValidateFlags,
+    /// Replay these recorded files instead of the synthetic feed: the soak
+    /// runs on the first part (by event time), the dry run on the rest. JSON
+    /// Lines or Tardis CSV quotes/trades (merged by --clock), plain or gzipped.
+    #[arg(long, num_args = 1.., value_name = "FILE", conflicts_with = "from_artifacts")]
+    pub replay: Vec<PathBuf>,
+    /// Where --replay splits the recording: a percentage of its event-time
+    /// span (`70%`) or an event time in ms since the epoch (earlier ticks are
+    /// the soak's).
+    #[arg(long, default_value = "70%")]
+    pub split: SplitAt,
+    /// Clock --replay merges Tardis CSV files by (ignored for JSON Lines).
+    #[arg(long, value_enum, default_value_t = ClockArg::Local)]
+    pub clock: ClockArg,
+    /// Format of the --replay files.
+    #[arg(id = "replay_format", long = "format", value_enum, default_value_t = FormatArg::Auto)]
+    pub format: FormatArg,
+    /// Which flags the user gave (set from the parsed matches).
+    #[arg(skip)]
+    pub given: GivenFlags,
+}
+
+/// Flags of `pipeline` given on the command line or in the environment (not
+/// left at their default): with --replay an absent count means "as many
+/// windows as the part holds" and absent symbols "every symbol of the files".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GivenFlags {
+    /// `--symbols`.
+    pub symbols: bool,
+    /// `--iterations`.
+    pub iterations: bool,
+    /// `--validate-iterations`.
+    pub validate_iterations: bool,
+}
+
+impl GivenFlags {
+    /// Reads the value sources of the `pipeline` subcommand's matches.
+    pub fn from_matches(m: &clap::ArgMatches) -> GivenFlags {
+        let given = |id: &str| {
+            matches!(
+                m.value_source(id),
+                Some(
+                    clap::parser::ValueSource::CommandLine | clap::parser::ValueSource::EnvVariable
+                )
+            )
+        };
+        GivenFlags {
+            symbols: given("symbols"),
+            iterations: given("iterations"),
+            validate_iterations: given("validate_iterations"),
+        }
+    }
 }
 
 /// `PIPELINE_SUMMARY.json`.
@@ -89,6 +142,21 @@ pub struct PipelineSummary {
     pub decision: &'static str,
     /// Wall time of each phase, ms.
     pub phase_ms: BTreeMap<&'static str, u64>,
+    /// With --replay: the files and where they split.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay: Option<ReplayDoc>,
+}
+
+/// The `replay` section of `PIPELINE_SUMMARY.json`.
+#[derive(Debug, Serialize)]
+pub struct ReplayDoc {
+    /// The files, as given.
+    pub files: Vec<String>,
+    /// The split as asked (`70%` or an event time).
+    pub split: String,
+    /// Where it split and what each part ran.
+    #[serde(flatten)]
+    pub plan: ReplaySplit,
 }
 
 /// One symbol of the pipeline summary.
@@ -141,18 +209,78 @@ pub async fn run(args: PipelineArgs, global: &GlobalArgs) -> CliResult<ExitCode>
         .await
 }
 
-async fn run_traced(args: PipelineArgs, global: &GlobalArgs) -> CliResult<ExitCode> {
+async fn run_traced(mut args: PipelineArgs, global: &GlobalArgs) -> CliResult<ExitCode> {
+    // A recording is read, checked and split before anything starts.
+    let replay = if args.replay.is_empty() {
+        None
+    } else {
+        let feed = replay_feed(&args)?;
+        for line in feed.describe() {
+            eprintln!("{line}");
+        }
+        args.soak.symbols = feed.symbols.clone();
+        args.soak.iterations = feed.plan.soak.windows;
+        if let Some(d) = &feed.plan.dry_run {
+            args.validate_iterations = d.windows;
+        }
+        Some(feed)
+    };
     let cluster = Cluster::start(global).await?;
     eprintln!("{}", cluster.describe());
-    let result = phases(&args, global, &cluster).await;
+    let result = phases(&args, global, &cluster, replay).await;
     cluster.stop().await;
     result
+}
+
+/// Reads, checks and splits the --replay files as the flags say.
+fn replay_feed(args: &PipelineArgs) -> CliResult<ReplayFeed> {
+    if args.soak.feed == FeedChoice::External {
+        return Err(CliError::Usage(
+            "--replay publishes the recording itself: drop --feed external".into(),
+        ));
+    }
+    let format = match args.format {
+        FormatArg::Auto => ingestd::feed::ReplayFormat::Auto,
+        FormatArg::Jsonl => ingestd::feed::ReplayFormat::Jsonl,
+        FormatArg::Tardis => ingestd::feed::ReplayFormat::Tardis,
+    };
+    let asked = args.given.symbols.then_some(args.soak.symbols.as_slice());
+    let recording = ReplayRecording::load(&args.replay, format, args.clock.into(), asked)?;
+    // The part must run past its last window by the longest mark-out.
+    let profile = match &args.soak.profile {
+        Some(p) => shadowd::load_profile(p).map_err(CliError::Usage)?,
+        None => shadowd::builtin_profile(),
+    };
+    let preset = args.soak.preset.as_deref().filter(|p| !p.is_empty());
+    let mut markout_ms = 0.0f64;
+    for s in &recording.symbols {
+        let p = profile
+            .resolve(s, preset, &Default::default())
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        markout_ms = markout_ms.max(p.markout_ms);
+    }
+    let req = SplitRequest {
+        at: args.split,
+        soak_window_ms: args.soak.duration.as_millis() as i64,
+        soak_windows: args.given.iterations.then_some(args.soak.iterations),
+        dry_window_ms: args.validate_duration.as_millis() as i64,
+        dry_windows: if args.skip_validate {
+            Some(0)
+        } else {
+            args.given
+                .validate_iterations
+                .then_some(args.validate_iterations)
+        },
+        tail_ms: markout_ms.ceil() as i64 + REPLAY_TAIL_MARGIN_MS,
+    };
+    recording.split(&req)
 }
 
 async fn phases(
     args: &PipelineArgs,
     global: &GlobalArgs,
     cluster: &Cluster,
+    replay: Option<ReplayFeed>,
 ) -> CliResult<ExitCode> {
     let quiet = global.json;
     let mut phase_ms = BTreeMap::new();
@@ -166,7 +294,18 @@ async fn phases(
     } else {
         args.validate_iterations
     };
-    let mut feed = if soak_windows + dry_windows == 0 {
+    let replay_doc = replay.as_ref().map(|r| ReplayDoc {
+        files: args
+            .replay
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect(),
+        split: args.split.to_string(),
+        plan: r.plan.clone(),
+    });
+    let mut feed = if let Some(r) = replay {
+        FeedPlan::replay(r).start(cluster).await?
+    } else if soak_windows + dry_windows == 0 {
         None
     } else {
         FeedPlan::for_run(
@@ -328,6 +467,7 @@ async fn phases(
         symbols,
         decision: if soak_go && accuracy_ok { "GO" } else { "HOLD" },
         phase_ms,
+        replay: replay_doc,
     };
     write_json(&run_dir.join("PIPELINE_SUMMARY.json"), &summary)?;
     update_latest(&root, &run_id)?;

@@ -10,10 +10,12 @@
 //!   them in the right order.
 //! - [`synthetic`]: the deterministic synthetic market with fault injection
 //!   counted exactly ([`synthetic::SyntheticFeed`]).
+//! - [`split`]: a recording split in two by event time (soak, then dry run).
 //! - [`replay`]: JSON Lines and Tardis-style CSV (quotes and trades merged by
 //!   time).
 
 pub mod decode;
 pub mod guard;
 pub mod replay;
+pub mod split;
 pub mod synthetic;
