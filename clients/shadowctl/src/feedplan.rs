@@ -269,20 +269,14 @@ impl ReplayRecording {
                 CliError::Usage(format!("--symbols: `{s}` is empty once normalised"))
             })?);
         }
-        // Each file alone first: which file is empty, which holds what.
+        // Each file alone first: which file holds what.
         let mut found = BTreeSet::new();
         let mut single = None;
         for f in files {
             let read =
                 read_replay(open_all(std::slice::from_ref(f))?, format, clock).map_err(usage)?;
+            // (A file without a usable row is already an error naming it.)
             let name = f.display();
-            if read.ticks.is_empty() {
-                let why = match read.errors.first() {
-                    Some(e) => format!("{} lines skipped, the first: {e}", read.skipped),
-                    None => "the file is empty".to_string(),
-                };
-                return Err(CliError::Usage(format!("{name}: no usable tick ({why})")));
-            }
             let held: BTreeSet<String> = read.ticks.iter().map(|t| t.symbol.clone()).collect();
             let extra: Vec<&str> = held
                 .iter()
@@ -351,6 +345,7 @@ impl ReplayRecording {
         Ok(ReplayFeed {
             label: self.label,
             symbols: self.symbols,
+            skipped: self.skipped,
             plan,
             soak,
             dry,
@@ -371,6 +366,8 @@ pub struct ReplayFeed {
     pub symbols: Vec<String>,
     /// Where it split and what each part runs.
     pub plan: ReplaySplit,
+    /// Lines of the files that could not be used (skipped).
+    pub skipped: u64,
     soak: Vec<Tick>,
     dry: Vec<Tick>,
 }
@@ -382,26 +379,30 @@ impl ReplayFeed {
         let (first, last) = p.span_ms;
         let mut out = vec![
             format!(
-                "replay: {}: {} ticks of {}, {} to {} ({})",
+                "replay: {}: {} ticks of {}, {} to {} ({}){}",
                 self.label,
                 p.soak.ticks + p.dry_run.as_ref().map_or(0, |d| d.ticks),
                 self.symbols.join(", "),
                 format_utc(first),
                 format_utc(last),
-                format_span(last - first)
+                format_span(last - first),
+                if self.skipped > 0 {
+                    format!(", {} lines skipped", self.skipped)
+                } else {
+                    String::new()
+                }
             ),
             format!("split at {} ({})", p.split_ms, format_utc(p.split_ms)),
         ];
         let part = |name: &str, d: &shadowkpi_domain::feed::split::PartPlan| {
             format!(
-                "  {name}: {} ticks, {} to {} ({}): {} windows of {} from {} ({} ticks published)",
+                "  {name}: {} ticks, {} to {} ({}): {} windows of {} ({} ticks published)",
                 d.ticks,
                 format_utc(d.first_ms),
                 format_utc(d.last_ms),
                 format_span(d.span_ms()),
                 d.windows,
                 format_span(d.window_ms),
-                format_utc(d.first_ms),
                 d.published
             )
         };

@@ -365,7 +365,7 @@ fn replay_of_a_real_recording_gives_a_verdict_on_the_strategy() {
     );
     assert!((343_000..345_000).contains(&(last - first)), "{r}");
     let split = r["split_ms"].as_i64().unwrap();
-    assert_eq!(split, first + ((last - first) as f64 * 0.7).floor() as i64);
+    assert_eq!(split, first + ((last - first) as f64 * 0.7).round() as i64);
     assert_eq!(r["split"], "70%");
     assert!(
         stderr.contains(&format!("split at {split} (2024-08-")),
@@ -432,8 +432,11 @@ fn replay_refuses_bad_input_with_exit_2_and_writes_nothing() {
     let [q, t] = usdm();
     std::fs::write(tmp.path().join("empty.csv"), "").unwrap();
     let refuse = |extra: &[&str], expected: &[&str]| {
-        let mut args = vec!["pipeline", "--duration", "30s"];
+        let mut args = vec!["pipeline"];
         args.extend(extra);
+        if !args.contains(&"--duration") {
+            args.extend(["--duration", "30s"]);
+        }
         let out = shadowctl(tmp.path(), &args, &[]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
@@ -449,7 +452,7 @@ fn replay_refuses_bad_input_with_exit_2_and_writes_nothing() {
             "{args:?}: nothing is written"
         );
     };
-    // 48 windows of a minute in the first 70 % (240.8 s) of 344 s.
+    // 48 windows of a minute in the first 70 % (241 s) of 344 s.
     refuse(
         &[
             "--replay",
@@ -461,7 +464,7 @@ fn replay_refuses_bad_input_with_exit_2_and_writes_nothing() {
             "60s",
         ],
         &[
-            &format!("{q}, {t}: the soak part spans 4m 0."),
+            &format!("{q}, {t}: the soak part spans 4m 1."),
             "but 48 windows of 1m need 48m 1.5s",
         ],
     );

@@ -214,7 +214,7 @@ pub fn plan_split(ts: &[i64], req: &SplitRequest, label: &str) -> Result<ReplayS
         });
     };
     let split_ms = match req.at {
-        SplitAt::Fraction(f) => first + ((last - first) as f64 * f).floor() as i64,
+        SplitAt::Fraction(f) => first + ((last - first) as f64 * f).round() as i64,
         SplitAt::Ms(ms) => ms,
     };
     let with_dry = req.dry_windows != Some(0);
@@ -410,7 +410,7 @@ mod tests {
         assert_eq!(p.soak.publish_until_ms, T0 + 211_500);
         assert_eq!(p.soak.published, 2115);
         // Dry run: 240.8 … 343.9 s, span 103.1 s → 3 windows.
-        let d = p.dry_run.unwrap();
+        let d = p.dry_run.clone().unwrap();
         assert_eq!((d.first_ms, d.ticks, d.windows), (T0 + 240_800, 1032, 3));
         assert_eq!(d.publish_until_ms, T0 + 240_800 + 91_500);
         assert_eq!(d.published, 915);
