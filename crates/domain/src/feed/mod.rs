@@ -13,9 +13,12 @@
 //! - [`split`]: a recording split in two by event time (soak, then dry run).
 //! - [`replay`]: JSON Lines and Tardis-style CSV (quotes and trades merged by
 //!   time).
+//! - [`stats`]: the statistics of a feed ([`stats::MarketStats`]), measured
+//!   the same way on a recording and on the synthetic market.
 
 pub mod decode;
 pub mod guard;
 pub mod replay;
 pub mod split;
+pub mod stats;
 pub mod synthetic;

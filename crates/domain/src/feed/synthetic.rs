@@ -5,17 +5,30 @@
 //! # The market
 //! Each symbol has a price level and tick size ([`SymbolModel`]: BTCUSDT
 //! ~60 000 with tick 0.1, ETHUSDT ~3 000 with tick 0.01, any other symbol
-//! derived from a hash of its name) and evolves on its own:
+//! derived from a hash of its name) and evolves on its own. Two scenarios
+//! ([`Scenario`]) share the clock and the price process:
 //! - updates arrive as a Poisson process (`rate` ticks per second of event time
 //!   over all symbols, split evenly);
 //! - an efficient price follows a Gaussian random walk in log space whose
-//!   volatility itself wanders (a mean-reverting regime), plus mean-reverting
-//!   microstructure noise (the bid/ask bounce a market maker earns from);
-//! - the spread (whole ticks) is redrawn now and then, wider when volatile;
-//! - top-of-book sizes drift around a per-symbol mean, on a lot grid;
-//! - trades arrive at random on some updates, with an aggressor side leaning
-//!   with the last price move, exponential sizes, printed at the touch, and
-//!   they deplete the side they hit.
+//!   volatility itself wanders (a mean-reverting regime).
+//!
+//! [`Scenario::Calibrated`] (the default) has the shape of the Binance
+//! BTCUSDT USD-M recording in `data/` (measured with
+//! [`crate::feed::stats::MarketStats`]; `docs/synthetic-market.md` has the
+//! table): a one-tick spread on ~94 % of updates with short wide-spread
+//! episodes, lognormal touch and trade sizes, a trade on ~32 % of updates,
+//! ~1.4 bp of 1 s volatility, no bid/ask bounce, and trades printed at,
+//! through (sweeping the side they hit, which then quotes wide) or behind
+//! (a trade message late after its quote) the touch in the recording's
+//! proportions. Every tick is a quote update; the recording's ~192 quote
+//! updates/s are `rate` 192 per symbol.
+//!
+//! [`Scenario::Bounce`] is the original demo market: on top of the walk, a
+//! 4 bp mean-reverting microstructure noise with a 250 ms half-life (the
+//! bid/ask bounce a market maker earns from), a spread redrawn uniformly up
+//! to 4 ticks (wider when volatile), exponential sizes, and every trade
+//! printed at the touch. A strategy tuned on it earns on the bounce, which
+//! the real market does not offer.
 //!
 //! Prices and sizes are exact decimals on their grids (`60000.1`, not
 //! `60000.100000000006`).
@@ -114,6 +127,49 @@ impl FaultRates {
     }
 }
 
+/// The kind of market a synthetic feed simulates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scenario {
+    /// Calibrated to the shape of the real BTCUSDT USD-M recording (spreads,
+    /// sizes, 1 s volatility, trade share, prints through the touch).
+    #[default]
+    Calibrated,
+    /// The original demo market with a 4 bp mean-reverting bid/ask bounce a
+    /// market maker earns on (opt-in).
+    Bounce,
+}
+
+impl Scenario {
+    /// Every scenario, in the order `--help` lists them.
+    pub const ALL: [Scenario; 2] = [Scenario::Calibrated, Scenario::Bounce];
+
+    /// The name users give it (`calibrated`, `bounce`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scenario::Calibrated => "calibrated",
+            Scenario::Bounce => "bounce",
+        }
+    }
+}
+
+impl std::fmt::Display for Scenario {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Scenario {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Scenario::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown scenario `{s}`, expected calibrated or bounce"))
+    }
+}
+
 /// Configuration of a synthetic feed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyntheticConfig {
@@ -132,6 +188,9 @@ pub struct SyntheticConfig {
     /// Largest event-time distance of an injected swap; keep it below the
     /// reader's reorder window so every swap is repaired and counted.
     pub reorder_max_ms: i64,
+    /// The market simulated.
+    #[serde(default)]
+    pub scenario: Scenario,
 }
 
 impl Default for SyntheticConfig {
@@ -144,6 +203,7 @@ impl Default for SyntheticConfig {
             rate: 1_000.0,
             faults: FaultRates::default(),
             reorder_max_ms: DEFAULT_REORDER_MAX_MS,
+            scenario: Scenario::default(),
         }
     }
 }
@@ -175,13 +235,78 @@ pub struct SymbolModel {
     pub mean_trade_qty: f64,
     /// Mean size at each touch.
     pub mean_level_qty: f64,
+    /// The scenario whose process draws the ticks; the fields below are
+    /// those of [`Scenario::Calibrated`] (the bounce uses the ones above).
+    pub scenario: Scenario,
+    /// Median trade size (lognormal).
+    pub trade_qty_median: f64,
+    /// Log-space standard deviation of trade sizes.
+    pub trade_qty_sigma: f64,
+    /// Median size at each touch (lognormal, persistent across updates).
+    pub touch_qty_median: f64,
+    /// Log-space standard deviation of touch sizes.
+    pub touch_qty_sigma: f64,
+    /// Share of updates quoting wider than one tick.
+    pub wide_spread_share: f64,
+    /// Mean spread of a wide update, ticks.
+    pub wide_spread_mean_ticks: f64,
+    /// Share of trades printed through the touch (sweeping the side hit,
+    /// which then quotes wide).
+    pub through_share: f64,
+    /// Share of trades printed behind the touch (the trade message later
+    /// than the quote it moved).
+    pub behind_share: f64,
 }
 
 impl SymbolModel {
-    /// The model of a normalised symbol: BTCUSDT and ETHUSDT have realistic
-    /// presets; any other symbol gets a price level, tick and sizes derived
-    /// deterministically from its name.
+    /// The calibrated model of a normalised symbol: BTCUSDT and ETHUSDT
+    /// have presets; any other symbol gets a price level, tick and sizes
+    /// derived deterministically from its name.
     pub fn for_symbol(symbol: &str) -> Self {
+        Self::for_scenario(symbol, Scenario::Calibrated)
+    }
+
+    /// The model of a normalised symbol in `scenario`.
+    pub fn for_scenario(symbol: &str, scenario: Scenario) -> Self {
+        let bounce = Self::bounce(symbol);
+        match scenario {
+            Scenario::Bounce => bounce,
+            Scenario::Calibrated => {
+                // The BTCUSDT USD-M recording: trade sizes median 0.016, mean
+                // 0.114, p90 0.265; touch median 2.68, mean 4.20; 94 % of
+                // updates at one tick, the rest ~19 ticks wide on average;
+                // 62 trades per 192 quote updates; 1 s volatility 1.40 bp;
+                // trades 50 % at, 35 % through, 15 % behind the touch.
+                let scale = bounce.mean_level_qty / 1.5;
+                // Wide spreads as wide in price as the recording's (~19
+                // ticks of 0.1 at 60 000, 0.31 bp), at least two ticks.
+                let tick_bps = bounce.tick_size() / bounce.start_price * 1e4;
+                let wide_ticks = (19.0 * (0.1 / 60_000.0 * 1e4) / tick_bps).max(2.0);
+                let vol = match symbol {
+                    "BTCUSDT" => 1.2,
+                    "ETHUSDT" => 1.6,
+                    _ => bounce.vol_bps_per_sqrt_s * 0.8,
+                };
+                Self {
+                    vol_bps_per_sqrt_s: vol,
+                    noise_bps: 0.0,
+                    trade_probability: 0.3225,
+                    scenario,
+                    trade_qty_median: 0.016 * scale,
+                    trade_qty_sigma: 2.0,
+                    touch_qty_median: 2.7 * scale,
+                    touch_qty_sigma: 0.95,
+                    wide_spread_share: 0.058,
+                    wide_spread_mean_ticks: wide_ticks,
+                    through_share: 0.345,
+                    behind_share: 0.15,
+                    ..bounce
+                }
+            }
+        }
+    }
+
+    fn bounce(symbol: &str) -> Self {
         let base = Self {
             symbol: symbol.to_string(),
             start_price: 60_000.0,
@@ -197,6 +322,15 @@ impl SymbolModel {
             trade_probability: 0.4,
             mean_trade_qty: 0.05,
             mean_level_qty: 1.5,
+            scenario: Scenario::Bounce,
+            trade_qty_median: 0.016,
+            trade_qty_sigma: 2.0,
+            touch_qty_median: 2.7,
+            touch_qty_sigma: 0.95,
+            wide_spread_share: 0.058,
+            wide_spread_mean_ticks: 19.0,
+            through_share: 0.345,
+            behind_share: 0.15,
         };
         match symbol {
             "BTCUSDT" => base,
@@ -353,6 +487,12 @@ struct SymbolState {
     bid_lots: i64,
     ask_lots: i64,
     last_mid: f64,
+    // calibrated scenario: log-deviations of the touch sizes from their
+    // median, and the extra width of a wide-spread episode (0: one tick)
+    bid_z: f64,
+    ask_z: f64,
+    wide_ticks: i64,
+    wide_on_ask: bool,
     // fault bookkeeping
     held: Option<Tick>,
     emitted_any: bool,
@@ -378,6 +518,10 @@ impl SymbolState {
             bid_lots,
             ask_lots: bid_lots,
             last_mid: model.start_price,
+            bid_z: 0.0,
+            ask_z: 0.0,
+            wide_ticks: 0,
+            wide_on_ask: false,
             held: None,
             emitted_any: false,
             unconfirmed_gaps: 0,
@@ -404,6 +548,130 @@ impl SymbolState {
 
     /// Advances to the next update and returns it.
     fn step(&mut self) -> Tick {
+        match self.model.scenario {
+            Scenario::Bounce => self.step_bounce(),
+            Scenario::Calibrated => self.step_calibrated(),
+        }
+    }
+
+    /// A lognormal draw in whole lots (at least one).
+    fn lognormal_lots(&mut self, median: f64, sigma: f64) -> i64 {
+        let q = median * (sigma * normal(&mut self.rng)).exp();
+        ((q * self.lot_scale()).round() as i64).max(1)
+    }
+
+    /// The calibrated scenario's update (see the module documentation).
+    fn step_calibrated(&mut self) -> Tick {
+        let t = self.next_t;
+        let dt_ms = (t - self.last_t).max(0.0);
+        self.last_t = t;
+        self.next_t = t + exponential(&mut self.rng, self.mean_interval_ms);
+        let m = self.model.clone();
+
+        // The efficient price: the same regime-switching walk as the bounce.
+        let phi_v = (-dt_ms * std::f64::consts::LN_2 / 60_000.0).exp();
+        self.log_vol =
+            phi_v * self.log_vol + 0.35 * (1.0 - phi_v * phi_v).sqrt() * normal(&mut self.rng);
+        let vol = m.vol_bps_per_sqrt_s * self.log_vol.exp();
+        self.log_eff += vol / 1e4 * (dt_ms / 1000.0).sqrt() * normal(&mut self.rng);
+
+        // One tick, or a wide episode (a level taken and not yet refilled)
+        // closing with probability 1/2 per update.
+        const CLOSE: f64 = 0.5;
+        if self.wide_ticks > 0 {
+            if unit(&mut self.rng) < CLOSE {
+                self.wide_ticks = 0;
+            }
+        } else {
+            let w = m.wide_spread_share.clamp(0.0, 0.99);
+            if unit(&mut self.rng) < CLOSE * w / (1.0 - w) {
+                // 30 % two or three ticks, the rest four and more with an
+                // exponential tail giving the mean.
+                let tail = ((m.wide_spread_mean_ticks - 0.3 * 2.45) / 0.7 - 4.0).max(0.0);
+                let spread = if unit(&mut self.rng) < 0.3 {
+                    2 + i64::from(unit(&mut self.rng) < 0.45)
+                } else {
+                    4 + exponential(&mut self.rng, tail).floor() as i64
+                };
+                self.wide_ticks = spread - 1;
+                self.wide_on_ask = unit(&mut self.rng) < 0.5;
+            }
+        }
+        let tick = m.tick_size();
+        let mid = m.start_price * self.log_eff.exp();
+        let mut bid_ticks = ((mid / tick) - 0.5).round().max(1.0) as i64;
+        let mut ask_ticks = bid_ticks + 1;
+        if self.wide_on_ask {
+            ask_ticks += self.wide_ticks;
+        } else {
+            bid_ticks = (bid_ticks - self.wide_ticks).max(1);
+        }
+
+        // Touch sizes: persistent lognormal.
+        const PHI: f64 = 0.9;
+        let innovation = (1.0 - PHI * PHI).sqrt() * m.touch_qty_sigma;
+        self.bid_z = PHI * self.bid_z + innovation * normal(&mut self.rng);
+        self.ask_z = PHI * self.ask_z + innovation * normal(&mut self.rng);
+        let scale = self.lot_scale();
+        let lots = |z: f64| ((m.touch_qty_median * z.exp() * scale).round() as i64).max(1);
+        self.bid_lots = lots(self.bid_z);
+        self.ask_lots = lots(self.ask_z);
+
+        let move_bps = (mid - self.last_mid) / self.last_mid * 1e4;
+        self.last_mid = mid;
+        let (last_qty, last_px, side) = if unit(&mut self.rng) < m.trade_probability {
+            let p_buy = 0.5 + 0.3 * (move_bps / 2.0).tanh();
+            let lots = self.lognormal_lots(m.trade_qty_median, m.trade_qty_sigma);
+            let buy = unit(&mut self.rng) < p_buy;
+            let u = unit(&mut self.rng);
+            // Ticks beyond the side taken: through (> 0), behind (< 0).
+            let depth = 1 + exponential(&mut self.rng, 1.0).floor() as i64;
+            let beyond = if u < m.through_share {
+                depth
+            } else if u < m.through_share + m.behind_share {
+                -depth
+            } else {
+                0
+            };
+            if beyond >= 0 {
+                // The trade takes liquidity from the side it hits.
+                if buy {
+                    self.ask_lots = (self.ask_lots - lots).max(1);
+                } else {
+                    self.bid_lots = (self.bid_lots - lots).max(1);
+                }
+            }
+            let qty = lots as f64 / scale;
+            if buy {
+                (qty, Some(self.price(ask_ticks + beyond)), Side::Buy)
+            } else {
+                (
+                    qty,
+                    Some(self.price((bid_ticks - beyond).max(1))),
+                    Side::Sell,
+                )
+            }
+        } else {
+            (0.0, None, Side::Unspecified)
+        };
+        self.seq += 1;
+        Tick {
+            symbol: m.symbol.clone(),
+            seq: self.seq,
+            ts_server_ms: t.floor() as i64,
+            bid: self.price(bid_ticks),
+            ask: self.price(ask_ticks),
+            last_qty,
+            bid_qty: Some(self.bid_lots as f64 / scale),
+            ask_qty: Some(self.ask_lots as f64 / scale),
+            last_px,
+            side,
+            ts_ingest_ms: 0,
+        }
+    }
+
+    /// The bounce scenario's update (see the module documentation).
+    fn step_bounce(&mut self) -> Tick {
         let t = self.next_t;
         let dt_ms = (t - self.last_t).max(0.0);
         self.last_t = t;
@@ -521,7 +789,7 @@ impl SyntheticFeed {
             .iter()
             .map(|s| {
                 SymbolState::new(
-                    SymbolModel::for_symbol(s),
+                    SymbolModel::for_scenario(s, cfg.scenario),
                     cfg.seed,
                     mean_interval_ms,
                     cfg.start_ms,
@@ -766,7 +1034,12 @@ mod tests {
 
     #[test]
     fn prices_sit_on_the_tick_grid_and_books_are_never_crossed() {
-        let feed = SyntheticFeed::new(cfg(3, FaultRates::default())).unwrap();
+        // The bounce prints every trade at the touch.
+        let feed = SyntheticFeed::new(SyntheticConfig {
+            scenario: Scenario::Bounce,
+            ..cfg(3, FaultRates::default())
+        })
+        .unwrap();
         let mut trades = 0;
         let mut spreads = std::collections::BTreeSet::new();
         for e in feed {
@@ -803,6 +1076,70 @@ mod tests {
             spreads.len() >= 3,
             "the spread widens and narrows: {spreads:?}"
         );
+    }
+
+    #[test]
+    fn the_calibrated_market_prints_at_through_and_behind_its_touch_on_the_grid() {
+        let feed = SyntheticFeed::new(cfg(3, FaultRates::default())).unwrap();
+        // Ticks beyond the touch of each trade: through > 0, behind < 0.
+        let mut beyond: BTreeMap<i64, u64> = BTreeMap::new();
+        let mut one_tick = 0u64;
+        let mut n = 0u64;
+        for e in feed {
+            let FeedEntry::Tick(t) = e else {
+                panic!("no faults asked")
+            };
+            let f = if t.symbol == "BTCUSDT" { 10.0 } else { 100.0 };
+            assert!(t.bid < t.ask, "{t:?}");
+            for px in [t.bid, t.ask, t.last_px.unwrap_or(t.bid)] {
+                assert_eq!((px * f).round() / f, px, "{t:?}");
+            }
+            n += 1;
+            one_tick += u64::from(((t.ask - t.bid) * f).round() as i64 == 1);
+            if let Some(px) = t.last_px {
+                let d = match t.side {
+                    Side::Buy => px - t.ask,
+                    Side::Sell => t.bid - px,
+                    Side::Unspecified => panic!("a trade without a side"),
+                };
+                *beyond.entry((d * f).round() as i64).or_default() += 1;
+            }
+        }
+        let trades: u64 = beyond.values().sum();
+        let share = |pred: fn(i64) -> bool| {
+            beyond
+                .iter()
+                .filter(|(k, _)| pred(**k))
+                .map(|(_, v)| *v)
+                .sum::<u64>() as f64
+                / trades as f64
+        };
+        assert!((share(|k| k == 0) - 0.505).abs() < 0.02, "{beyond:?}");
+        assert!((share(|k| k > 0) - 0.345).abs() < 0.02, "{beyond:?}");
+        assert!(
+            (share(|k| k > 2) - 0.345 * (-2f64).exp()).abs() < 0.02,
+            "{beyond:?}"
+        );
+        assert!((trades as f64 / n as f64 - 0.3225).abs() < 0.01);
+        assert!((one_tick as f64 / n as f64 - 0.942).abs() < 0.01);
+    }
+
+    #[test]
+    fn scenarios_parse_and_print_by_name() {
+        for s in Scenario::ALL {
+            assert_eq!(s.as_str().parse::<Scenario>(), Ok(s));
+        }
+        assert_eq!(Scenario::default(), Scenario::Calibrated);
+        let err = "bouncy".parse::<Scenario>().unwrap_err();
+        assert!(
+            err.contains("`bouncy`") && err.contains("calibrated or bounce"),
+            "{err}"
+        );
+        assert_eq!(
+            SymbolModel::for_scenario("BTCUSDT", Scenario::Bounce).noise_bps,
+            4.0
+        );
+        assert_eq!(SymbolModel::for_symbol("BTCUSDT").noise_bps, 0.0);
     }
 
     #[test]
