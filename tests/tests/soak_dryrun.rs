@@ -10,7 +10,7 @@ use ingestd::feed::{CancellationToken, PublishOptions, publish_synthetic};
 use redis::Commands;
 use shadowkpi_domain::accuracy::{AccuracyThresholds, relative_floor};
 use shadowkpi_domain::aggregate::{Aggregation, aggregate};
-use shadowkpi_domain::feed::synthetic::SyntheticConfig;
+use shadowkpi_domain::feed::synthetic::{Scenario, SyntheticConfig};
 use shadowkpi_domain::kpi::{Kpi, KpiSet};
 use shadowkpi_proto::convert::accuracy_status_from_wire;
 use shadowkpi_proto::v1::dry_run_service_client::DryRunServiceClient;
@@ -89,13 +89,15 @@ async fn stack() -> Stack {
     }
 }
 
-/// Publishes `seconds` of event time of the synthetic market (seed 7).
+/// Publishes `seconds` of event time of the synthetic bounce market (seed 7),
+/// the market this soak's numbers were pinned on.
 async fn feed(store: &dyn Store, seconds: i64) {
     let cfg = SyntheticConfig {
         symbols: SYMBOLS.iter().map(|s| s.to_string()).collect(),
         seed: 7,
         duration_ms: seconds * 1000,
         rate: 40.0,
+        scenario: Scenario::Bounce,
         ..SyntheticConfig::default()
     };
     let report = publish_synthetic(

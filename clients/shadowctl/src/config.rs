@@ -34,6 +34,7 @@ pub const KEYS: &[(&str, Option<&str>)] = &[
     ("seed", None),
     ("feed", None),
     ("feed_rate", None),
+    ("scenario", None),
     ("artifacts", None),
     ("env", Some("SHADOWKPI_ENV")),
     ("exchange", Some("SHADOWKPI_EXCHANGE")),

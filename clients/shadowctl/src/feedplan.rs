@@ -96,6 +96,7 @@ impl FeedPlan {
                 start_ms: DEFAULT_START_MS,
                 duration_ms: soak_ms + dry_ms,
                 rate: flags.feed_rate * flags.symbols.len() as f64,
+                scenario: flags.scenario,
                 ..SyntheticConfig::default()
             }),
             soak_ms,
@@ -130,7 +131,8 @@ impl FeedPlan {
         let feed = SyntheticFeed::new(cfg.clone())
             .map_err(|e| CliError::Usage(format!("synthetic feed: {e}")))?;
         eprintln!(
-            "feed: synthetic, {} symbols, {:.0} ticks/s of event time, {} of event time, seed {} → {FEED_STREAM}",
+            "feed: synthetic ({}), {} symbols, {:.0} ticks/s of event time, {} of event time, seed {} → {FEED_STREAM}",
+            cfg.scenario,
             cfg.symbols.len(),
             cfg.rate,
             humantime::format_duration(Duration::from_millis(cfg.duration_ms as u64)),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use shadowkpi_domain::autotune::{AutotuneConfig, AutotuneResult, autotune};
-use shadowkpi_domain::feed::synthetic::{FeedEntry, SyntheticConfig, SyntheticFeed};
+use shadowkpi_domain::feed::synthetic::{FeedEntry, Scenario, SyntheticConfig, SyntheticFeed};
 use shadowkpi_domain::gate::GateThresholds;
 use shadowkpi_domain::params::ParamOverrides;
 use shadowkpi_domain::profile::Profile;
@@ -41,6 +41,11 @@ pub struct AutotuneArgs {
     /// Ticks per second per symbol of the synthetic market (without --ticks).
     #[arg(long, default_value_t = 20.0)]
     pub feed_rate: f64,
+    /// Synthetic market (without --ticks) (`calibrated`: the shape of the real BTCUSDT USD-M recording;
+    /// `bounce`: the original demo market with a 4 bp mean-reverting bid/ask bounce
+    /// a market maker earns on; docs/synthetic-market.md).
+    #[arg(long, default_value_t = Scenario::Calibrated)]
+    pub scenario: Scenario,
     /// Window length in event time.
     #[arg(long, default_value = "60s", value_parser = shadowkpi_runtime::parse_duration)]
     pub duration: Duration,
@@ -81,6 +86,7 @@ fn load_ticks(args: &AutotuneArgs) -> CliResult<Vec<Tick>> {
                 seed: args.seed,
                 duration_ms: window_ms * i64::from(args.iterations) + 10_000,
                 rate: args.feed_rate * args.symbols.len() as f64,
+                scenario: args.scenario,
                 ..SyntheticConfig::default()
             })
             .map_err(|e| CliError::Usage(format!("synthetic feed: {e}")))?;

@@ -23,7 +23,7 @@ use ingestd::feed::{
     CancellationToken, FeedReport, MergeClock, PublishOptions, ReplayFormat, ReplaySource,
 };
 use shadowkpi_domain::feed::synthetic::{
-    DEFAULT_REORDER_MAX_MS, DEFAULT_START_MS, FaultRates, SyntheticConfig,
+    DEFAULT_REORDER_MAX_MS, DEFAULT_START_MS, FaultRates, Scenario, SyntheticConfig,
 };
 use shadowkpi_runtime::config::redact_url;
 use shadowkpi_runtime::parse_duration;
@@ -75,7 +75,7 @@ impl OutputArgs {
 /// Flags of `shadowctl feed synthetic`.
 #[derive(Debug, Clone, clap::Args)]
 #[command(
-    after_help = "Examples:\n  shadowctl feed synthetic --symbols BTCUSDT ETHUSDT --duration 10m --rate 2000 --seed 7\n  shadowctl feed synthetic --duration 2h --rate 50 --realtime          # a live-looking feed\n  shadowctl feed synthetic --gap-rate 0.001 --dup-rate 0.001 --reorder-rate 0.002 --malformed-rate 0.0005 --json\n\n--duration is event time; without --realtime the feed is written as fast as Redis takes it,\nstarting at a fixed instant (--start-ms) so the same seed gives the same entries.\nThe fault counts printed are exactly what ingestd will count (with its default 40 ms\nreorder window)."
+    after_help = "Examples:\n  shadowctl feed synthetic --symbols BTCUSDT ETHUSDT --duration 10m --rate 2000 --seed 7\n  shadowctl feed synthetic --duration 2h --rate 50 --realtime          # a live-looking feed\n  shadowctl feed synthetic --gap-rate 0.001 --dup-rate 0.001 --reorder-rate 0.002 --malformed-rate 0.0005 --json\n  shadowctl feed synthetic --scenario bounce                            # the old demo market\n\nThe calibrated market has the shape of the real BTCUSDT USD-M recording (one-tick\nspread, sizes, 1 s volatility, trade share); its ~192 quote updates/s are --rate 192\nper symbol. --duration is event time; without --realtime the feed is written as fast as Redis takes it,\nstarting at a fixed instant (--start-ms) so the same seed gives the same entries.\nThe fault counts printed are exactly what ingestd will count (with its default 40 ms\nreorder window)."
 )]
 pub struct SyntheticArgs {
     /// Symbols (any spelling: BTC-USDT, btc/usdt).
@@ -90,6 +90,11 @@ pub struct SyntheticArgs {
     /// Seed of every random draw.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Synthetic market (`calibrated`: the shape of the real BTCUSDT USD-M recording;
+    /// `bounce`: the original demo market with a 4 bp mean-reverting bid/ask bounce
+    /// a market maker earns on; docs/synthetic-market.md).
+    #[arg(long, default_value_t = Scenario::Calibrated)]
+    pub scenario: Scenario,
     /// Pace event time to the wall clock (and start it now).
     #[arg(long)]
     pub realtime: bool,
@@ -212,6 +217,7 @@ impl SyntheticArgs {
                 malformed: self.malformed_rate,
             },
             reorder_max_ms: DEFAULT_REORDER_MAX_MS,
+            scenario: self.scenario,
         }
     }
 }

@@ -9,6 +9,7 @@ use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use serde::Serialize;
 use shadowkpi_domain::engine::ModelSetSpec;
 use shadowkpi_domain::engine::model_spec::DEFAULT_SOAK_MODEL;
+use shadowkpi_domain::feed::synthetic::Scenario;
 use shadowkpi_domain::gate::{GateThresholds, SoakVerdict, Verdict};
 use shadowkpi_domain::kpi::KpiSet;
 use shadowkpi_domain::params::StrategyParams;
@@ -75,6 +76,11 @@ pub struct SoakFlags {
     /// Ticks per second of event time per symbol for the synthetic feed.
     #[arg(long, default_value_t = 20.0)]
     pub feed_rate: f64,
+    /// Synthetic market (`calibrated`: the shape of the real BTCUSDT USD-M recording;
+    /// `bounce`: the original demo market with a 4 bp mean-reverting bid/ask bounce
+    /// a market maker earns on; docs/synthetic-market.md).
+    #[arg(long, default_value_t = Scenario::Calibrated)]
+    pub scenario: Scenario,
 }
 
 /// Flags of `shadowctl soak`.
