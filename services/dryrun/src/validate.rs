@@ -302,6 +302,8 @@ async fn run_inner(
     let mut engine_cfg = EngineConfig::new(plan.window_ms)
         .with_models(plan.models.clone())
         .with_seed(plan.seed);
+    // The profile's grids (symbols without one are inferred from the feed).
+    engine_cfg.instruments = profile.instruments.clone();
     let mut params_used = BTreeMap::new();
     for s in &symbols {
         let p = match predictions.get(s).and_then(|p| p.params.clone()) {

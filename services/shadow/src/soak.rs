@@ -8,6 +8,7 @@ use std::time::Duration;
 use shadowkpi_domain::engine::model_spec::{DEFAULT_DRYRUN_MODEL, DEFAULT_SOAK_MODEL};
 use shadowkpi_domain::engine::{EngineConfig, ModelSet, ShadowEngine, WindowResult};
 use shadowkpi_domain::gate::GateThresholds;
+use shadowkpi_domain::instrument::Instrument as Grid;
 use shadowkpi_domain::kpi::KpiSet;
 use shadowkpi_domain::params::{ParamOverrides, StrategyParams};
 use shadowkpi_domain::profile::Profile;
@@ -57,6 +58,8 @@ pub struct SoakPlan {
     pub profile_name: String,
     /// Execution models.
     pub models: ModelSet,
+    /// The profile's price and size grids (symbols without one are inferred).
+    pub instruments: BTreeMap<String, Grid>,
     /// Name and description of the model set, for the summaries.
     pub model: ModelSetInfo,
     /// Seed of random models.
@@ -139,6 +142,7 @@ pub fn plan(req: &RunSoakRequest, server_profile: &Profile) -> Result<SoakPlan, 
         default_params,
         profile_name: preset.unwrap_or("default").to_string(),
         models,
+        instruments: profile.instruments.clone(),
         model,
         seed,
         thresholds,
@@ -279,6 +283,7 @@ async fn run_inner(
         .with_params(plan.default_params.clone())
         .with_models(plan.models.clone())
         .with_seed(plan.seed);
+    engine_cfg.instruments = plan.instruments.clone();
     for (s, p) in &plan.params {
         engine_cfg = engine_cfg.with_symbol(s, p.clone());
     }
@@ -613,6 +618,43 @@ mod tests {
         // per-symbol overrides of the shipped profile
         assert_eq!(p.params["ETHUSDT"].min_lot, 0.2);
         assert_eq!(p.params["BTCUSDT"].min_lot, 0.01);
+        // the shipped profile configures no grid: the engine infers it
+        assert!(p.instruments.is_empty());
+    }
+
+    #[test]
+    fn the_request_profile_s_instruments_reach_the_plan() {
+        let p =
+            plan(
+                &RunSoakRequest {
+                    symbols: vec!["BTCUSDT".into()],
+                    profile_json:
+                        r#"{"instruments": {"btc-usdt": {"tick_size": 0.1, "lot_size": 0.001}}}"#
+                            .into(),
+                    ..Default::default()
+                },
+                &profile(),
+            )
+            .unwrap();
+        assert_eq!(
+            p.instruments.get("BTCUSDT"),
+            Some(&Grid::new(0.1, 0.001).unwrap())
+        );
+        let err = plan(
+            &RunSoakRequest {
+                symbols: vec!["BTCUSDT".into()],
+                profile_json: r#"{"instruments": {"BTCUSDT": {"tick_size": -1, "lot_size": 1}}}"#
+                    .into(),
+                ..Default::default()
+            },
+            &profile(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("instruments.BTCUSDT`: tick_size must be positive and finite, got -1"),
+            "{err}"
+        );
     }
 
     #[test]

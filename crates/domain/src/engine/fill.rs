@@ -49,7 +49,8 @@ pub struct Fill {
     /// Event time of the execution, ms.
     pub ts_ms: i64,
     /// Order age at the fill: execution time − the time the strategy sent the
-    /// order (so it includes feed and order-entry delay), ms.
+    /// order (its decision, after the feed delay; so the age holds the
+    /// order-entry delay and the time the order rested), ms.
     pub age_ms: i64,
     /// Mid price at the execution.
     pub mid: f64,

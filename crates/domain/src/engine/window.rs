@@ -1,7 +1,7 @@
 //! KPI windows: what one symbol accumulates in one event-time window, and how
 //! that becomes a [`KpiSet`].
 //!
-//! KPI definitions (DESIGN.md, "Shadow iterations, KPIs, gate"):
+//! KPI definitions (docs/contract.md, "KPIs"):
 //!
 //! - `edge_bps`: Σ qtyᵢ·edgeᵢ / Σ qtyᵢ over the window's fills, with
 //!   `edgeᵢ = side × (reference mid − price) / mid × 1e4 − fee_bps` (see
