@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use ingestd::feed::{ReplayFormat, ReplaySource, read_replay};
+use shadowkpi_domain::feed::split::format_utc;
 use shadowkpi_domain::gate::GateThresholds;
 use shadowkpi_domain::simulate::{
     DEFAULT_MODEL, Recording, SimulateConfig, SimulationReport, simulate,
@@ -111,28 +112,6 @@ pub fn report(args: &SimulateArgs) -> CliResult<SimulationReport> {
     simulate(recording, &config).map_err(|e| CliError::Usage(e.to_string()))
 }
 
-/// `2024-08-09T00:00:56.313Z` for epoch milliseconds.
-fn utc(ms: i64) -> String {
-    let (days, rem) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3_600_000,
-        rem / 60_000 % 60,
-        rem / 1000 % 60,
-        rem % 1000
-    )
-}
-
 /// A summed quantity without the float noise of the sum (`17.8`, not
 /// `17.799999999999883`); `--json` keeps the exact value.
 fn qty(x: f64) -> String {
@@ -173,7 +152,7 @@ fn print_tables(r: &SimulationReport) {
                     w.iteration,
                     if w.partial { " (partial)" } else { "" }
                 ),
-                utc(w.start_ms),
+                format_utc(w.start_ms),
                 w.ticks.to_string(),
                 format!("{}/{}", w.maker_fills, w.taker_fills),
                 f(w.kpis.edge_bps, 2),
@@ -238,13 +217,6 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> CliResult<ExitCode>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn utc_formats_epoch_milliseconds() {
-        assert_eq!(utc(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(utc(1_723_161_656_313), "2024-08-09T00:00:56.313Z");
-        assert_eq!(utc(951_782_400_000), "2000-02-29T00:00:00.000Z");
-    }
 
     #[test]
     fn quantities_print_without_float_noise() {

@@ -367,6 +367,13 @@ mod tests {
 
     const T0: i64 = 1_723_161_240_000;
 
+    #[test]
+    fn utc_formats_epoch_milliseconds() {
+        assert_eq!(format_utc(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_utc(1_723_161_656_313), "2024-08-09T00:00:56.313Z");
+        assert_eq!(format_utc(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+
     /// One tick every 100 ms for `secs` seconds.
     fn ticks(secs: i64) -> Vec<i64> {
         (0..secs * 10).map(|i| T0 + i * 100).collect()
