@@ -3,13 +3,13 @@
 //! description travel through ITER_SUMMARY, the exported meta hash and the
 //! accuracy report. Real Redis, real ingestd/shadowd/exportd/dryrund.
 
+mod stack_common;
+
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use ingestd::feed::{CancellationToken, PublishOptions, publish_synthetic};
 use redis::Commands;
-use shadowkpi_domain::feed::synthetic::SyntheticConfig;
+use shadowkpi_domain::feed::synthetic::Scenario;
 use shadowkpi_domain::profile::Profile;
 use shadowkpi_proto::v1::dry_run_service_client::DryRunServiceClient;
 use shadowkpi_proto::v1::run_soak_response::Event as SoakEvent;
@@ -19,10 +19,8 @@ use shadowkpi_proto::v1::{
     AccuracyReport, ExecutionModel, ExportOptions, IterSummary, ModelSetInfo, RunSoakRequest,
     SoakStarted, ValidateRequest,
 };
-use shadowkpi_runtime::{ServingHandle, Shutdown};
-use shadowkpi_store::{RedisStore, Store, StoreOptions};
-use shadowkpi_testkit::RedisServer;
-use tonic::transport::Channel;
+use shadowkpi_store::Store;
+use stack_common::{Stack, channel, stack};
 
 const HANG: Duration = Duration::from_secs(120);
 const SYMBOLS: [&str; 2] = ["BTCUSDT", "ETHUSDT"];
@@ -38,91 +36,9 @@ const PROFILE: &str = r#"{
 }"#;
 const SLOW: &str = "fill=touch_dwell latency=constant(feed=5ms,entry=400ms,response=100ms) queue=risk_averse partial_fills=false fees=params";
 
-struct Stack {
-    redis: RedisServer,
-    store: Arc<dyn Store>,
-    _ingest: ServingHandle,
-    shadow: ServingHandle,
-    _export: ServingHandle,
-    dryrun: ServingHandle,
-}
-
-async fn listener() -> tokio::net::TcpListener {
-    tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
-}
-
-async fn stack() -> Stack {
-    let redis = RedisServer::start();
-    let store: Arc<dyn Store> = Arc::new(
-        RedisStore::connect(&redis.url(), StoreOptions::default())
-            .await
-            .unwrap(),
-    );
-    let shutdown = Shutdown::new();
-    let ingest = ingestd::spawn_with_config(
-        store.clone(),
-        ingestd::IngestConfig {
-            consumer: "e2e".into(),
-            ..ingestd::IngestConfig::default()
-        },
-        listener().await,
-        shutdown.clone(),
-    )
-    .unwrap();
-    let export = exportd::spawn(store.clone(), listener().await, shutdown.clone()).unwrap();
-    let shadow = shadowd::spawn(
-        shadowd::ShadowConfig {
-            ingest_addr: ingest.url(),
-            export_addr: export.url(),
-        },
-        listener().await,
-        shutdown.clone(),
-    )
-    .unwrap();
-    let dryrun = dryrund::spawn(
-        dryrund::DryRunConfig {
-            ingest_addr: ingest.url(),
-        },
-        store.clone(),
-        listener().await,
-        shutdown.clone(),
-    )
-    .unwrap();
-    Stack {
-        redis,
-        store,
-        _ingest: ingest,
-        shadow,
-        _export: export,
-        dryrun,
-    }
-}
-
+/// The synthetic feed of these tests' symbols.
 async fn feed(store: &dyn Store, seconds: i64) {
-    let cfg = SyntheticConfig {
-        symbols: SYMBOLS.iter().map(|s| s.to_string()).collect(),
-        seed: 7,
-        duration_ms: seconds * 1000,
-        rate: 40.0,
-        ..SyntheticConfig::default()
-    };
-    let report = publish_synthetic(
-        store,
-        cfg,
-        &PublishOptions::default(),
-        CancellationToken::new(),
-    )
-    .await
-    .unwrap();
-    assert!(report.ticks > 0);
-}
-
-async fn channel(url: &str) -> Channel {
-    Channel::from_shared(url.to_string())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
+    stack_common::feed(store, &SYMBOLS, seconds, Scenario::Calibrated).await;
 }
 
 fn soak_request(iterations: u32, env: Option<&str>) -> RunSoakRequest {

@@ -2,15 +2,15 @@
 //! synthetic feed → Redis Stream → ingestd → shadowd (→ exportd) → Redis KPI
 //! store → dryrund.
 
+mod stack_common;
+
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use ingestd::feed::{CancellationToken, PublishOptions, publish_synthetic};
 use redis::Commands;
 use shadowkpi_domain::accuracy::{AccuracyThresholds, relative_floor};
 use shadowkpi_domain::aggregate::{Aggregation, aggregate};
-use shadowkpi_domain::feed::synthetic::{Scenario, SyntheticConfig};
+use shadowkpi_domain::feed::synthetic::Scenario;
 use shadowkpi_domain::kpi::{Kpi, KpiSet};
 use shadowkpi_proto::convert::accuracy_status_from_wire;
 use shadowkpi_proto::v1::dry_run_service_client::DryRunServiceClient;
@@ -21,102 +21,17 @@ use shadowkpi_proto::v1::{
     AccuracyReport, ExportOptions, GateVerdict, IterSummary, RunSoakRequest, SoakVerdict,
     ValidateRequest,
 };
-use shadowkpi_runtime::{ServingHandle, Shutdown};
-use shadowkpi_store::{RedisStore, Store, StoreOptions};
-use shadowkpi_testkit::RedisServer;
-use tonic::transport::Channel;
+use shadowkpi_runtime::Shutdown;
+use shadowkpi_store::Store;
+use stack_common::{Stack, channel, listener, stack};
 
 const HANG: Duration = Duration::from_secs(120);
 const SYMBOLS: [&str; 2] = ["BTCUSDT", "ETHUSDT"];
 
-struct Stack {
-    redis: RedisServer,
-    store: Arc<dyn Store>,
-    ingest: ServingHandle,
-    shadow: ServingHandle,
-    export: ServingHandle,
-    dryrun: ServingHandle,
-}
-
-async fn listener() -> tokio::net::TcpListener {
-    tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
-}
-
-async fn stack() -> Stack {
-    let redis = RedisServer::start();
-    let store: Arc<dyn Store> = Arc::new(
-        RedisStore::connect(&redis.url(), StoreOptions::default())
-            .await
-            .unwrap(),
-    );
-    let shutdown = Shutdown::new();
-    let ingest = ingestd::spawn_with_config(
-        store.clone(),
-        ingestd::IngestConfig {
-            consumer: "e2e".into(),
-            ..ingestd::IngestConfig::default()
-        },
-        listener().await,
-        shutdown.clone(),
-    )
-    .unwrap();
-    let export = exportd::spawn(store.clone(), listener().await, shutdown.clone()).unwrap();
-    let shadow = shadowd::spawn(
-        shadowd::ShadowConfig {
-            ingest_addr: ingest.url(),
-            export_addr: export.url(),
-        },
-        listener().await,
-        shutdown.clone(),
-    )
-    .unwrap();
-    let dryrun = dryrund::spawn(
-        dryrund::DryRunConfig {
-            ingest_addr: ingest.url(),
-        },
-        store.clone(),
-        listener().await,
-        shutdown.clone(),
-    )
-    .unwrap();
-    Stack {
-        redis,
-        store,
-        ingest,
-        shadow,
-        export,
-        dryrun,
-    }
-}
-
-/// Publishes `seconds` of event time of the synthetic bounce market (seed 7),
-/// the market this soak's numbers were pinned on.
+/// `seconds` of event time of the synthetic bounce market (seed 7), the
+/// market this soak's numbers were pinned on.
 async fn feed(store: &dyn Store, seconds: i64) {
-    let cfg = SyntheticConfig {
-        symbols: SYMBOLS.iter().map(|s| s.to_string()).collect(),
-        seed: 7,
-        duration_ms: seconds * 1000,
-        rate: 40.0,
-        scenario: Scenario::Bounce,
-        ..SyntheticConfig::default()
-    };
-    let report = publish_synthetic(
-        store,
-        cfg,
-        &PublishOptions::default(),
-        CancellationToken::new(),
-    )
-    .await
-    .unwrap();
-    assert!(report.ticks > 0);
-}
-
-async fn channel(url: &str) -> Channel {
-    Channel::from_shared(url.to_string())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
+    stack_common::feed(store, &SYMBOLS, seconds, Scenario::Bounce).await;
 }
 
 struct Soak {
