@@ -119,6 +119,16 @@ pub enum InstrumentSource {
     Inferred,
 }
 
+impl InstrumentSource {
+    /// `configured` or `inferred`, as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstrumentSource::Configured => "configured",
+            InstrumentSource::Inferred => "inferred",
+        }
+    }
+}
+
 /// Coarsest power of ten tried (prices of 10,000 and up on a 10,000 grid).
 const COARSEST_EXP: i32 = 4;
 /// Finest power of ten tried (1e-10).

@@ -9,6 +9,7 @@ use shadowkpi_domain::accuracy::{
     AccuracyStatus, AccuracyThresholds, KpiAccuracy, compare_symbol, worst,
 };
 use shadowkpi_domain::engine::model_spec::DEFAULT_DRYRUN_MODEL;
+use shadowkpi_driver::{self as driver, DriveEnd, DriveError, DriveLimits, WindowSink};
 use shadowkpi_domain::engine::{EngineConfig, ModelSet, ShadowEngine, WindowResult};
 use shadowkpi_domain::export::keys::KeySchema;
 use shadowkpi_domain::kpi::{Kpi, KpiSet};
@@ -16,12 +17,10 @@ use shadowkpi_domain::params::{ParamOverrides, StrategyParams};
 use shadowkpi_domain::profile::Profile;
 use shadowkpi_domain::summary::ModelSetInfo;
 use shadowkpi_domain::symbol::normalize_symbol;
-use shadowkpi_domain::tick::Tick;
 use shadowkpi_proto::convert::accuracy_status_to_wire;
-use shadowkpi_proto::v1::ingest_service_client::IngestServiceClient;
 use shadowkpi_proto::v1::validate_response::Event;
 use shadowkpi_proto::v1::{
-    self, AccuracyReport, SubscribeRequest, SymbolAccuracy, ValidateProgress, ValidateRequest,
+    self, AccuracyReport, SymbolAccuracy, ValidateProgress, ValidateRequest,
     ValidateResponse,
 };
 use shadowkpi_store::{Store, StoreError};
@@ -318,64 +317,31 @@ async fn run_inner(
     let mut engine =
         ShadowEngine::new(engine_cfg).map_err(|e| DryRunError::invalid("params", e.to_string()))?;
 
-    let channel = shadowkpi_runtime::client::connect("ingestd", &config.ingest_addr)
+    let mut ticks = driver::subscribe(
+        &config.ingest_addr,
+        &symbols,
+        format!("dryrund/{}", plan.run_id),
+    )
+    .await
+    .map_err(drive_error)?;
+    let limits = DriveLimits {
+        iterations: plan.iterations,
+        idle_timeout: plan.idle_timeout,
+    };
+    let mut sink = DryRunSink {
+        plan: &plan,
+        tx,
+        actuals: BTreeMap::new(),
+    };
+    let outcome = driver::drive(&mut engine, &mut ticks, limits, &cancel, &mut sink)
         .await
-        .map_err(|e| DryRunError::IngestUnavailable(e.to_string()))?;
-    let mut ticks = IngestServiceClient::new(channel)
-        .subscribe(SubscribeRequest {
-            symbols: symbols.clone(),
-            subscriber: format!("dryrund/{}", plan.run_id),
-            max_batch: 0,
-        })
-        .await
-        .map_err(|s| DryRunError::IngestUnavailable(format!("subscribe: {}", s.message())))?
-        .into_inner();
-
-    let mut actuals: BTreeMap<String, Vec<KpiSet>> = BTreeMap::new();
-    let mut done = 0u32;
-    'feed: loop {
-        let next = tokio::select! {
-            () = cancel.cancelled() => return Err(DryRunError::ShuttingDown),
-            () = tx.closed() => return Ok(()),
-            r = tokio::time::timeout(plan.idle_timeout, ticks.message()) => r,
-        };
-        let windows: Vec<WindowResult> = match next {
-            Err(_) | Ok(Ok(None)) => {
-                tracing::warn!(done, planned = plan.iterations, "feed ended or went idle");
-                let w = engine.finish();
-                for w in &w {
-                    if done >= plan.iterations || !progress(&plan, w, &mut actuals, tx).await {
-                        break;
-                    }
-                    done += 1;
-                }
-                break 'feed;
-            }
-            Ok(Err(status)) => {
-                return Err(DryRunError::IngestUnavailable(format!(
-                    "tick stream failed: {}",
-                    status.message()
-                )));
-            }
-            Ok(Ok(Some(batch))) => {
-                let mut out = Vec::new();
-                for t in &batch.ticks {
-                    out.extend(engine.on_tick(&Tick::from(t)));
-                }
-                out
-            }
-        };
-        for w in &windows {
-            if !progress(&plan, w, &mut actuals, tx).await {
-                return Ok(());
-            }
-            done += 1;
-            if done >= plan.iterations {
-                break 'feed;
-            }
-        }
-    }
+        .map_err(drive_error)?;
     drop(ticks);
+    if outcome.end == DriveEnd::ClientGone {
+        return Ok(());
+    }
+    let actuals = sink.actuals;
+    let done = outcome.windows;
 
     let mut report = AccuracyReport {
         run_id: plan.run_id.clone(),
@@ -425,31 +391,47 @@ async fn run_inner(
     Ok(())
 }
 
-async fn progress(
-    plan: &ValidatePlan,
-    w: &WindowResult,
-    actuals: &mut BTreeMap<String, Vec<KpiSet>>,
-    tx: &Tx,
-) -> bool {
-    let span = tracing::info_span!("dryrun.iteration", iteration = w.iteration);
-    span.in_scope(|| tracing::debug!(partial = w.partial, "iteration done"));
-    for (sym, sw) in &w.symbols {
-        actuals
-            .entry(sym.clone())
-            .or_default()
-            .push(sw.kpis.clone());
-        let ev = Event::Progress(ValidateProgress {
-            iteration: w.iteration,
-            iterations: plan.iterations,
-            symbol: sym.clone(),
-            actual: Some(v1::KpiSet::from(&sw.kpis)),
-            window: Some((&w.window).into()),
-        });
-        if !send(tx, ev).await {
-            return false;
-        }
+fn drive_error(e: DriveError) -> DryRunError {
+    match e {
+        DriveError::Feed(m) => DryRunError::IngestUnavailable(m),
+        DriveError::Cancelled => DryRunError::ShuttingDown,
     }
-    true
+}
+
+/// What a dry run does with the drive: every window's KPIs are an
+/// iteration's actuals, streamed to the client as progress.
+struct DryRunSink<'a> {
+    plan: &'a ValidatePlan,
+    tx: &'a Tx,
+    actuals: BTreeMap<String, Vec<KpiSet>>,
+}
+
+impl WindowSink for DryRunSink<'_> {
+    async fn window(&mut self, w: &WindowResult) -> bool {
+        let span = tracing::info_span!("dryrun.iteration", iteration = w.iteration);
+        span.in_scope(|| tracing::debug!(partial = w.partial, "iteration done"));
+        for (sym, sw) in &w.symbols {
+            self.actuals
+                .entry(sym.clone())
+                .or_default()
+                .push(sw.kpis.clone());
+            let ev = Event::Progress(ValidateProgress {
+                iteration: w.iteration,
+                iterations: self.plan.iterations,
+                symbol: sym.clone(),
+                actual: Some(v1::KpiSet::from(&sw.kpis)),
+                window: Some((&w.window).into()),
+            });
+            if !send(self.tx, ev).await {
+                return false;
+            }
+        }
+        true
+    }
+
+    async fn closed(&self) {
+        self.tx.closed().await;
+    }
 }
 
 #[cfg(test)]
@@ -507,7 +489,7 @@ mod tests {
         assert_eq!(m.name, "dryrun");
         assert_eq!(
             m.description,
-            "fill=touch_dwell latency=uniform(feed=2..10ms,entry=10..40ms,response=10..40ms,seeded) queue=risk_averse partial_fills=false fees=params"
+            "latency=uniform(feed=2..10ms,entry=10..40ms,response=10..40ms,seeded) queue=risk_averse partial_fills=false fees=params"
         );
         let m = model_of(ValidateRequest {
             model_set: "measured_example".into(),
@@ -527,7 +509,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             m.description,
-            "fill=touch_dwell latency=constant(feed=0ms,entry=0ms,response=0ms) queue=prob_log partial_fills=false fees=params"
+            "latency=constant(feed=0ms,entry=0ms,response=0ms) queue=prob_log partial_fills=false fees=params"
         );
         let err = model_of(ValidateRequest {
             model_set: "strict".into(),

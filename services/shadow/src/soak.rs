@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use shadowkpi_driver::{self as driver, DriveEnd, DriveError, DriveLimits, WindowSink};
 use shadowkpi_domain::engine::model_spec::{DEFAULT_DRYRUN_MODEL, DEFAULT_SOAK_MODEL};
 use shadowkpi_domain::engine::{EngineConfig, ModelSet, ShadowEngine, WindowResult};
 use shadowkpi_domain::gate::GateThresholds;
@@ -16,14 +17,12 @@ use shadowkpi_domain::summary::{
     IngestCounters, IterSummary, ModelSetInfo, SCHEMA_VERSION, SymbolSummary,
 };
 use shadowkpi_domain::symbol::normalize_symbol;
-use shadowkpi_domain::tick::Tick;
 use shadowkpi_proto::convert::soak_verdict_to_wire;
 use shadowkpi_proto::v1::export_service_client::ExportServiceClient;
-use shadowkpi_proto::v1::ingest_service_client::IngestServiceClient;
 use shadowkpi_proto::v1::run_soak_response::Event;
 use shadowkpi_proto::v1::{
     self, ExecutionModel, ExportOptions, ExportSummariesRequest, RunSoakRequest, RunSoakResponse,
-    SoakStarted, SubscribeRequest, export_summaries_request,
+    SoakStarted, export_summaries_request,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -290,21 +289,16 @@ async fn run_inner(
     let mut engine =
         ShadowEngine::new(engine_cfg).map_err(|e| ShadowError::invalid("params", e.to_string()))?;
 
-    let channel = shadowkpi_runtime::client::connect("ingestd", &config.ingest_addr)
-        .await
-        .map_err(|e| ShadowError::IngestUnavailable(e.to_string()))?;
-    let mut ticks = IngestServiceClient::new(channel)
-        .subscribe(SubscribeRequest {
-            symbols: plan.symbols.clone(),
-            subscriber: format!("shadowd/{}", plan.run_id),
-            max_batch: 0,
-        })
-        .await
-        .map_err(|s| ShadowError::IngestUnavailable(format!("subscribe: {}", s.message())))?
-        .into_inner();
+    let mut ticks = driver::subscribe(
+        &config.ingest_addr,
+        &plan.symbols,
+        format!("shadowd/{}", plan.run_id),
+    )
+    .await
+    .map_err(drive_error)?;
 
     // Auto-export: a client stream to exportd, options first.
-    let mut export = match &plan.auto_export {
+    let export = match &plan.auto_export {
         None => None,
         Some(opts) => {
             let channel = shadowkpi_runtime::client::connect("exportd", &config.export_addr)
@@ -343,85 +337,34 @@ async fn run_inner(
         return Ok(());
     }
 
-    let mut state = SoakState {
+    let state = SoakState {
         source: format!("ingest:{}", config.ingest_addr),
         per_symbol: BTreeMap::new(),
         pending_counters: BTreeMap::new(),
         emitted: 0,
         plan,
     };
-    let iterations = state.plan.iterations;
-    let idle = state.plan.idle_timeout;
-    let mut window_span = tracing::info_span!("soak.window", iteration = 1u32);
-    'feed: loop {
-        let next = tokio::select! {
-            () = cancel.cancelled() => return Err(ShadowError::ShuttingDown),
-            () = tx.closed() => {
-                tracing::info!("client went away, soak cancelled");
-                return Ok(());
-            }
-            r = tokio::time::timeout(idle, ticks.message()) => r,
-        };
-        let windows = match next {
-            Err(_) => {
-                tracing::warn!(
-                    idle_ms = idle.as_millis() as u64,
-                    "feed idle, closing the open window"
-                );
-                let w = engine.finish();
-                for w in w {
-                    if !emit(&mut state, &w, tx, &mut export, &mut window_span).await {
-                        return Ok(());
-                    }
-                    if state.emitted >= iterations {
-                        break;
-                    }
-                }
-                break 'feed;
-            }
-            Ok(Ok(None)) => {
-                let w = engine.finish();
-                for w in w {
-                    if state.emitted >= iterations
-                        || !emit(&mut state, &w, tx, &mut export, &mut window_span).await
-                    {
-                        break;
-                    }
-                }
-                break 'feed;
-            }
-            Ok(Err(status)) => {
-                return Err(ShadowError::IngestUnavailable(format!(
-                    "tick stream failed: {}",
-                    status.message()
-                )));
-            }
-            Ok(Ok(Some(batch))) => {
-                for (sym, c) in &batch.counters {
-                    state
-                        .pending_counters
-                        .entry(sym.clone())
-                        .or_default()
-                        .add(&c.into());
-                }
-                let mut out = Vec::new();
-                for t in &batch.ticks {
-                    let tick: Tick = t.into();
-                    out.extend(engine.on_tick(&tick));
-                }
-                out
-            }
-        };
-        for w in &windows {
-            if !emit(&mut state, w, tx, &mut export, &mut window_span).await {
-                return Ok(());
-            }
-            if state.emitted >= iterations {
-                break 'feed;
-            }
-        }
-    }
+    let limits = DriveLimits {
+        iterations: state.plan.iterations,
+        idle_timeout: state.plan.idle_timeout,
+    };
+    let mut sink = SoakSink {
+        state,
+        tx,
+        export,
+        span: tracing::info_span!("soak.window", iteration = 1u32),
+    };
+    let outcome = driver::drive(&mut engine, &mut ticks, limits, &cancel, &mut sink)
+        .await
+        .map_err(drive_error)?;
     drop(ticks);
+    if outcome.end == DriveEnd::ClientGone {
+        tracing::info!("client went away, soak cancelled");
+        return Ok(());
+    }
+    let SoakSink {
+        state, mut export, ..
+    } = sink;
 
     let verdict = state.plan.thresholds.evaluate(&state.per_symbol);
     let wire = soak_verdict_to_wire(
@@ -453,40 +396,60 @@ type Export = Option<(
     tokio::task::JoinHandle<Result<tonic::Response<v1::ExportSummariesResponse>, tonic::Status>>,
 )>;
 
-/// Streams one finished window; false when the client is gone.
-async fn emit(
-    state: &mut SoakState,
-    w: &WindowResult,
-    tx: &Tx,
-    export: &mut Export,
-    span: &mut tracing::Span,
-) -> bool {
-    if state.emitted >= state.plan.iterations {
-        return true;
+fn drive_error(e: DriveError) -> ShadowError {
+    match e {
+        DriveError::Feed(m) => ShadowError::IngestUnavailable(m),
+        DriveError::Cancelled => ShadowError::ShuttingDown,
     }
-    let summary = {
-        let _g = span.enter();
-        state.summary(w)
-    };
-    state.emitted += 1;
-    tracing::debug!(
-        iteration = w.iteration,
-        partial = w.partial,
-        "window closed"
-    );
-    *span = tracing::info_span!("soak.window", iteration = w.iteration + 1);
-    let wire: v1::IterSummary = (&summary).into();
-    if let Some((etx, _)) = export.as_ref()
-        && etx
-            .send(ExportSummariesRequest {
-                payload: Some(export_summaries_request::Payload::Summary(wire.clone())),
-            })
-            .await
-            .is_err()
-    {
-        tracing::warn!("export stream closed early; the export report will say why");
+}
+
+/// What a soak does with the drive: every window becomes an ITER_SUMMARY,
+/// streamed to the client and, with auto-export, to exportd.
+struct SoakSink<'a> {
+    state: SoakState,
+    tx: &'a Tx,
+    export: Export,
+    span: tracing::Span,
+}
+
+impl WindowSink for SoakSink<'_> {
+    async fn window(&mut self, w: &WindowResult) -> bool {
+        let summary = {
+            let _g = self.span.enter();
+            self.state.summary(w)
+        };
+        self.state.emitted += 1;
+        tracing::debug!(
+            iteration = w.iteration,
+            partial = w.partial,
+            "window closed"
+        );
+        self.span = tracing::info_span!("soak.window", iteration = w.iteration + 1);
+        let wire: v1::IterSummary = (&summary).into();
+        if let Some((etx, _)) = self.export.as_ref()
+            && etx
+                .send(ExportSummariesRequest {
+                    payload: Some(export_summaries_request::Payload::Summary(wire.clone())),
+                })
+                .await
+                .is_err()
+        {
+            tracing::warn!("export stream closed early; the export report will say why");
+        }
+        send(self.tx, Event::Summary(wire)).await
     }
-    send(tx, Event::Summary(wire)).await
+
+    async fn closed(&self) {
+        self.tx.closed().await;
+    }
+
+    fn counters(&mut self, symbol: &str, c: &v1::IngestCounters) {
+        self.state
+            .pending_counters
+            .entry(symbol.to_string())
+            .or_default()
+            .add(&c.into());
+    }
 }
 
 #[cfg(test)]
@@ -513,7 +476,7 @@ mod tests {
         assert_eq!(by_default.name, "shadow");
         assert_eq!(
             by_default.description,
-            "fill=touch_dwell latency=constant(feed=6ms,entry=25ms,response=25ms) queue=front partial_fills=false fees=params"
+            "latency=constant(feed=6ms,entry=25ms,response=25ms) queue=front partial_fills=false fees=params"
         );
         let strict = model_of(RunSoakRequest {
             model: ExecutionModel::Strict as i32,
@@ -550,7 +513,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             inline.description,
-            "fill=touch_dwell latency=constant(feed=0ms,entry=90ms,response=0ms) queue=front partial_fills=false fees=params"
+            "latency=constant(feed=0ms,entry=90ms,response=0ms) queue=front partial_fills=false fees=params"
         );
     }
 

@@ -1,0 +1,228 @@
+//! The one driver from the feed to the engine.
+//!
+//! A soak (shadowd) and a dry run (dryrund) do the same thing with the feed:
+//! subscribe to ingestd for their symbols, apply every tick to a
+//! [`ShadowEngine`], hand each finished window on, and stop when enough
+//! windows are done, the feed ends or goes idle, the service shuts down or the
+//! client goes away. They differ only in the engine's models and in what they
+//! do with a window; that part is a [`WindowSink`]. Everything else lives here,
+//! once, so the two cannot drift (docs/architecture.md, "One driver").
+//!
+//! # Ending
+//! - `iterations` windows handed on: [`DriveEnd::Done`];
+//! - the tick stream ends ([`DriveEnd::FeedEnded`]) or brings nothing for
+//!   `idle_timeout` ([`DriveEnd::Idle`]): the open window is closed early
+//!   (`partial`) and handed on, up to `iterations`;
+//! - the sink says the client is gone (a `false` from
+//!   [`WindowSink::window`], or [`WindowSink::closed`] resolving):
+//!   [`DriveEnd::ClientGone`], nothing more is sent;
+//! - the service's cancellation token fires: [`DriveError::Cancelled`];
+//! - the tick stream fails: [`DriveError::Feed`].
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use shadowkpi_domain::engine::{ShadowEngine, WindowResult};
+use shadowkpi_domain::instrument::{Instrument, InstrumentSource};
+use shadowkpi_domain::tick::Tick;
+use shadowkpi_proto::v1::ingest_service_client::IngestServiceClient;
+use shadowkpi_proto::v1::{self, SubscribeRequest, SubscribeResponse};
+use tokio_util::sync::CancellationToken;
+use tonic::Streaming;
+
+/// Why driving stopped early.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DriveError {
+    /// ingestd could not be reached, refused the subscription, or its tick
+    /// stream failed.
+    #[error("{0}")]
+    Feed(String),
+    /// The service is shutting down.
+    #[error("shutting down")]
+    Cancelled,
+}
+
+/// How a drive ended (when it did not fail).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriveEnd {
+    /// The planned number of windows was handed on.
+    Done,
+    /// The tick stream ended; the open window was closed early.
+    FeedEnded,
+    /// The feed brought nothing for the idle timeout; the open window was
+    /// closed early.
+    Idle,
+    /// The client went away; nothing more should be sent.
+    ClientGone,
+}
+
+/// What a drive did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DriveOutcome {
+    /// Windows handed on to the sink.
+    pub windows: u32,
+    /// Why it stopped.
+    pub end: DriveEnd,
+}
+
+/// When to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DriveLimits {
+    /// Windows to hand on.
+    pub iterations: u32,
+    /// How long the feed may bring nothing before the open window is closed.
+    pub idle_timeout: Duration,
+}
+
+/// What a service does with the drive: the only part a soak and a dry run do
+/// differently.
+pub trait WindowSink {
+    /// A finished window, in order; `false` when the client is gone.
+    fn window(&mut self, w: &WindowResult) -> impl Future<Output = bool> + Send;
+
+    /// Resolves when the client is gone (e.g. the response stream closed).
+    fn closed(&self) -> impl Future<Output = ()> + Send;
+
+    /// The feed-quality counters ingestd attached to a batch for `symbol`
+    /// (increments since the previous batch), before the batch's ticks are
+    /// applied. Ignored by default.
+    fn counters(&mut self, symbol: &str, counters: &v1::IngestCounters) {
+        let _ = (symbol, counters);
+    }
+}
+
+/// Subscribes to ingestd at `addr` for `symbols` as `subscriber` (a name for
+/// its stats, e.g. `shadowd/<run id>`).
+pub async fn subscribe(
+    addr: &str,
+    symbols: &[String],
+    subscriber: String,
+) -> Result<Streaming<SubscribeResponse>, DriveError> {
+    let channel = shadowkpi_runtime::client::connect("ingestd", addr)
+        .await
+        .map_err(|e| DriveError::Feed(e.to_string()))?;
+    let stream = IngestServiceClient::new(channel)
+        .subscribe(SubscribeRequest {
+            symbols: symbols.to_vec(),
+            subscriber,
+            max_batch: 0,
+        })
+        .await
+        .map_err(|s| DriveError::Feed(format!("subscribe: {}", s.message())))?
+        .into_inner();
+    Ok(stream)
+}
+
+/// Feeds `ticks` into `engine` and the finished windows into `sink` until one
+/// of the ends in the module docs.
+pub async fn drive<S: WindowSink + Send>(
+    engine: &mut ShadowEngine,
+    ticks: &mut Streaming<SubscribeResponse>,
+    limits: DriveLimits,
+    cancel: &CancellationToken,
+    sink: &mut S,
+) -> Result<DriveOutcome, DriveError> {
+    let mut d = Driver {
+        windows: 0,
+        grids: BTreeMap::new(),
+    };
+    if limits.iterations == 0 {
+        return Ok(d.outcome(DriveEnd::Done));
+    }
+    loop {
+        let next = tokio::select! {
+            () = cancel.cancelled() => return Err(DriveError::Cancelled),
+            () = sink.closed() => {
+                tracing::info!("client went away");
+                return Ok(d.outcome(DriveEnd::ClientGone));
+            }
+            r = tokio::time::timeout(limits.idle_timeout, ticks.message()) => r,
+        };
+        let (windows, end) = match next {
+            Err(_) => {
+                tracing::warn!(
+                    idle_ms = limits.idle_timeout.as_millis() as u64,
+                    windows = d.windows,
+                    planned = limits.iterations,
+                    "feed idle, closing the open window"
+                );
+                (engine.finish(), Some(DriveEnd::Idle))
+            }
+            Ok(Ok(None)) => {
+                tracing::warn!(
+                    windows = d.windows,
+                    planned = limits.iterations,
+                    "feed ended, closing the open window"
+                );
+                (engine.finish(), Some(DriveEnd::FeedEnded))
+            }
+            Ok(Err(status)) => {
+                return Err(DriveError::Feed(format!(
+                    "tick stream failed: {}",
+                    status.message()
+                )));
+            }
+            Ok(Ok(Some(batch))) => {
+                for (sym, c) in &batch.counters {
+                    sink.counters(sym, c);
+                }
+                let mut out = Vec::new();
+                for t in &batch.ticks {
+                    out.extend(engine.on_tick(&Tick::from(t)));
+                }
+                (out, None)
+            }
+        };
+        for w in &windows {
+            d.log_grids(engine, w);
+            if !sink.window(w).await {
+                return Ok(d.outcome(DriveEnd::ClientGone));
+            }
+            d.windows += 1;
+            if d.windows >= limits.iterations {
+                return Ok(d.outcome(DriveEnd::Done));
+            }
+        }
+        if let Some(end) = end {
+            return Ok(d.outcome(end));
+        }
+    }
+}
+
+struct Driver {
+    windows: u32,
+    /// The grid last logged per symbol.
+    grids: BTreeMap<String, (Instrument, InstrumentSource)>,
+}
+
+impl Driver {
+    fn outcome(&self, end: DriveEnd) -> DriveOutcome {
+        DriveOutcome {
+            windows: self.windows,
+            end,
+        }
+    }
+
+    /// Logs each symbol's price and size grid the first time a window of it
+    /// closes, and again whenever it changed (an inferred grid only refines).
+    fn log_grids(&mut self, engine: &ShadowEngine, w: &WindowResult) {
+        for sym in w.symbols.keys() {
+            let Some(grid) = engine.instrument(sym) else {
+                continue;
+            };
+            if self.grids.get(sym) == Some(&grid) {
+                continue;
+            }
+            let (i, source) = grid;
+            tracing::info!(
+                symbol = %sym,
+                tick_size = i.tick_size,
+                lot_size = i.lot_size,
+                source = source.as_str(),
+                "price grid"
+            );
+            self.grids.insert(sym.clone(), grid);
+        }
+    }
+}
