@@ -9,7 +9,6 @@ use shadowkpi_domain::accuracy::{
     AccuracyStatus, AccuracyThresholds, KpiAccuracy, compare_symbol, worst,
 };
 use shadowkpi_domain::engine::model_spec::DEFAULT_DRYRUN_MODEL;
-use shadowkpi_driver::{self as driver, DriveEnd, DriveError, DriveLimits, WindowSink};
 use shadowkpi_domain::engine::{EngineConfig, ModelSet, ShadowEngine, WindowResult};
 use shadowkpi_domain::export::keys::KeySchema;
 use shadowkpi_domain::kpi::{Kpi, KpiSet};
@@ -17,11 +16,11 @@ use shadowkpi_domain::params::{ParamOverrides, StrategyParams};
 use shadowkpi_domain::profile::Profile;
 use shadowkpi_domain::summary::ModelSetInfo;
 use shadowkpi_domain::symbol::normalize_symbol;
+use shadowkpi_driver::{self as driver, DriveEnd, DriveError, DriveLimits, WindowSink};
 use shadowkpi_proto::convert::accuracy_status_to_wire;
 use shadowkpi_proto::v1::validate_response::Event;
 use shadowkpi_proto::v1::{
-    self, AccuracyReport, SymbolAccuracy, ValidateProgress, ValidateRequest,
-    ValidateResponse,
+    self, AccuracyReport, SymbolAccuracy, ValidateProgress, ValidateRequest, ValidateResponse,
 };
 use shadowkpi_store::{Store, StoreError};
 use tokio::sync::mpsc;

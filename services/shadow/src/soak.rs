@@ -5,7 +5,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use shadowkpi_driver::{self as driver, DriveEnd, DriveError, DriveLimits, WindowSink};
 use shadowkpi_domain::engine::model_spec::{DEFAULT_DRYRUN_MODEL, DEFAULT_SOAK_MODEL};
 use shadowkpi_domain::engine::{EngineConfig, ModelSet, ShadowEngine, WindowResult};
 use shadowkpi_domain::gate::GateThresholds;
@@ -17,6 +16,7 @@ use shadowkpi_domain::summary::{
     IngestCounters, IterSummary, ModelSetInfo, SCHEMA_VERSION, SymbolSummary,
 };
 use shadowkpi_domain::symbol::normalize_symbol;
+use shadowkpi_driver::{self as driver, DriveEnd, DriveError, DriveLimits, WindowSink};
 use shadowkpi_proto::convert::soak_verdict_to_wire;
 use shadowkpi_proto::v1::export_service_client::ExportServiceClient;
 use shadowkpi_proto::v1::run_soak_response::Event;
