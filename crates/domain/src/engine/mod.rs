@@ -53,7 +53,8 @@ pub mod testfeed;
 pub mod window;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -264,7 +265,8 @@ struct OpenWindow {
 pub struct ShadowEngine {
     config: EngineConfig,
     symbols: Vec<SymbolState>,
-    index: BTreeMap<String, usize>,
+    /// Symbol → position in `symbols` (looked up on every tick, never iterated).
+    index: SymbolIndex,
     /// Oldest first; the last one is open unless `finished`.
     windows: VecDeque<OpenWindow>,
     t0_ms: Option<i64>,
@@ -322,7 +324,7 @@ impl ShadowEngine {
         let mut engine = Self {
             config,
             symbols: Vec::new(),
-            index: BTreeMap::new(),
+            index: SymbolIndex::default(),
             windows: VecDeque::new(),
             t0_ms: None,
             now_ms: i64::MIN,
@@ -407,20 +409,29 @@ impl ShadowEngine {
         if self.finished {
             return Vec::new();
         }
-        let name = match symbol_key(&tick.symbol) {
-            Some(n) => n,
-            None => {
-                self.rejected += 1;
-                return Vec::new();
-            }
+        // Every key of the index is normalised, so a symbol found as it is
+        // needs no normalisation (the common case: one lookup per tick).
+        let (name, known) = match self.index.get(tick.symbol.as_str()) {
+            Some(&i) => (Cow::Borrowed(tick.symbol.as_str()), Some(i)),
+            None => match symbol_key(&tick.symbol) {
+                Some(n) => {
+                    let known = self.index.get(n.as_ref()).copied();
+                    (n, known)
+                }
+                None => {
+                    self.rejected += 1;
+                    return Vec::new();
+                }
+            },
         };
-        if !self.config.symbols.is_empty() && !self.config.symbols.contains(name.as_ref()) {
+        // Listed symbols are all in the index from the start.
+        if known.is_none() && !self.config.symbols.is_empty() {
             self.rejected += 1;
             return Vec::new();
         }
         if !tick_is_valid(tick) {
             self.rejected += 1;
-            if let (Some(&i), Some(w)) = (self.index.get(name.as_ref()), self.windows.back_mut()) {
+            if let (Some(i), Some(w)) = (known, self.windows.back_mut()) {
                 w.symbols[i].skipped_ticks += 1;
             }
             return Vec::new();
@@ -429,8 +440,8 @@ impl ShadowEngine {
             self.t0_ms = Some(tick.ts_server_ms);
             self.open_window(1);
         }
-        let idx = match self.index.get(name.as_ref()) {
-            Some(&i) => i,
+        let idx = match known {
+            Some(i) => i,
             None => {
                 let start = self.windows.back().map_or(i64::MIN, |w| w.window.start_ms);
                 self.add_symbol(name.into_owned(), start)
@@ -922,6 +933,51 @@ fn tick_is_valid(t: &Tick) -> bool {
         && t.bid_qty.is_none_or(size_ok)
         && t.ask_qty.is_none_or(size_ok)
         && t.last_px.is_none_or(price_ok)
+}
+
+/// Symbol → slot. Only looked up (iteration order never matters), with a
+/// fixed hash that is cheap on short keys: nothing random, nothing to defend
+/// against (the keys are the feed's symbols).
+type SymbolIndex = HashMap<String, usize, BuildHasherDefault<SymbolHasher>>;
+
+/// Eight bytes per step (multiply-rotate, as rustc's `FxHasher`), finished with
+/// SplitMix64's mixer so every input bit reaches the low bits the table
+/// indexes by (symbols differ in a few middle bytes).
+#[derive(Debug, Default, Clone, Copy)]
+struct SymbolHasher(u64);
+
+impl SymbolHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for SymbolHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn finish(&self) -> u64 {
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
 }
 
 /// Per-symbol seed: the engine seed and the model seed, mixed with an FNV-1a
