@@ -148,6 +148,7 @@ fn grid_exponent(x: f64) -> i32 {
 }
 
 /// True when `x` is a whole multiple of `step` (up to rounding noise).
+#[inline]
 fn on_grid(x: f64, step: f64) -> bool {
     let n = round_i64(x / step) as f64;
     n >= 1.0 && (n * step - x).abs() <= step * 1e-6
@@ -162,6 +163,9 @@ pub struct GridInference {
     /// one division (the common case, on every tick).
     price_step: f64,
     size_step: f64,
+    /// What [`instrument`](Self::instrument) returns, kept up to date when an
+    /// exponent changes (asked on every tick).
+    current: Instrument,
 }
 
 impl Default for GridInference {
@@ -178,36 +182,45 @@ impl GridInference {
             size_exp: None,
             price_step: f64::NAN,
             size_step: f64::NAN,
+            current: Self::grid_of(None, None),
+        }
+    }
+
+    fn grid_of(price_exp: Option<i32>, size_exp: Option<i32>) -> Instrument {
+        Instrument {
+            tick_size: 10f64.powi(price_exp.unwrap_or(-2)),
+            lot_size: 10f64.powi(size_exp.unwrap_or(-3)),
         }
     }
 
     /// Takes a price into account (non-positive and non-finite are ignored).
+    #[inline]
     pub fn observe_price(&mut self, price: f64) {
         if price.is_finite() && price > 0.0 && !on_grid(price, self.price_step) {
             let e = grid_exponent(price);
             let e = self.price_exp.map_or(e, |p| p.min(e));
             self.price_exp = Some(e);
             self.price_step = 10f64.powi(e);
+            self.current = Self::grid_of(self.price_exp, self.size_exp);
         }
     }
 
     /// Takes a size into account (zero, negative and non-finite are ignored).
+    #[inline]
     pub fn observe_size(&mut self, qty: f64) {
         if qty.is_finite() && qty > 0.0 && !on_grid(qty, self.size_step) {
             let e = grid_exponent(qty);
             let e = self.size_exp.map_or(e, |p| p.min(e));
             self.size_exp = Some(e);
             self.size_step = 10f64.powi(e);
+            self.current = Self::grid_of(self.price_exp, self.size_exp);
         }
     }
 
     /// The grid inferred so far: price increments default to `0.01` and size
     /// increments to `0.001` until a value of each kind was seen.
     pub fn instrument(&self) -> Instrument {
-        Instrument {
-            tick_size: 10f64.powi(self.price_exp.unwrap_or(-2)),
-            lot_size: 10f64.powi(self.size_exp.unwrap_or(-3)),
-        }
+        self.current
     }
 }
 
