@@ -331,8 +331,16 @@ impl SimExchange {
     fn respond(&mut self, at_ms: i64, ev: OrderEvent) {
         let deliver = at_ms.saturating_add(self.models.latency.response_ms(&mut self.rng, at_ms));
         // Keep delivery order; equal times stay in the order they were produced.
-        let pos = self.responses.partition_point(|(t, _)| *t <= deliver);
-        self.responses.insert(pos, (deliver, ev));
+        // The queue holds a few responses and most go last: search from the back.
+        let mut pos = self.responses.len();
+        while pos > 0 && self.responses[pos - 1].0 > deliver {
+            pos -= 1;
+        }
+        if pos == self.responses.len() {
+            self.responses.push_back((deliver, ev));
+        } else {
+            self.responses.insert(pos, (deliver, ev));
+        }
     }
 
     fn apply(&mut self, f: InFlight, params: &StrategyParams, fills: &mut Vec<Fill>) {
