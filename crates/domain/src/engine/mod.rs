@@ -452,7 +452,10 @@ impl ShadowEngine {
         // that is already closed.
         let floor = self.windows.back().map_or(i64::MIN, |w| w.window.start_ms);
         let te = tick.ts_server_ms.max(self.symbols[idx].clock_ms).max(floor);
-        if self.window_index(te).is_none() {
+        // A tick inside the open window (nearly all of them) has a window
+        // number: only one beyond it needs the division.
+        let in_open = self.windows.back().is_some_and(|w| te < w.window.end_ms);
+        if !in_open && self.window_index(te).is_none() {
             // So far ahead that the window number would not fit: a corrupt
             // timestamp, not a gap worth billions of windows.
             self.rejected += 1;
