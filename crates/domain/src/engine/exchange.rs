@@ -547,7 +547,7 @@ impl SimExchange {
         let queue = &self.models.queue;
         let partial = self.models.partial_fills;
         let fee = self.models.fee.fee_bps(Liquidity::Maker, params);
-        let mut produced = Vec::new();
+        let start = fills.len();
         for order in &mut self.resting {
             // Sellers hit bids, buyers lift asks.
             let through = match (order.side, aggressor) {
@@ -572,15 +572,15 @@ impl SimExchange {
             } else {
                 continue;
             };
-            produced.push(execute(order, exec, now_ms, mid, fee, &inst));
+            fills.push(execute(order, exec, now_ms, mid, fee, &inst));
         }
-        self.finish_fills(produced, fills);
+        self.finish_fills(start, fills);
     }
 
     fn on_book(&mut self, new: Touch, now_ms: i64, params: &StrategyParams, fills: &mut Vec<Fill>) {
         let fee = self.models.fee.fee_bps(Liquidity::Maker, params);
         let inst = self.instrument;
-        let mut produced = Vec::new();
+        let start = fills.len();
         for order in &mut self.resting {
             let through = match order.side {
                 OrderSide::Buy => new.ask <= order.price_ticks,
@@ -588,10 +588,10 @@ impl SimExchange {
             };
             if through {
                 let exec = order.remaining;
-                produced.push(execute(order, exec, now_ms, new.mid, fee, &inst));
+                fills.push(execute(order, exec, now_ms, new.mid, fee, &inst));
             }
         }
-        self.finish_fills(produced, fills);
+        self.finish_fills(start, fills);
 
         // Displayed sizes: what changed at which price, and the queues there.
         let Self {
@@ -625,14 +625,15 @@ impl SimExchange {
         }
     }
 
-    /// Removes finished orders, queues the strategy's fill responses and hands
-    /// the fills over.
-    fn finish_fills(&mut self, produced: Vec<Fill>, fills: &mut Vec<Fill>) {
-        if produced.is_empty() {
+    /// After the fills from `start` on were appended to `fills`: removes
+    /// finished orders and queues the strategy's responses to those fills.
+    #[inline]
+    fn finish_fills(&mut self, start: usize, fills: &[Fill]) {
+        if fills.len() == start {
             return;
         }
         self.resting.retain(|o| o.remaining > 0.0);
-        for f in produced {
+        for f in &fills[start..] {
             self.respond(
                 f.ts_ms,
                 OrderEvent::Filled {
@@ -643,7 +644,6 @@ impl SimExchange {
                     done: f.order_done,
                 },
             );
-            fills.push(f);
         }
     }
 }
