@@ -27,6 +27,7 @@ impl From<&d::tick::Tick> for v1::Tick {
                 d::tick::Side::Sell => v1::Side::Sell,
             } as i32,
             ts_ingest_ms: t.ts_ingest_ms,
+            ts_recv_ms: t.ts_recv_ms,
         }
     }
 }
@@ -49,6 +50,7 @@ impl From<&v1::Tick> for d::tick::Tick {
                 _ => d::tick::Side::Unspecified,
             },
             ts_ingest_ms: t.ts_ingest_ms,
+            ts_recv_ms: t.ts_recv_ms,
         }
     }
 }
@@ -445,7 +447,7 @@ mod tests {
             bp_drops: 0,
             model: Some(d::summary::ModelSetInfo {
                 name: "dryrun".into(),
-                description: "fill=touch_dwell queue=risk_averse".into(),
+                description: "queue=risk_averse".into(),
             }),
             notes: "n".into(),
             ..Default::default()

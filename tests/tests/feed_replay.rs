@@ -202,6 +202,16 @@ async fn tardis_quotes_and_trades_merge_by_time_into_the_stream() {
             (s("BTCUSDT"), 4, 4, 60000.2, 60000.3, 0.0, Side::Unspecified),
         ]
     );
+    // On the exchange clock each entry carries its arrival time as `ts_recv`
+    // (floored to ms): 0.5–0.7 ms after the exchange's here.
+    let recv: Vec<Option<i64>> = stream_ticks(&redis, "lob:ticks")
+        .into_iter()
+        .map(|t| t.ts_recv_ms.map(|r| r - 1_700_000_000_000))
+        .collect();
+    assert_eq!(
+        recv,
+        vec![Some(0), Some(0), Some(1), Some(2), Some(3), Some(4)]
+    );
 
     // By arrival time (the default clock), each tick stamped with it.
     let local = publish_replay(
@@ -241,6 +251,12 @@ async fn tardis_quotes_and_trades_merge_by_time_into_the_stream() {
             (s("BTCUSDT"), 3, 3, 0.25),
             (s("BTCUSDT"), 4, 4, 0.0),
         ]
+    );
+    // Stamped with the arrival time, the entries carry no separate one.
+    assert!(
+        stream_ticks(&redis, "by-arrival")
+            .iter()
+            .all(|t| t.ts_recv_ms.is_none())
     );
     // A file without arrival times cannot be merged by them.
     let old = dir.path().join("old_quotes.csv");

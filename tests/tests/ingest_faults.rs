@@ -115,6 +115,7 @@ async fn injected_faults_are_counted_exactly_and_every_good_tick_arrives_once_in
             .iter()
             .map(|t| Tick {
                 ts_ingest_ms: 0,
+                ts_recv_ms: None,
                 ..t.clone()
             })
             .collect();

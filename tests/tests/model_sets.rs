@@ -34,7 +34,7 @@ const PROFILE: &str = r#"{
     }
   }
 }"#;
-const SLOW: &str = "fill=touch_dwell latency=constant(feed=5ms,entry=400ms,response=100ms) queue=risk_averse partial_fills=false fees=params";
+const SLOW: &str = "latency=constant(feed=5ms,entry=400ms,response=100ms) queue=risk_averse partial_fills=false fees=params";
 
 /// The synthetic feed of these tests' symbols.
 async fn feed(store: &dyn Store, seconds: i64) {

@@ -51,7 +51,7 @@ fn write_profile(dir: &Path, csv: &str) -> std::path::PathBuf {
     path
 }
 
-const REC: &str = "fill=touch_dwell latency=empirical(source=lat/orders.csv,points=2,ts=0..60000ms,entry=20..40ms,response=5..15ms,feed=3ms) queue=prob_power2(n=2) partial_fills=false fees=params";
+const REC: &str = "latency=empirical(source=lat/orders.csv,points=2,ts=0..60000ms,entry=20..40ms,response=5..15ms,feed=3ms) queue=prob_power2(n=2) partial_fills=false fees=params";
 
 #[test]
 fn config_show_lists_the_builtin_and_the_profile_sets() {
@@ -71,7 +71,7 @@ fn config_show_lists_the_builtin_and_the_profile_sets() {
     assert_eq!(v["model_sets"][2]["origin"], "profile");
     assert_eq!(
         v["model_sets"][3]["description"],
-        "fill=touch_dwell latency=constant(feed=6ms,entry=25ms,response=25ms) queue=front partial_fills=false fees=params"
+        "latency=constant(feed=6ms,entry=25ms,response=25ms) queue=front partial_fills=false fees=params"
     );
 
     let p = write_profile(
@@ -235,7 +235,7 @@ fn pipeline_runs_the_named_sets_and_the_reports_say_so() {
 
     // The accuracy report names the dry run's set (the profile's `dryrun`)
     // and the soak's set it checks.
-    let dry = "fill=touch_dwell latency=constant(feed=0ms,entry=30ms,response=0ms) queue=risk_averse partial_fills=false fees=params";
+    let dry = "latency=constant(feed=0ms,entry=30ms,response=0ms) queue=risk_averse partial_fills=false fees=params";
     let report: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(run.join("dryrun/DRYRUN_ACCURACY_REPORT.json")).unwrap(),
     )

@@ -523,7 +523,7 @@ mod tests {
         // a profile may redefine a built-in name
         assert_eq!(
             p.model_set("dryrun").unwrap().describe(),
-            "fill=touch_dwell latency=constant(feed=0ms,entry=70ms,response=0ms) queue=risk_averse partial_fills=false fees=params"
+            "latency=constant(feed=0ms,entry=70ms,response=0ms) queue=risk_averse partial_fills=false fees=params"
         );
         assert_eq!(
             p.model_set("shadow").unwrap(),
@@ -612,7 +612,7 @@ mod tests {
         assert_eq!(spec.latency_file(), None, "recording is inlined");
         assert_eq!(
             spec.describe(),
-            "fill=touch_dwell latency=empirical(source=latency/example_orders.csv,points=25,\
+            "latency=empirical(source=latency/example_orders.csv,points=25,\
              ts=1723075200000..1723161600000ms,entry=11.1..42ms,response=8..27.6ms,feed=6ms) \
              queue=prob_power(n=3) partial_fills=false fees=fixed(maker=-0.5bps,taker=4.5bps)"
         );

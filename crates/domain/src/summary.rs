@@ -162,7 +162,7 @@ mod tests {
         );
         s.model = Some(ModelSetInfo {
             name: "dryrun".into(),
-            description: "fill=touch_dwell".into(),
+            description: "queue=front".into(),
         });
         assert_eq!(
             s.make_notes("abc"),
@@ -170,7 +170,7 @@ mod tests {
         );
         let json = serde_json::to_string(&s).unwrap();
         assert!(
-            json.contains(r#""model":{"name":"dryrun","description":"fill=touch_dwell"}"#),
+            json.contains(r#""model":{"name":"dryrun","description":"queue=front"}"#),
             "{json}"
         );
         let back = crate::export::reader::parse_iter_summary(&json);

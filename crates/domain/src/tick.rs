@@ -42,6 +42,12 @@ pub struct Tick {
     /// the replay's schedule (0 when unknown, e.g. an unpaced replay); see
     /// [`crate::feed::decode::ingest_time_ms`].
     pub ts_ingest_ms: i64,
+    /// When the feed's recorder received the event, milliseconds since the
+    /// epoch on the recorder's clock (which may be offset from the
+    /// exchange's), for recordings that carry both clocks; `None` otherwise.
+    /// A model set with `feed_latency: "recorded"` takes the feed delay from
+    /// it (see `engine::latency::RecordedFeed`).
+    pub ts_recv_ms: Option<i64>,
 }
 
 impl Tick {

@@ -643,3 +643,48 @@ fn engine_and_models_can_move_between_threads() {
     send_sync::<ModelSet>();
     send::<ShadowEngine>();
 }
+
+#[test]
+fn a_recorded_feed_delay_holds_back_the_decision_on_a_slow_tick() {
+    // The recorder's clock runs 1,000 ms behind the exchange's; the tick at
+    // t=100 reached it 150 ms slower than the fastest one. With the recorded
+    // feed delay the strategy learns of the fill at t=100 only at 250, so the
+    // bid it sends then misses the second trade-through at 200: one fill.
+    // Without it, the new bid rests from 100 and fills at 200 too.
+    let recv = |mut t: Tick, slower_ms: i64| {
+        t.ts_recv_ms = Some(t.ts_server_ms - 1_000 + slower_ms);
+        t
+    };
+    let ticks = [
+        recv(with_sizes(book(0, 100.0, 100.2), 9.0, 9.0), 0),
+        recv(
+            sell_at(with_sizes(book(100, 100.0, 100.2), 9.0, 9.0), 99.9, 0.05),
+            150,
+        ),
+        recv(
+            sell_at(with_sizes(book(200, 100.0, 100.2), 9.0, 9.0), 99.9, 0.05),
+            0,
+        ),
+        recv(with_sizes(book(300, 100.0, 100.2), 9.0, 9.0), 0),
+    ];
+    let fill_times = |models: ModelSet, ticks: &[Tick]| -> Vec<i64> {
+        run(touch_params(), models, 1_000, ticks)[0].symbols[SYM]
+            .fills
+            .iter()
+            .map(|f| f.ts_ms)
+            .collect()
+    };
+    let recorded = || ModelSet::builder().recorded_feed(true).build();
+    assert_eq!(fill_times(recorded(), &ticks), vec![100]);
+    assert_eq!(fill_times(ModelSet::lenient(), &ticks), vec![100, 200]);
+    // Ticks without a receive time get the latency model's delay alone.
+    let no_recv: Vec<Tick> = ticks
+        .iter()
+        .cloned()
+        .map(|mut t| {
+            t.ts_recv_ms = None;
+            t
+        })
+        .collect();
+    assert_eq!(fill_times(recorded(), &no_recv), vec![100, 200]);
+}

@@ -60,6 +60,8 @@ struct Carrier {
     side: i32,
     /// `ts_ingest_ms`: the read time, or its replay form ([`ingest_time_ms`]).
     ingest_ms: i64,
+    /// `ts_recv`, when the entry carries it.
+    recv_ms: Option<i64>,
 }
 
 impl Sequenced for Carrier {
@@ -89,6 +91,7 @@ impl Carrier {
                 Side::Sell => 2,
             },
             ingest_ms: ingest_time_ms(raw.ts_wall_ms, raw.ts_server_ms, read_at_ms),
+            recv_ms: raw.ts_recv_ms,
         }
     }
 
@@ -106,6 +109,7 @@ impl Carrier {
                 last_px: self.last_px,
                 side: self.side,
                 ts_ingest_ms: self.ingest_ms,
+                ts_recv_ms: self.recv_ms,
             },
             self.id,
         )

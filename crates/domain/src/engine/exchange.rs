@@ -51,6 +51,7 @@ use crate::params::StrategyParams;
 use crate::tick::{Side, Tick};
 
 use super::fill::{Fill, Liquidity, OrderSide};
+use super::latency::RecordedFeed;
 use super::models::ModelSet;
 use super::queue::QueuePos;
 
@@ -214,6 +215,9 @@ pub struct SimExchange {
     resting: Vec<RestingOrder>,
     in_flight: VecDeque<InFlight>,
     last_arrival_ms: i64,
+    /// The clock offset of recorded feed delays (used with
+    /// `ModelSet::recorded_feed`).
+    recorded_feed: RecordedFeed,
     /// Responses to the strategy, by delivery time (stable for equal times).
     responses: VecDeque<(i64, OrderEvent)>,
     counters: ExchangeCounters,
@@ -235,6 +239,7 @@ impl SimExchange {
             resting: Vec::new(),
             in_flight: VecDeque::new(),
             last_arrival_ms: i64::MIN,
+            recorded_feed: RecordedFeed::new(),
             responses: VecDeque::new(),
             counters: ExchangeCounters::default(),
         }
@@ -286,10 +291,15 @@ impl SimExchange {
         self.in_flight.front().map(|f| f.arrive_ms)
     }
 
-    /// Draws the feed delay for a decision taken on a tick at `tick_ms`: the
-    /// strategy acts (and stamps its orders) at the returned time.
-    pub fn decision_time(&mut self, tick_ms: i64) -> i64 {
-        tick_ms.saturating_add(self.models.latency.feed_delay_ms(&mut self.rng, tick_ms))
+    /// Draws the feed delay for a decision taken on a tick at `tick_ms`
+    /// (received by the recorder at `recv_ms`, when known): the strategy acts
+    /// (and stamps its orders) at the returned time.
+    pub fn decision_time(&mut self, tick_ms: i64, recv_ms: Option<i64>) -> i64 {
+        let mut delay = self.models.latency.feed_delay_ms(&mut self.rng, tick_ms);
+        if self.models.recorded_feed {
+            delay = delay.saturating_add(self.recorded_feed.extra_ms(tick_ms, recv_ms));
+        }
+        tick_ms.saturating_add(delay)
     }
 
     /// Sends a request at `sent_ms`; it arrives after the order-entry delay,

@@ -39,6 +39,47 @@ pub trait LatencyModel: fmt::Debug + Send + Sync {
     fn response_ms(&self, rng: &mut ChaCha8Rng, ts_ms: i64) -> i64;
 }
 
+/// The feed delay a recording with two clocks shows, for model sets with
+/// `feed_latency: "recorded"`.
+///
+/// A tick that carries the recorder's receive time (`ts_recv_ms`, on the
+/// recorder's clock) reaches the strategy `ts_recv_ms − ts_server_ms − m`
+/// after its event time, on top of the latency model's feed delay, where `m`
+/// is the smallest `ts_recv_ms − ts_server_ms` seen so far for the symbol.
+/// Subtracting `m` removes the offset between the two clocks (1.27 s in the
+/// shipped Binance sample, the recorder behind the exchange), as
+/// hftbacktest's `correct_local_timestamp` does with the whole file's
+/// minimum; a running minimum keeps it causal, so a live soak can use it too,
+/// at the cost of delays a little low until the minimum settles. The fastest
+/// tick so far thus counts as the model's feed delay alone, and every other
+/// tick as that plus how much slower it travelled. Ticks without a receive
+/// time get the model's feed delay alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordedFeed {
+    min_offset_ms: Option<i64>,
+}
+
+impl RecordedFeed {
+    /// Nothing seen yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The extra delay of a tick at `ts_ms` received at `recv_ms`.
+    pub fn extra_ms(&mut self, ts_ms: i64, recv_ms: Option<i64>) -> i64 {
+        let Some(recv) = recv_ms else { return 0 };
+        let offset = recv.saturating_sub(ts_ms);
+        let min = self.min_offset_ms.map_or(offset, |m| m.min(offset));
+        self.min_offset_ms = Some(min);
+        offset - min
+    }
+
+    /// The clock offset assumed so far (the smallest `recv − ts`), if any.
+    pub fn clock_offset_ms(&self) -> Option<i64> {
+        self.min_offset_ms
+    }
+}
+
 /// Fixed delays; `ConstantLatency::default()` is no latency at all.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ConstantLatency {
@@ -404,6 +445,21 @@ mod tests {
     use rand::SeedableRng;
 
     use super::*;
+
+    #[test]
+    fn recorded_feed_delay_is_the_offset_above_the_smallest_so_far() {
+        let mut f = RecordedFeed::new();
+        // Recorder 1,270 ms behind the exchange, messages 3, 0, 12 ms slow.
+        assert_eq!(f.extra_ms(10_000, Some(10_000 - 1_267)), 0);
+        assert_eq!(f.clock_offset_ms(), Some(-1_267));
+        // A faster message lowers the minimum: it is the new zero.
+        assert_eq!(f.extra_ms(10_010, Some(10_010 - 1_270)), 0);
+        assert_eq!(f.extra_ms(10_020, Some(10_020 - 1_258)), 12);
+        assert_eq!(f.extra_ms(10_030, Some(10_030 - 1_267)), 3);
+        // No receive time: nothing extra, the minimum stays.
+        assert_eq!(f.extra_ms(10_040, None), 0);
+        assert_eq!(f.clock_offset_ms(), Some(-1_270));
+    }
 
     #[test]
     fn uniform_latency_is_seeded_and_in_range() {

@@ -705,7 +705,7 @@ impl ShadowEngine {
             Some(d) if d.seen_ms == te => d.book = book,
             last => {
                 let floor = last.map_or(i64::MIN, |d| d.at_ms);
-                let at_ms = sym.exchange.decision_time(te).max(floor);
+                let at_ms = sym.exchange.decision_time(te, tick.ts_recv_ms).max(floor);
                 sym.decisions.push_back(Decision {
                     at_ms,
                     seen_ms: te,

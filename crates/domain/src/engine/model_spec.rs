@@ -174,6 +174,28 @@ pub struct ModelSetSpec {
     /// Fees replacing the strategy parameters' fees.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fees: Option<FeeSpec>,
+    /// Where the feed delay comes from (default: the latency model alone).
+    #[serde(default, skip_serializing_if = "FeedLatencySpec::is_model")]
+    pub feed_latency: FeedLatencySpec,
+}
+
+/// Where a set's feed delay comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedLatencySpec {
+    /// The latency model's `feed_ms` alone.
+    #[default]
+    Model,
+    /// The latency model's `feed_ms` plus the delay the recording's two
+    /// clocks show, for ticks that carry a receive time
+    /// ([`RecordedFeed`](super::latency::RecordedFeed)).
+    Recorded,
+}
+
+impl FeedLatencySpec {
+    fn is_model(&self) -> bool {
+        *self == FeedLatencySpec::Model
+    }
 }
 
 fn no_latency() -> LatencySpec {
@@ -201,6 +223,7 @@ pub fn builtin_sets() -> BTreeMap<String, ModelSetSpec> {
         queue,
         partial_fills: false,
         fees: None,
+        feed_latency: FeedLatencySpec::Model,
     };
     BTreeMap::from([
         ("lenient".to_string(), set(no_latency(), front())),
@@ -261,7 +284,7 @@ impl ModelSetSpec {
         let Value::Object(map) = value else {
             return Err(ModelSpecError::new(
                 path,
-                "expected an object with `latency`, `queue`, `partial_fills`, `fees`",
+                "expected an object with `latency`, `queue`, `partial_fills`, `fees`, `feed_latency`",
             ));
         };
         let mut spec = ModelSetSpec {
@@ -269,6 +292,7 @@ impl ModelSetSpec {
             queue: front(),
             partial_fills: false,
             fees: None,
+            feed_latency: FeedLatencySpec::Model,
         };
         for (key, v) in map {
             let at = format!("{path}.{key}");
@@ -278,11 +302,12 @@ impl ModelSetSpec {
                 "queue" => spec.queue = serde_json::from_value(v).map_err(msg)?,
                 "partial_fills" => spec.partial_fills = serde_json::from_value(v).map_err(msg)?,
                 "fees" => spec.fees = serde_json::from_value(v).map_err(msg)?,
+                "feed_latency" => spec.feed_latency = serde_json::from_value(v).map_err(msg)?,
                 other => {
                     return Err(ModelSpecError::new(
                         path,
                         format!(
-                            "unknown field `{other}`, expected one of `latency`, `queue`, `partial_fills`, `fees`"
+                            "unknown field `{other}`, expected one of `latency`, `queue`, `partial_fills`, `fees`, `feed_latency`"
                         ),
                     ));
                 }
@@ -442,7 +467,7 @@ impl ModelSetSpec {
     }
 
     /// One stable line with every parameter, for notes and reports, e.g.
-    /// `fill=touch_dwell latency=constant(feed=6ms,entry=25ms,response=25ms) queue=front partial_fills=false fees=params`.
+    /// `latency=constant(feed=6ms,entry=25ms,response=25ms) queue=front partial_fills=false fees=params`.
     pub fn describe(&self) -> String {
         let latency = match &self.latency {
             LatencySpec::Constant {
@@ -470,8 +495,12 @@ impl ModelSetSpec {
             None => "params".to_string(),
             Some(f) => format!("fixed(maker={}bps,taker={}bps)", f.maker_bps, f.taker_bps),
         };
+        let feed = match self.feed_latency {
+            FeedLatencySpec::Model => "",
+            FeedLatencySpec::Recorded => " feed_latency=recorded",
+        };
         format!(
-            "fill=touch_dwell latency={latency} queue={} partial_fills={} fees={fees}",
+            "latency={latency} queue={} partial_fills={} fees={fees}{feed}",
             self.queue_model().describe(),
             self.partial_fills
         )
@@ -524,7 +553,8 @@ impl ModelSetSpec {
         };
         b = b
             .queue_arc(Arc::from(self.queue_model()))
-            .partial_fills(self.partial_fills);
+            .partial_fills(self.partial_fills)
+            .recorded_feed(self.feed_latency == FeedLatencySpec::Recorded);
         if let Some(f) = self.fees {
             b = b.fee(FixedFee {
                 maker_bps: f.maker_bps,
@@ -592,7 +622,7 @@ mod tests {
         assert_eq!(spec.queue, QueueSpec::ProbPower { n: 3.0 });
         assert_eq!(
             spec.describe(),
-            "fill=touch_dwell latency=uniform(feed=2..10ms,entry=10..40ms,response=10..40ms,seeded) \
+            "latency=uniform(feed=2..10ms,entry=10..40ms,response=10..40ms,seeded) \
              queue=prob_power(n=3) partial_fills=false fees=fixed(maker=-0.5bps,taker=4.5bps)"
         );
         // defaults: no latency, front of the queue, fees from the params
@@ -600,7 +630,7 @@ mod tests {
         assert_eq!(&bare, &builtin_sets()["lenient"]);
         assert_eq!(
             bare.describe(),
-            "fill=touch_dwell latency=constant(feed=0ms,entry=0ms,response=0ms) queue=front partial_fills=false fees=params"
+            "latency=constant(feed=0ms,entry=0ms,response=0ms) queue=front partial_fills=false fees=params"
         );
         // every queue kind
         for (q, want) in [
@@ -648,7 +678,7 @@ mod tests {
             ),
             (
                 json!({"latancy": {}}),
-                "models.x: unknown field `latancy`, expected one of `latency`, `queue`, `partial_fills`, `fees`",
+                "models.x: unknown field `latancy`, expected one of `latency`, `queue`, `partial_fills`, `fees`, `feed_latency`",
             ),
             (
                 json!({"latency": {"kind": "constant", "entry_ms": -5}}),
@@ -704,7 +734,7 @@ mod tests {
             ),
             (
                 json!(3),
-                "models.x: expected an object with `latency`, `queue`, `partial_fills`, `fees`",
+                "models.x: expected an object with `latency`, `queue`, `partial_fills`, `fees`, `feed_latency`",
             ),
         ];
         for (v, want) in cases {
@@ -724,11 +754,11 @@ mod tests {
         );
         assert_eq!(
             b["shadow"].describe(),
-            "fill=touch_dwell latency=constant(feed=6ms,entry=25ms,response=25ms) queue=front partial_fills=false fees=params"
+            "latency=constant(feed=6ms,entry=25ms,response=25ms) queue=front partial_fills=false fees=params"
         );
         assert_eq!(
             b["dryrun"].describe(),
-            "fill=touch_dwell latency=uniform(feed=2..10ms,entry=10..40ms,response=10..40ms,seeded) queue=risk_averse partial_fills=false fees=params"
+            "latency=uniform(feed=2..10ms,entry=10..40ms,response=10..40ms,seeded) queue=risk_averse partial_fills=false fees=params"
         );
         // built models: the shadow set draws the dry run's mean latency
         let shadow = b["shadow"].build(1).unwrap();
@@ -792,7 +822,7 @@ mod tests {
         assert_eq!(m.latency.feed_delay_ms(&mut rng, 50), 4);
         assert_eq!(
             spec.describe(),
-            "fill=touch_dwell latency=empirical(source=lat.csv,points=2,ts=0..100ms,entry=10..30ms,response=20..40ms,feed=4ms) \
+            "latency=empirical(source=lat.csv,points=2,ts=0..100ms,entry=10..30ms,response=20..40ms,feed=4ms) \
              queue=front partial_fills=false fees=params"
         );
         // the loaded set survives a JSON round trip (how it reaches a service)
@@ -810,5 +840,27 @@ mod tests {
         let m = spec.build(0).unwrap();
         assert!(m.partial_fills);
         assert_eq!(m.queue.describe(), "prob_power(n=3)");
+    }
+
+    #[test]
+    fn feed_latency_recorded_reaches_the_built_set_and_a_bad_value_is_named() {
+        let spec = parse(json!({"feed_latency": "recorded"})).unwrap();
+        assert_eq!(spec.feed_latency, FeedLatencySpec::Recorded);
+        assert!(
+            spec.describe().ends_with(" feed_latency=recorded"),
+            "{}",
+            spec.describe()
+        );
+        let m = spec.build(0).unwrap();
+        assert!(m.recorded_feed);
+        assert!(m.describe().ends_with(" feed=recorded"), "{}", m.describe());
+        assert!(!parse(json!({})).unwrap().build(0).unwrap().recorded_feed);
+        let e = parse(json!({"feed_latency": "measured"})).unwrap_err();
+        assert!(
+            e.starts_with(
+                "models.x.feed_latency: unknown variant `measured`, expected `model` or `recorded`"
+            ),
+            "{e}"
+        );
     }
 }

@@ -65,6 +65,10 @@ pub struct ModelSet {
     /// Execute only what traded past the front of the queue (true), or the
     /// whole order once anything did (false).
     pub partial_fills: bool,
+    /// Add the feed delay the recording's two clocks show
+    /// ([`RecordedFeed`](super::latency::RecordedFeed)) to the latency
+    /// model's.
+    pub recorded_feed: bool,
 }
 
 impl ModelSet {
@@ -94,10 +98,11 @@ impl ModelSet {
     }
 
     /// One-line description, e.g.
-    /// `queue=front latency=constant(feed=0ms,entry=0ms,response=0ms) fee=params fills=whole`.
+    /// `queue=front latency=constant(feed=0ms,entry=0ms,response=0ms) fee=params fills=whole`
+    /// (with ` feed=recorded` when the recorded feed delay is added).
     pub fn describe(&self) -> String {
         format!(
-            "queue={} latency={} fee={} fills={}",
+            "queue={} latency={} fee={} fills={}{}",
             self.queue.describe(),
             self.latency.describe(),
             self.fee.describe(),
@@ -105,6 +110,11 @@ impl ModelSet {
                 "partial"
             } else {
                 "whole"
+            },
+            if self.recorded_feed {
+                " feed=recorded"
+            } else {
+                ""
             }
         )
     }
@@ -132,6 +142,7 @@ pub struct ModelSetBuilder {
     latency: Arc<dyn LatencyModel>,
     fee: Arc<dyn FeeModel>,
     partial_fills: bool,
+    recorded_feed: bool,
 }
 
 impl Default for ModelSetBuilder {
@@ -141,6 +152,7 @@ impl Default for ModelSetBuilder {
             latency: Arc::new(ConstantLatency::default()),
             fee: Arc::new(ParamsFee),
             partial_fills: false,
+            recorded_feed: false,
         }
     }
 }
@@ -182,6 +194,13 @@ impl ModelSetBuilder {
         self
     }
 
+    /// Adds the feed delay recorded in the ticks (true) to the latency
+    /// model's, or not (false).
+    pub fn recorded_feed(mut self, on: bool) -> Self {
+        self.recorded_feed = on;
+        self
+    }
+
     /// The finished set.
     pub fn build(self) -> ModelSet {
         ModelSet {
@@ -189,6 +208,7 @@ impl ModelSetBuilder {
             latency: self.latency,
             fee: self.fee,
             partial_fills: self.partial_fills,
+            recorded_feed: self.recorded_feed,
         }
     }
 }

@@ -163,6 +163,7 @@ impl FeedSpec {
                 } else {
                     0
                 },
+                ts_recv_ms: None,
             });
         }
         out

@@ -526,7 +526,7 @@ mod tests {
         let mut summaries = input();
         let info = |name: &str| crate::summary::ModelSetInfo {
             name: name.into(),
-            description: format!("fill=touch_dwell queue={name}"),
+            description: format!("queue={name}"),
         };
         summaries[0].model = Some(info("lenient"));
         summaries[2].model = Some(info("shadow"));
@@ -538,7 +538,7 @@ mod tests {
             .map(|(_, v)| v.as_str());
         assert_eq!(
             model,
-            Some(r#"{"name":"shadow","description":"fill=touch_dwell queue=shadow"}"#)
+            Some(r#"{"name":"shadow","description":"queue=shadow"}"#)
         );
         let names: Vec<&str> = meta.iter().map(|(k, _)| k.as_ref()).collect();
         assert_eq!(names[10..13], ["params", "model", "aggregation"]);

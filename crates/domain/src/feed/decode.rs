@@ -46,6 +46,11 @@ pub mod field {
     /// the wall clock. Absent on a live feed, whose `ts_server` is on the
     /// wall clock. See [`super::ingest_time_ms`].
     pub const TS_WALL: &str = "ts_wall";
+    /// When the feed's recorder received the event, integer milliseconds
+    /// since the epoch on the recorder's clock (optional; replays of
+    /// recordings with two clocks, e.g. Tardis `local_timestamp` merged on the
+    /// exchange clock).
+    pub const TS_RECV: &str = "ts_recv";
 }
 
 /// The [`field::TS_WALL`] value of an unpaced entry.
@@ -156,6 +161,8 @@ pub struct RawTick<'a> {
     /// The [`field::TS_WALL`] of a replayed entry: `Some(0)` unpaced,
     /// `Some(ms)` paced to that wall-clock time, `None` a live entry.
     pub ts_wall_ms: Option<i64>,
+    /// The [`field::TS_RECV`], when present.
+    pub ts_recv_ms: Option<i64>,
 }
 
 /// The `ts_ingest_ms` ingest stamps on a tick it read at wall-clock
@@ -195,6 +202,7 @@ impl RawTick<'_> {
             last_px: self.last_px,
             side: self.side,
             ts_ingest_ms: 0,
+            ts_recv_ms: self.ts_recv_ms,
         }
     }
 }
@@ -209,8 +217,8 @@ pub fn decode_raw<'a, I>(fields: I) -> Result<RawTick<'a>, Reject>
 where
     I: IntoIterator<Item = (&'a str, &'a str)>,
 {
-    let mut slots: [Option<&'a str>; 11] = [None; 11];
-    const NAMES: [&str; 11] = [
+    let mut slots: [Option<&'a str>; 12] = [None; 12];
+    const NAMES: [&str; 12] = [
         field::SYMBOL,
         field::SEQ,
         field::TS_SERVER,
@@ -222,6 +230,7 @@ where
         field::LAST_PX,
         field::SIDE,
         field::TS_WALL,
+        field::TS_RECV,
     ];
     for (k, v) in fields {
         if let Some(i) = NAMES.iter().position(|n| *n == k)
@@ -242,6 +251,7 @@ where
         last_px,
         side,
         ts_wall,
+        ts_recv,
     ] = slots;
 
     let symbol = required(symbol, field::SYMBOL)?;
@@ -266,6 +276,10 @@ where
     let ts_wall_ms = match ts_wall.map(str::trim) {
         None | Some("") => None,
         Some(w) => Some(parse_ts(w, field::TS_WALL)?),
+    };
+    let ts_recv_ms = match ts_recv.map(str::trim) {
+        None | Some("") => None,
+        Some(r) => Some(parse_ts(r, field::TS_RECV)?),
     };
     let side = match side.map(str::trim) {
         None | Some("") => Side::Unspecified,
@@ -298,6 +312,7 @@ where
         last_px,
         side,
         ts_wall_ms,
+        ts_recv_ms,
     })
 }
 
@@ -321,7 +336,7 @@ pub fn decode_pairs(fields: &[(String, String)]) -> Result<Tick, Reject> {
 /// written only when present; `side` only when specified. Numbers use the
 /// shortest representation that reads back to the same `f64`.
 pub fn encode(tick: &Tick) -> Vec<(String, String)> {
-    let mut out = Vec::with_capacity(10);
+    let mut out = Vec::with_capacity(11);
     out.push((field::SYMBOL.into(), tick.symbol.clone()));
     out.push((field::SEQ.into(), tick.seq.to_string()));
     out.push((field::TS_SERVER.into(), tick.ts_server_ms.to_string()));
@@ -341,6 +356,9 @@ pub fn encode(tick: &Tick) -> Vec<(String, String)> {
         Side::Buy => out.push((field::SIDE.into(), "buy".into())),
         Side::Sell => out.push((field::SIDE.into(), "sell".into())),
         Side::Unspecified => {}
+    }
+    if let Some(r) = tick.ts_recv_ms {
+        out.push((field::TS_RECV.into(), r.to_string()));
     }
     out
 }
@@ -588,6 +606,27 @@ mod tests {
         let mut f = good();
         f.push(("ts_wall", "-5"));
         assert_eq!(decode_raw(f).unwrap_err().reason, RejectReason::Negative);
+    }
+
+    #[test]
+    fn ts_recv_is_read_encoded_and_a_bad_one_is_rejected_naming_it() {
+        assert_eq!(decode(good()).unwrap().ts_recv_ms, None);
+        let mut f = good();
+        f.push(("ts_recv", "1723161254000"));
+        let t = decode(f).unwrap();
+        assert_eq!(t.ts_recv_ms, Some(1_723_161_254_000));
+        let fields = encode(&t);
+        assert!(fields.contains(&("ts_recv".to_string(), "1723161254000".to_string())));
+        let back = decode(fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))).unwrap();
+        assert_eq!(back, t);
+        let mut f = good();
+        f.push(("ts_recv", "later"));
+        let r = decode_raw(f).unwrap_err();
+        assert_eq!((r.reason, r.field), (RejectReason::NotANumber, "ts_recv"));
+        let mut f = good();
+        f.push(("ts_recv", "-1"));
+        let r = decode_raw(f).unwrap_err();
+        assert_eq!((r.reason, r.field), (RejectReason::Negative, "ts_recv"));
     }
 
     #[test]

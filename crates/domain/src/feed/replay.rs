@@ -26,6 +26,9 @@
 //! by `timestamp` puts every trade as far after its quotes as the recorder's
 //! clock is behind the exchange's. Opening a file for the local clock whose
 //! header has no `local_timestamp` is an error naming the file and the column.
+//! Merged on the exchange clock, a row whose `timestamp` differs from its
+//! `local_timestamp` also carries the latter as the tick's `ts_recv_ms`
+//! (floored to ms), from which a model set can take the feed delay.
 //!
 //! ## Resolution
 //! The feed contract's `ts_server` is integer milliseconds; the files are
@@ -233,6 +236,10 @@ pub enum TardisRow {
         symbol: String,
         /// Time on the merge clock, µs since the epoch.
         ts_us: i64,
+        /// The recorder's receive time (`local_timestamp`), µs, carried when
+        /// merging on the exchange clock and the row has an exchange time of
+        /// its own (`timestamp` ≠ `local_timestamp`).
+        recv_us: Option<i64>,
         /// Best bid.
         bid: f64,
         /// Size at the bid.
@@ -248,6 +255,10 @@ pub enum TardisRow {
         symbol: String,
         /// Time on the merge clock, µs since the epoch.
         ts_us: i64,
+        /// The recorder's receive time (`local_timestamp`), µs, carried when
+        /// merging on the exchange clock and the row has an exchange time of
+        /// its own (`timestamp` ≠ `local_timestamp`).
+        recv_us: Option<i64>,
         /// Trade price.
         price: f64,
         /// Trade size.
@@ -264,6 +275,22 @@ impl TardisRow {
             TardisRow::Quote { ts_us, .. } | TardisRow::Trade { ts_us, .. } => *ts_us,
         }
     }
+
+    /// The recorder's receive time, µs, when the row carries one apart from
+    /// the merge clock.
+    pub fn recv_us(&self) -> Option<i64> {
+        match self {
+            TardisRow::Quote { recv_us, .. } | TardisRow::Trade { recv_us, .. } => *recv_us,
+        }
+    }
+}
+
+/// The columns of the receive time (`local_timestamp`) and the exchange
+/// time (`timestamp`), read when merging on the exchange clock.
+#[derive(Debug, Clone, Copy)]
+struct RecvCols {
+    local: usize,
+    exchange: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -292,6 +319,7 @@ pub struct TardisCsv<R> {
     name: String,
     line: u64,
     cols: Cols,
+    recv: Option<RecvCols>,
     clock: MergeClock,
     buf: String,
     done: bool,
@@ -375,11 +403,16 @@ pub fn tardis_csv<R: BufRead>(
             "CSV header is neither Tardis quotes (bid_price, ask_price, …) nor trades (price, amount, side, …)",
         ));
     };
+    let recv = match (clock, col("local_timestamp"), col("timestamp")) {
+        (MergeClock::Exchange, Some(local), Some(exchange)) => Some(RecvCols { local, exchange }),
+        _ => None,
+    };
     Ok(TardisCsv {
         reader,
         name: name.to_string(),
         line,
         cols,
+        recv,
         clock,
         buf,
         done: false,
@@ -440,6 +473,15 @@ fn symbol(cells: &[&str], i: usize) -> Result<String, String> {
 impl<R: BufRead> TardisCsv<R> {
     fn parse(&self, line: &str) -> Result<TardisRow, String> {
         let cells: Vec<&str> = line.split(',').collect();
+        // A row whose exchange time is the arrival time (Tardis writes that
+        // for messages without one) carries no receive time of its own.
+        let recv_us = match self.recv {
+            None => None,
+            Some(RecvCols { local, exchange }) => {
+                let l = micros(&cells, local, "local_timestamp")?;
+                (l != micros(&cells, exchange, "timestamp")?).then_some(l)
+            }
+        };
         match self.cols {
             Cols::Quotes {
                 symbol: s,
@@ -451,6 +493,7 @@ impl<R: BufRead> TardisCsv<R> {
             } => Ok(TardisRow::Quote {
                 symbol: symbol(&cells, s)?,
                 ts_us: micros(&cells, ts, self.clock.column())?,
+                recv_us,
                 bid: number(&cells, bid_price, "bid_price")?,
                 bid_qty: number(&cells, bid_amount, "bid_amount")?,
                 ask: number(&cells, ask_price, "ask_price")?,
@@ -471,6 +514,7 @@ impl<R: BufRead> TardisCsv<R> {
                 Ok(TardisRow::Trade {
                     symbol: symbol(&cells, s)?,
                     ts_us: micros(&cells, ts, self.clock.column())?,
+                    recv_us,
                     price: number(&cells, price, "price")?,
                     amount: number(&cells, amount, "amount")?,
                     side,
@@ -562,6 +606,7 @@ where
         *seq += 1;
         let seq = *seq;
         let ts_server_ms = ts_us.div_euclid(1000);
+        let ts_recv_ms = row.recv_us().map(|r| r.div_euclid(1000));
         match row {
             TardisRow::Quote {
                 bid,
@@ -591,6 +636,7 @@ where
                     last_px: None,
                     side: Side::Unspecified,
                     ts_ingest_ms: 0,
+                    ts_recv_ms,
                 }
             }
             TardisRow::Trade {
@@ -615,6 +661,7 @@ where
                     last_px: Some(price),
                     side,
                     ts_ingest_ms: 0,
+                    ts_recv_ms,
                 }
             }
         }
@@ -839,6 +886,42 @@ binance,BTCUSDT,1723161255270500,1723161254000500,2,buy,61837.65,0.04
                 (b'T', 5, 1270, 61837.69),
             ]
         );
+    }
+
+    #[test]
+    fn the_exchange_clock_carries_the_receive_time_of_rows_that_have_one() {
+        let recv = |clock| {
+            let q = tardis_csv(SPOT_QUOTES.as_bytes(), "q.csv", clock).unwrap();
+            let t = tardis_csv(SPOT_TRADES.as_bytes(), "t.csv", clock).unwrap();
+            TardisMerge::new(vec![q, t])
+                .map(Result::unwrap)
+                .map(|t| (t.ts_server_ms, t.ts_recv_ms))
+                .collect::<Vec<_>>()
+        };
+        let base = 1_723_161_254_000;
+        assert_eq!(
+            recv(MergeClock::Exchange),
+            vec![
+                // spot quotes: `timestamp` is the arrival time, no clock of
+                // their own
+                (base, None),
+                (base, None),
+                (base + 300, None),
+                // trades: exchange time 1,270 ms ahead of the receive time,
+                // which is floored to ms like `ts_server`
+                (base + 1270, Some(base)),
+                (base + 1270, Some(base)),
+            ]
+        );
+        // Merged on the local clock, `ts_server` is already the receive time.
+        assert!(recv(MergeClock::Local).iter().all(|(_, r)| r.is_none()));
+        // USD-M-like: every row has both clocks.
+        let q = tardis_csv(QUOTES.as_bytes(), "q.csv", MergeClock::Exchange).unwrap();
+        let got: Vec<_> = TardisMerge::new(vec![q])
+            .map(Result::unwrap)
+            .map(|t| t.ts_recv_ms.map(|r| r - t.ts_server_ms))
+            .collect();
+        assert_eq!(got, vec![Some(0), Some(0), Some(0)]);
     }
 
     #[test]

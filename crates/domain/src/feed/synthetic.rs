@@ -667,6 +667,7 @@ impl SymbolState {
             last_px,
             side,
             ts_ingest_ms: 0,
+            ts_recv_ms: None,
         }
     }
 
@@ -746,6 +747,7 @@ impl SymbolState {
             last_px,
             side,
             ts_ingest_ms: 0,
+            ts_recv_ms: None,
         }
     }
 }

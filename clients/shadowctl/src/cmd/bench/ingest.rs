@@ -62,6 +62,7 @@ pub fn tick_fields(i: u64, symbols: u64, ts: i64) -> Vec<(String, String)> {
             Side::Sell
         },
         ts_ingest_ms: 0,
+        ts_recv_ms: None,
     })
 }
 
