@@ -9,7 +9,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use shadowkpi_domain::engine::testfeed::{FeedSpec, merge};
+use shadowkpi_domain::engine::testfeed::btc_like_symbols;
 use shadowkpi_domain::engine::{EngineConfig, ModelSet, ShadowEngine};
 use shadowkpi_domain::params::StrategyParams;
 use shadowkpi_domain::tick::Tick;
@@ -17,14 +17,7 @@ use shadowkpi_domain::tick::Tick;
 const T0: i64 = 1_700_000_000_000;
 
 fn feed(symbols: usize, minutes: i64) -> Vec<Tick> {
-    let feeds = (0..symbols)
-        .map(|i| {
-            let mut spec = FeedSpec::btc_like(i as u64 + 1, T0, minutes * 60_000);
-            spec.symbol = format!("SYM{i:03}USDT");
-            spec.generate()
-        })
-        .collect();
-    merge(feeds)
+    btc_like_symbols(symbols, T0, minutes * 60_000)
 }
 
 fn bench(label: &str, ticks: &[Tick], models: &ModelSet) {

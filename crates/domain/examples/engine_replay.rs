@@ -15,7 +15,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
-use shadowkpi_domain::engine::testfeed::{FeedSpec, merge};
+use shadowkpi_domain::engine::testfeed::btc_like_symbols;
 use shadowkpi_domain::engine::{
     EngineConfig, FrontOfQueue, ModelSet, ProbFunc, ProbQueue, QueueModel, RiskAverseQueue,
     ShadowEngine, WindowResult,
@@ -26,14 +26,7 @@ use shadowkpi_domain::tick::Tick;
 const T0: i64 = 1_700_000_000_000;
 
 fn recording(symbols: usize, seconds: i64) -> Vec<Tick> {
-    let feeds = (0..symbols)
-        .map(|i| {
-            let mut spec = FeedSpec::btc_like(i as u64 + 1, T0, seconds * 1000);
-            spec.symbol = format!("SYM{i:03}USDT");
-            spec.generate()
-        })
-        .collect();
-    merge(feeds)
+    btc_like_symbols(symbols, T0, seconds * 1000)
 }
 
 fn replay(ticks: &[Tick], models: &ModelSet, mut sink: impl FnMut(WindowResult)) -> f64 {

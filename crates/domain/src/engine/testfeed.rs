@@ -170,6 +170,20 @@ impl FeedSpec {
     }
 }
 
+/// The benchmarks' feed: `symbols` BTC-like symbols (`SYM000USDT`, …, seeds
+/// 1, 2, …) from `t0_ms` over `duration_ms` of event time, merged in time
+/// order.
+pub fn btc_like_symbols(symbols: usize, t0_ms: i64, duration_ms: i64) -> Vec<Tick> {
+    let feeds = (0..symbols)
+        .map(|i| {
+            let mut spec = FeedSpec::btc_like(i as u64 + 1, t0_ms, duration_ms);
+            spec.symbol = format!("SYM{i:03}USDT");
+            spec.generate()
+        })
+        .collect();
+    merge(feeds)
+}
+
 /// Merges per-symbol recordings into one feed ordered by `ts_server_ms`
 /// (ties keep the order of `feeds`), as a multiplexed stream would deliver it.
 pub fn merge(feeds: Vec<Vec<Tick>>) -> Vec<Tick> {

@@ -5,7 +5,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
-use shadowkpi_domain::engine::testfeed::{FeedSpec, merge};
+use shadowkpi_domain::engine::testfeed::btc_like_symbols;
 use shadowkpi_domain::engine::{
     EngineConfig, ModelSet, ProbFunc, ProbQueue, QueueModel, ShadowEngine,
 };
@@ -21,14 +21,7 @@ const T0: i64 = 1_700_000_000_000;
 /// `symbols` BTC-like symbols (~40 ticks/s each) over `seconds` of event time,
 /// merged in time order.
 fn recording(symbols: usize, seconds: i64) -> Vec<Tick> {
-    let feeds = (0..symbols)
-        .map(|i| {
-            let mut spec = FeedSpec::btc_like(i as u64 + 1, T0, seconds * 1000);
-            spec.symbol = format!("SYM{i:03}USDT");
-            spec.generate()
-        })
-        .collect();
-    merge(feeds)
+    btc_like_symbols(symbols, T0, seconds * 1000)
 }
 
 /// Seconds to replay `ticks` once (one-minute windows, all windows emitted).
