@@ -105,6 +105,86 @@ fn config_show_lists_the_builtin_and_the_profile_sets() {
 }
 
 #[test]
+fn config_show_symbols_says_where_each_parameter_comes_from() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = shadowctl(
+        tmp.path(),
+        &[
+            "config",
+            "show",
+            "--json",
+            "--symbols",
+            "btc_usdt",
+            "SOLUSDT",
+            "--preset",
+            "touch_join_v1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let syms = v["symbols"].as_array().unwrap();
+    assert_eq!(syms.len(), 2);
+    // The shipped profile: the preset wins over BTCUSDT's own entry, which
+    // still sets the lot; the rest comes from `defaults`.
+    let btc = &syms[0];
+    assert_eq!(btc["symbol"], "BTCUSDT");
+    assert_eq!(btc["params"]["touch_dwell_ms"], 25.0);
+    assert_eq!(btc["sources"]["touch_dwell_ms"], "presets.touch_join_v1");
+    assert_eq!(btc["params"]["requote_threshold_bps"], 0.3);
+    assert_eq!(
+        btc["sources"]["requote_threshold_bps"],
+        "presets.touch_join_v1"
+    );
+    assert_eq!(btc["sources"]["min_lot"], "symbols.BTCUSDT");
+    assert_eq!(btc["params"]["taker_fee_bps"], 5.5);
+    assert_eq!(btc["sources"]["taker_fee_bps"], "defaults");
+    assert_eq!(btc["grid"], "inferred");
+    // SOLUSDT has no entry of its own.
+    assert_eq!(syms[1]["symbol"], "SOLUSDT");
+    assert_eq!(syms[1]["sources"]["min_lot"], "defaults");
+    assert_eq!(v["model"]["name"], "shadow");
+
+    // The text form: a row per parameter, a column per symbol.
+    let out = shadowctl(
+        tmp.path(),
+        &[
+            "config",
+            "show",
+            "--symbols",
+            "BTCUSDT",
+            "--model",
+            "dryrun",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let row = text
+        .lines()
+        .find(|l| l.contains("inventory_limit"))
+        .unwrap();
+    assert!(row.contains("1  (symbols.BTCUSDT)"), "{row}");
+    assert!(text.contains("model set dryrun: "), "{text}");
+
+    // An unknown preset or set is a usage error naming it.
+    let out = shadowctl(
+        tmp.path(),
+        &["config", "show", "--symbols", "BTCUSDT", "--preset", "nope"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("nope"), "{}", stderr(&out));
+    let out = shadowctl(
+        tmp.path(),
+        &["config", "show", "--symbols", "BTCUSDT", "--model", "nope"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--model: unknown model set `nope` (available: "),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn unknown_set_or_bad_recording_exits_2_naming_it() {
     let tmp = tempfile::tempdir().unwrap();
     let out = shadowctl(
@@ -178,12 +258,23 @@ fn pipeline_runs_the_named_sets_and_the_reports_say_so() {
         tmp.path(),
         "ts_ms,entry_ms,response_ms\n0,20,5\n60000,40,15\n",
     );
+    // Parameters on every layer, and a preset the run names: the soak's first
+    // lines and SOAK_SUMMARY.json say which layer set each one.
+    let mut prof: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    prof["defaults"] = serde_json::json!({"min_lot": 0.02});
+    prof["symbols"] =
+        serde_json::json!({"BTCUSDT": {"quote_offset_bps": 1.0, "inventory_limit": 0.5}});
+    prof["presets"] = serde_json::json!({"join": {"quote_offset_bps": 0.0}});
+    std::fs::write(&p, prof.to_string()).unwrap();
     let out = shadowctl(
         tmp.path(),
         &[
             "pipeline",
             "--profile",
             p.to_str().unwrap(),
+            "--preset",
+            "join",
             "--model",
             "rec",
             "--validate-model",
@@ -232,6 +323,22 @@ fn pipeline_runs_the_named_sets_and_the_reports_say_so() {
             .unwrap();
     assert_eq!(soak["model"]["name"], "rec");
     assert_eq!(soak["model"]["description"], REC);
+    let btc = &soak["symbols"]["BTCUSDT"];
+    assert_eq!(btc["params"]["quote_offset_bps"], 0.0);
+    assert_eq!(btc["params"]["inventory_limit"], 0.5);
+    assert_eq!(btc["params"]["min_lot"], 0.02);
+    assert_eq!(btc["param_sources"]["quote_offset_bps"], "presets.join");
+    assert_eq!(btc["param_sources"]["inventory_limit"], "symbols.BTCUSDT");
+    assert_eq!(btc["param_sources"]["min_lot"], "defaults");
+    assert_eq!(btc["param_sources"]["touch_dwell_ms"], "built-in");
+    assert_eq!(btc["grid"], "inferred");
+    let err = stderr(&out);
+    assert!(err.contains(&format!("model set rec: {REC}")), "{err}");
+    let row = err
+        .lines()
+        .find(|l| l.contains("quote_offset_bps"))
+        .unwrap_or_else(|| panic!("no parameter table: {err}"));
+    assert!(row.contains("0  (presets.join)"), "{row}");
 
     // The accuracy report names the dry run's set (the profile's `dryrun`)
     // and the soak's set it checks.

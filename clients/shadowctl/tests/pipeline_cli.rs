@@ -329,30 +329,35 @@ fn usdm() -> [String; 2] {
     [sample("usdm_quotes.csv.gz"), sample("usdm_trades.csv.gz")]
 }
 
-#[test]
-fn replay_of_a_real_recording_gives_a_verdict_on_the_strategy() {
-    let tmp = tempfile::tempdir().unwrap();
-    let [q, t] = usdm();
-    let args = [
-        "pipeline",
-        "--json",
-        "--replay",
-        &q,
-        &t,
+/// `pipeline --json --replay FILES` with soak and dry-run windows of
+/// `window`, at least 7 soak windows: the printed summary (its exit code
+/// checked against its decision) and stderr.
+fn replay_pipeline(dir: &Path, files: &[&str], window: &str) -> (serde_json::Value, String) {
+    let mut args = vec!["pipeline", "--json", "--replay"];
+    args.extend(files);
+    args.extend([
         "--duration",
-        "30s",
+        window,
         "--validate-duration",
-        "30s",
+        window,
         "--min-windows",
         "7",
         "--idle-timeout",
         "10s",
-    ];
-    let out = shadowctl(tmp.path(), &args, &[]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    ]);
+    let out = shadowctl(dir, &args, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let printed: serde_json::Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}; stderr:\n{stderr}"));
     assert_exit_matches_decision(&out, &printed);
+    (printed, stderr)
+}
+
+#[test]
+fn replay_of_a_real_recording_gives_a_verdict_on_the_strategy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let [q, t] = usdm();
+    let (printed, stderr) = replay_pipeline(tmp.path(), &[&q, &t], "30s");
     assert!(stderr.contains("in-process store"), "{stderr}");
     assert!(stderr.contains("feed: replay of"), "{stderr}");
     assert!(!stderr.contains("feed: synthetic"), "{stderr}");
@@ -400,13 +405,24 @@ fn replay_of_a_real_recording_gives_a_verdict_on_the_strategy() {
     }
     let soak_doc = json(&dir.join("soak/SOAK_SUMMARY.json"));
     assert_eq!(soak_doc["windows"], 7);
+    let report = json(&dir.join("dryrun/DRYRUN_ACCURACY_REPORT.json"));
+    assert_eq!(report["iterations"], 3);
+    assert_verdict_is_about_the_strategy(&soak_doc, &report, &printed);
+}
+
+/// The recording's one symbol filled in the soak, no reason of the gate is
+/// about missing fills, data or windows, and the dry run measured something.
+fn assert_verdict_is_about_the_strategy(
+    soak_doc: &serde_json::Value,
+    report: &serde_json::Value,
+    printed: &serde_json::Value,
+) {
     let btc = &soak_doc["symbols"]["BTCUSDT"];
     assert_eq!(
         soak_doc["symbols"].as_object().unwrap().len(),
         1,
         "the recording's one symbol"
     );
-    // The engine fills on this recording: the verdict is about the strategy.
     assert!(
         btc["aggregate"]["total_fills"].as_u64().unwrap() > 0,
         "{btc}"
@@ -420,10 +436,46 @@ fn replay_of_a_real_recording_gives_a_verdict_on_the_strategy() {
         assert!(!reason.starts_with("windows "), "{reason}");
     }
     assert!(btc["aggregate"]["edge_bps"].is_number(), "{btc}");
-    let report = json(&dir.join("dryrun/DRYRUN_ACCURACY_REPORT.json"));
-    assert_eq!(report["iterations"], 3);
     assert_eq!(report["overall"], printed["accuracy"]);
     assert_ne!(report["overall"], "NO_DATA", "{report}");
+    for kpi in report["symbols"][0]["kpis"].as_array().unwrap() {
+        assert!(
+            kpi["actuals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a.is_number()),
+            "measured in the dry run: {kpi}"
+        );
+    }
+}
+
+#[test]
+fn replay_of_the_spot_recording_gives_a_verdict_on_the_strategy() {
+    // Spot: 73,174 quotes and 19,904 trades over 650 s, merged by arrival
+    // (its quotes carry no exchange time of their own).
+    let tmp = tempfile::tempdir().unwrap();
+    let (q, t) = (sample("spot_quotes.csv.gz"), sample("spot_trades.csv.gz"));
+    let (printed, _) = replay_pipeline(tmp.path(), &[&q, &t], "60s");
+    let r = &printed["replay"];
+    assert_eq!(
+        r["soak"]["ticks"].as_u64().unwrap() + r["dry_run"]["ticks"].as_u64().unwrap(),
+        73_174 + 19_904
+    );
+    // 70 % of 650 s: 7 whole minutes for the soak, 3 for the dry run.
+    assert_eq!(
+        (
+            r["soak"]["windows"].as_i64(),
+            r["dry_run"]["windows"].as_i64()
+        ),
+        (Some(7), Some(3)),
+        "{r}"
+    );
+    let dir = run_dir(tmp.path());
+    let soak_doc = json(&dir.join("soak/SOAK_SUMMARY.json"));
+    let report = json(&dir.join("dryrun/DRYRUN_ACCURACY_REPORT.json"));
+    assert_eq!(report["iterations"], 3);
+    assert_verdict_is_about_the_strategy(&soak_doc, &report, &printed);
 }
 
 #[test]

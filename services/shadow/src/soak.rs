@@ -21,8 +21,8 @@ use shadowkpi_proto::convert::soak_verdict_to_wire;
 use shadowkpi_proto::v1::export_service_client::ExportServiceClient;
 use shadowkpi_proto::v1::run_soak_response::Event;
 use shadowkpi_proto::v1::{
-    self, ExecutionModel, ExportOptions, ExportSummariesRequest, RunSoakRequest, RunSoakResponse,
-    SoakStarted, export_summaries_request,
+    self, ExecutionModel, ExportOptions, ExportSummariesRequest, ParamSources, RunSoakRequest,
+    RunSoakResponse, SoakStarted, export_summaries_request,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -51,6 +51,9 @@ pub struct SoakPlan {
     pub window_ms: i64,
     /// Effective parameters per symbol.
     pub params: BTreeMap<String, StrategyParams>,
+    /// Where each symbol's parameters came from, by field
+    /// ([`Profile::resolve_explained`]).
+    pub param_sources: BTreeMap<String, BTreeMap<&'static str, String>>,
     /// Parameters of the run without symbol overrides.
     pub default_params: StrategyParams,
     /// Profile or preset name for the summaries.
@@ -118,11 +121,13 @@ pub fn plan(req: &RunSoakRequest, server_profile: &Profile) -> Result<SoakPlan, 
     let preset = Some(req.preset.as_str()).filter(|p| !p.is_empty());
     let overrides: ParamOverrides = req.overrides.as_ref().map(Into::into).unwrap_or_default();
     let mut params = BTreeMap::new();
+    let mut param_sources = BTreeMap::new();
     for s in &symbols {
-        let p = profile
-            .resolve(s, preset, &overrides)
+        let (p, from) = profile
+            .resolve_explained(s, preset, &overrides)
             .map_err(|e| ShadowError::invalid("profile", e.to_string()))?;
         params.insert(s.clone(), p);
+        param_sources.insert(s.clone(), from);
     }
     let default_params = StrategyParams::default()
         .with_overrides(&profile.defaults)
@@ -138,6 +143,7 @@ pub fn plan(req: &RunSoakRequest, server_profile: &Profile) -> Result<SoakPlan, 
         iterations,
         window_ms,
         params,
+        param_sources,
         default_params,
         profile_name: preset.unwrap_or("default").to_string(),
         models,
@@ -254,6 +260,15 @@ impl SoakState {
     }
 }
 
+/// A symbol's grid as [`ParamSources::grid`] says it: the profile's, or
+/// `inferred`.
+pub fn grid_text(grid: Option<&Grid>) -> String {
+    grid.map_or_else(
+        || "inferred".to_string(),
+        |g| format!("tick_size={} lot_size={}", g.tick_size, g.lot_size),
+    )
+}
+
 /// Runs a planned soak, streaming its events into `tx` until done, cancelled
 /// (`cancel`), or the client went away.
 pub async fn run(plan: SoakPlan, config: ShadowConfig, tx: Tx, cancel: CancellationToken) {
@@ -332,6 +347,20 @@ async fn run_inner(
             .collect(),
         profile: plan.profile_name.clone(),
         model: Some((&plan.model).into()),
+        param_sources: plan
+            .param_sources
+            .iter()
+            .map(|(sym, from)| {
+                let sources = ParamSources {
+                    sources: from
+                        .iter()
+                        .map(|(f, l)| (f.to_string(), l.clone()))
+                        .collect(),
+                    grid: grid_text(plan.instruments.get(sym)),
+                };
+                (sym.clone(), sources)
+            })
+            .collect(),
     };
     if !send(tx, Event::Started(started)).await {
         return Ok(());

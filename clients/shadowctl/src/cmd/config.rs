@@ -1,12 +1,14 @@
 //! `shadowctl config show`: the effective configuration, secrets masked, and
 //! the execution model sets a soak or dry run can name.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 use serde::Serialize;
+use shadowkpi_domain::params::StrategyParams;
 
 use crate::cli::GlobalArgs;
 use crate::config::{ConfigFile, KEYS};
@@ -17,12 +19,59 @@ use crate::error::{CliError, CliResult};
 pub enum ConfigCommand {
     /// Print the effective configuration and where each value comes from, and
     /// the execution model sets (`--model NAME`) with every parameter.
+    #[command(
+        after_help = "Examples:\n  shadowctl config show\n  shadowctl config show --symbols BTCUSDT ETHUSDT --preset touch_join_v1\n  shadowctl config show --profile my_profile.json --symbols BTCUSDT --model strict_50ms --json\n\nWith --symbols it also prints each symbol's effective strategy parameters as a soak of the\nsame --profile/--preset would run them, each with the layer it came from (built-in,\ndefaults, symbols.<SYMBOL>, presets.<NAME>), the symbol's price grid, and the --model set.\nA soak on deployed services resolves against shadowd's profile unless it is sent one with\n--profile; the soak's first lines show what it really ran."
+    )]
     Show {
-        /// Profile whose `models` to list with the built-in sets (default: the
-        /// built-in profile).
+        /// Profile whose `models` to list with the built-in sets, and whose
+        /// parameters `--symbols` resolves (default: the built-in profile).
         #[arg(long, value_name = "FILE")]
         profile: Option<PathBuf>,
+        /// Show these symbols' effective parameters and where each came from.
+        #[arg(long, num_args = 1.., value_name = "SYMBOL")]
+        symbols: Vec<String>,
+        /// Preset the parameters resolve with (it wins over the profile's
+        /// per-symbol entries, as in a soak).
+        #[arg(long, value_name = "NAME")]
+        preset: Option<String>,
+        /// Model set to describe with the parameters.
+        #[arg(long, value_name = "NAME", default_value = shadowkpi_domain::engine::model_spec::DEFAULT_SOAK_MODEL)]
+        model: String,
     },
+}
+
+/// One symbol's effective parameters, where each came from, and its grid.
+#[derive(Debug, Serialize)]
+pub struct SymbolParams {
+    /// Normalised symbol.
+    pub symbol: String,
+    /// Effective parameters.
+    pub params: StrategyParams,
+    /// The layer that set each field (`built-in`, `defaults`,
+    /// `symbols.<SYMBOL>`, `presets.<NAME>`, `request`), by field name.
+    pub sources: BTreeMap<String, String>,
+    /// The profile's price and size grid, or `inferred`.
+    pub grid: String,
+}
+
+/// The parameters of `rows` as one table: a row per field, a column per
+/// symbol, each cell the value and its source.
+pub fn params_table(rows: &[SymbolParams]) -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.set_header(
+        std::iter::once("parameter".to_string()).chain(rows.iter().map(|r| r.symbol.clone())),
+    );
+    for (i, field) in StrategyParams::FIELDS.into_iter().enumerate() {
+        table.add_row(
+            std::iter::once(field.to_string()).chain(rows.iter().map(|r| {
+                let from = r.sources.get(field).map_or("built-in", String::as_str);
+                format!("{}  ({from})", r.params.values()[i])
+            })),
+        );
+    }
+    table.add_row(std::iter::once("grid".to_string()).chain(rows.iter().map(|r| r.grid.clone())));
+    table
 }
 
 /// One execution model set.
@@ -45,6 +94,12 @@ pub struct ConfigDoc {
     pub profile: String,
     /// Every model set, by name.
     pub model_sets: Vec<ModelSetRow>,
+    /// With `--symbols`: each symbol's effective parameters.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub symbols: Vec<SymbolParams>,
+    /// With `--symbols`: the `--model` set the parameters run with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelSetRow>,
 }
 
 /// The model sets of `profile`, marked by where they come from.
@@ -90,7 +145,12 @@ pub fn run(
     file: &ConfigFile,
     matches: &ArgMatches,
 ) -> CliResult<ExitCode> {
-    let ConfigCommand::Show { profile } = cmd;
+    let ConfigCommand::Show {
+        profile,
+        symbols,
+        preset,
+        model,
+    } = cmd;
     let (profile_name, profile) = match &profile {
         Some(p) => (
             p.display().to_string(),
@@ -99,6 +159,23 @@ pub fn run(
         None => ("built-in".to_string(), shadowd::builtin_profile()),
     };
     let model_sets = model_set_rows(&profile);
+    let effective = effective_params(&profile, &symbols, preset.as_deref())?;
+    let chosen = if symbols.is_empty() {
+        None
+    } else {
+        let names: Vec<&str> = model_sets.iter().map(|m| m.name.as_str()).collect();
+        let row = model_sets.iter().find(|m| m.name == model).ok_or_else(|| {
+            CliError::Usage(format!(
+                "--model: unknown model set `{model}` (available: {})",
+                names.join(", ")
+            ))
+        })?;
+        Some(ModelSetRow {
+            name: row.name.clone(),
+            origin: row.origin,
+            description: row.description.clone(),
+        })
+    };
     let mut out = Vec::new();
     for (key, env) in KEYS {
         let from_globals = match *key {
@@ -147,6 +224,8 @@ pub fn run(
             settings: out,
             profile: profile_name,
             model_sets,
+            symbols: effective,
+            model: chosen,
         };
         println!(
             "{}",
@@ -182,6 +261,40 @@ pub fn run(
             table.add_row([m.name.clone(), m.origin.to_string(), m.description.clone()]);
         }
         println!("{table}");
+        if let Some(m) = &chosen {
+            println!(
+                "effective parameters (profile: {profile_name}, preset: {}):",
+                preset.as_deref().unwrap_or("none")
+            );
+            println!("{}", params_table(&effective));
+            println!("model set {}: {}", m.name, m.description);
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Each of `symbols` resolved on `profile` with `preset`, as a soak does.
+fn effective_params(
+    profile: &shadowkpi_domain::profile::Profile,
+    symbols: &[String],
+    preset: Option<&str>,
+) -> CliResult<Vec<SymbolParams>> {
+    let mut out = Vec::new();
+    for raw in symbols {
+        let symbol = shadowkpi_domain::symbol::normalize_symbol(raw)
+            .ok_or_else(|| CliError::Usage(format!("--symbols: `{raw}` is empty")))?;
+        let (params, sources) = profile
+            .resolve_explained(&symbol, preset, &Default::default())
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        out.push(SymbolParams {
+            grid: shadowd::soak::grid_text(profile.instruments.get(&symbol)),
+            symbol,
+            params,
+            sources: sources
+                .into_iter()
+                .map(|(f, l)| (f.to_string(), l))
+                .collect(),
+        });
+    }
+    Ok(out)
 }

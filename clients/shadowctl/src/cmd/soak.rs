@@ -151,6 +151,13 @@ pub struct SymbolDoc {
     /// Effective parameters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub params: Option<StrategyParams>,
+    /// Where each parameter came from, by field: `built-in`, `defaults`,
+    /// `symbols.<SYMBOL>`, `presets.<NAME>` or `request`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub param_sources: BTreeMap<String, String>,
+    /// The price and size grid: the profile's, or `inferred`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grid: Option<String>,
 }
 
 /// What a soak produced.
@@ -206,6 +213,7 @@ pub async fn soak(
     let mut params = BTreeMap::new();
     let mut profile = String::new();
     let mut model = None;
+    let mut sources = BTreeMap::new();
     let mut verdict_wire = None;
     let mut export_report = None;
     let mut dir_for = Some(dir_for);
@@ -220,6 +228,10 @@ pub async fn soak(
                 profile = s.profile.clone();
                 model = s.model.map(Into::into);
                 params = s.params;
+                sources = s.param_sources;
+                if !quiet {
+                    print_started(&run_id, &profile, model.as_ref(), &params, &sources);
+                }
                 dir = dir_for.take().map(|f| f(&run_id)).unwrap_or_default();
                 create_dir(&dir)?;
                 progress.set_message(format!("soak {run_id}"));
@@ -276,6 +288,11 @@ pub async fn soak(
                         params: params
                             .get(&s.symbol)
                             .map(|p| shadowkpi_proto::convert::params_over(&base, p)),
+                        param_sources: sources
+                            .get(&s.symbol)
+                            .map(|p| p.sources.clone())
+                            .unwrap_or_default(),
+                        grid: sources.get(&s.symbol).map(|p| p.grid.clone()),
                     },
                 )
             })
@@ -291,6 +308,35 @@ pub async fn soak(
         doc,
         export_report,
     })
+}
+
+/// The soak's first lines (stderr): its model set and each symbol's effective
+/// parameters with where each came from.
+fn print_started(
+    run_id: &str,
+    profile: &str,
+    model: Option<&shadowkpi_domain::summary::ModelSetInfo>,
+    params: &BTreeMap<String, v1::StrategyParams>,
+    sources: &BTreeMap<String, v1::ParamSources>,
+) {
+    eprintln!("soak {run_id} (profile: {profile})");
+    if let Some(m) = model {
+        eprintln!("model set {}: {}", m.name, m.description);
+    }
+    let base = StrategyParams::default();
+    let rows: Vec<crate::cmd::config::SymbolParams> = params
+        .iter()
+        .map(|(sym, p)| {
+            let src = sources.get(sym);
+            crate::cmd::config::SymbolParams {
+                symbol: sym.clone(),
+                params: shadowkpi_proto::convert::params_over(&base, p),
+                sources: src.map(|s| s.sources.clone()).unwrap_or_default(),
+                grid: src.map_or_else(String::new, |s| s.grid.clone()),
+            }
+        })
+        .collect();
+    eprintln!("{}", crate::cmd::config::params_table(&rows));
 }
 
 /// The `RunSoak` request of the flags.
