@@ -74,15 +74,11 @@ async fn requests_over_the_concurrency_limit_get_resource_exhausted() {
             tokio::spawn(async move { client.export_summaries(ReceiverStream::new(rx)).await });
         open.push((tx, call));
     }
-    // Let both calls reach their handlers (which then hold the permits).
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        open.iter().all(|(_, c)| !c.is_finished()),
-        "open calls ended early"
-    );
+    // No wait for both calls to reach their handlers (which then hold the
+    // permits): the loop below retries until three requests are shed.
     let mut shed = 0;
     let mut first_code = None;
-    for _ in 0..200 {
+    for _ in 0..1000 {
         let mut client = ExportServiceClient::new(channel.clone());
         let res = tokio::time::timeout(
             Duration::from_secs(10),
@@ -104,6 +100,10 @@ async fn requests_over_the_concurrency_limit_get_resource_exhausted() {
         }
     }
     assert_eq!(shed, 3, "over-limit requests were not shed");
+    assert!(
+        open.iter().all(|(_, c)| !c.is_finished()),
+        "open calls ended early"
+    );
     assert_eq!(first_code, Some(tonic::Code::ResourceExhausted));
 
     // Closing the open streams frees the permits: the next request succeeds.
