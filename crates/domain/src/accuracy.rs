@@ -117,6 +117,68 @@ pub fn relative_floor(kpi: Kpi) -> f64 {
     }
 }
 
+/// The actual values around one prediction that grade PASS, WARN or FAIL when
+/// they are the only iteration: an actual `a` has the error
+/// `|a − predicted| / scale` with the same `scale` as [`compare_kpi`]
+/// (`max(|predicted|, floor)`), so `|a − predicted| < pass_half_width` is a
+/// PASS, up to `fail_half_width` (inclusive) a WARN, and beyond a FAIL. The
+/// MAPE of several iterations is the mean of their errors, so actuals all
+/// inside the PASS band always pass.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AccuracyBands {
+    /// The prediction the bands are centred on.
+    pub predicted: f64,
+    /// The scale errors are divided by: `max(|predicted|, floor)`.
+    pub scale: f64,
+    /// True when the floor, not the prediction, set the scale.
+    pub floored: bool,
+    /// Half width of the PASS band: `scale × pass_below_pct / 100`.
+    pub pass_half_width: f64,
+    /// Half width of the PASS and WARN bands together:
+    /// `scale × fail_above_pct / 100`.
+    pub fail_half_width: f64,
+}
+
+impl AccuracyBands {
+    /// The bands of `kpi` around `predicted`; `None` for a non-finite prediction.
+    pub fn new(kpi: Kpi, predicted: f64, thresholds: &AccuracyThresholds) -> Option<Self> {
+        if !predicted.is_finite() {
+            return None;
+        }
+        let floor = relative_floor(kpi);
+        let scale = error_scale(kpi, predicted);
+        Some(Self {
+            predicted,
+            scale,
+            floored: predicted.abs() < floor,
+            pass_half_width: scale * thresholds.pass_below_pct / 100.0,
+            fail_half_width: scale * thresholds.fail_above_pct / 100.0,
+        })
+    }
+
+    /// `(low, high)` edges of the PASS band (exclusive).
+    pub fn pass(&self) -> (f64, f64) {
+        (
+            self.predicted - self.pass_half_width,
+            self.predicted + self.pass_half_width,
+        )
+    }
+
+    /// `(low, high)` edges of the WARN band's outer side (inclusive): beyond is FAIL.
+    pub fn fail(&self) -> (f64, f64) {
+        (
+            self.predicted - self.fail_half_width,
+            self.predicted + self.fail_half_width,
+        )
+    }
+}
+
+/// The scale an error against `predicted` is divided by:
+/// `max(|predicted|, floor)`.
+pub fn error_scale(kpi: Kpi, predicted: f64) -> f64 {
+    predicted.abs().max(relative_floor(kpi))
+}
+
 /// One KPI's prediction against the dry run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KpiAccuracy {
@@ -164,7 +226,7 @@ pub fn compare_kpi(
         return out;
     }
     let floor = relative_floor(kpi);
-    let scale = p.abs().max(floor);
+    let scale = error_scale(kpi, p);
     if p.abs() < floor {
         out.note = format!("|prediction| below {floor}: error relative to {floor}");
     }
@@ -335,5 +397,44 @@ mod tests {
         };
         assert!(bad.validate().unwrap_err().contains("fail_above_pct"));
         assert!(T.validate().is_ok());
+    }
+
+    #[test]
+    fn bands_show_the_grade_an_actual_on_either_side_of_each_edge_gets() {
+        // (kpi, prediction, expected scale): relative above the floor, the
+        // floor below it (risk floor 0.1, edge floor 1 bp).
+        for (kpi, p, scale) in [
+            (Kpi::P95LatencyMs, 200.0, 200.0),
+            (Kpi::EdgeBps, -4.0, 4.0),
+            (Kpi::RiskRatio, 0.02, 0.1),
+            (Kpi::EdgeBps, 0.0, 1.0),
+        ] {
+            let b = AccuracyBands::new(kpi, p, &T).unwrap();
+            assert_eq!(b.scale, scale);
+            assert_eq!(b.floored, p.abs() < relative_floor(kpi));
+            assert!((b.pass_half_width - 0.15 * scale).abs() < 1e-12);
+            assert!((b.fail_half_width - 0.30 * scale).abs() < 1e-12);
+            let eps = scale * 1e-6;
+            let grade = |a: f64| compare_kpi(kpi, Some(p), vec![Some(a)], &T).status;
+            let (pl, ph) = b.pass();
+            let (fl, fh) = b.fail();
+            assert_eq!(grade(p), AccuracyStatus::Pass);
+            assert_eq!(grade(ph - eps), AccuracyStatus::Pass, "{kpi} {p}");
+            assert_eq!(grade(ph + eps), AccuracyStatus::Warn, "{kpi} {p}");
+            assert_eq!(grade(pl + eps), AccuracyStatus::Pass, "{kpi} {p}");
+            assert_eq!(grade(pl - eps), AccuracyStatus::Warn, "{kpi} {p}");
+            assert_eq!(grade(fh - eps), AccuracyStatus::Warn, "{kpi} {p}");
+            assert_eq!(grade(fh + eps), AccuracyStatus::Fail, "{kpi} {p}");
+            assert_eq!(grade(fl + eps), AccuracyStatus::Warn, "{kpi} {p}");
+            assert_eq!(grade(fl - eps), AccuracyStatus::Fail, "{kpi} {p}");
+        }
+        // The numbers a reader sees: 200 ms → PASS 170..230, WARN to 140..260.
+        let b = AccuracyBands::new(Kpi::P95LatencyMs, 200.0, &T).unwrap();
+        assert_eq!(b.pass(), (170.0, 230.0));
+        assert_eq!(b.fail(), (140.0, 260.0));
+        // risk 0.02 is below the 0.1 floor: ±0.015 and ±0.03 around it.
+        let r = AccuracyBands::new(Kpi::RiskRatio, 0.02, &T).unwrap();
+        assert!((r.pass().1 - 0.035).abs() < 1e-12 && (r.fail().0 + 0.01).abs() < 1e-12);
+        assert_eq!(AccuracyBands::new(Kpi::EdgeBps, f64::NAN, &T), None);
     }
 }

@@ -65,6 +65,34 @@ pub struct ModelSetInfo {
     pub description: String,
 }
 
+/// One sample of a symbol's equity path: the strategy's mark-to-market PnL
+/// and inventory at an event time. The engine takes one at the first event at
+/// or after each step of event time ([`crate::engine::path_step_ms`]) and one
+/// at the window's end.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathPoint {
+    /// Event time of the sample, ms.
+    pub t_ms: i64,
+    /// Cash from every fill since the run started (fees and rebates included)
+    /// plus the inventory marked at the mid, in quote units.
+    pub equity: f64,
+    /// Signed position at the exchange, base units.
+    pub inventory: f64,
+}
+
+/// The largest fall of `equity` from an earlier peak along a path (0 for an
+/// empty or never-falling path).
+pub fn max_drawdown(path: &[PathPoint]) -> f64 {
+    let mut peak = f64::NEG_INFINITY;
+    let mut worst: f64 = 0.0;
+    for p in path {
+        peak = peak.max(p.equity);
+        worst = worst.max(peak - p.equity);
+    }
+    worst
+}
+
 /// One symbol's result in one window.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SymbolSummary {
@@ -79,6 +107,10 @@ pub struct SymbolSummary {
     /// Ticks processed for this symbol in the window.
     #[serde(default)]
     pub ticks: u64,
+    /// Equity and inventory through the window, oldest first (absent in
+    /// files written before the engine recorded it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub path: Vec<PathPoint>,
 }
 
 /// One shadow window over every symbol of a soak.
@@ -145,6 +177,42 @@ impl IterSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drawdown_is_the_largest_fall_from_a_running_peak() {
+        let p = |e: f64| PathPoint {
+            t_ms: 0,
+            equity: e,
+            inventory: 0.0,
+        };
+        // peak 5, trough 1 (fall 4); later peak 6, trough 3 (fall 3)
+        let path: Vec<_> = [0.0, 5.0, 2.0, 1.0, 6.0, 3.0].map(p).to_vec();
+        assert_eq!(max_drawdown(&path), 4.0);
+        assert_eq!(max_drawdown(&[p(1.0), p(2.0)]), 0.0);
+        assert_eq!(max_drawdown(&[]), 0.0);
+    }
+
+    #[test]
+    fn a_summary_without_a_path_still_reads_and_a_path_round_trips() {
+        let old = r#"{"summary":{"edge_bps":1.0},"ticks":3}"#;
+        let s: SymbolSummary = serde_json::from_str(old).unwrap();
+        assert!(s.path.is_empty());
+        assert!(!serde_json::to_string(&s).unwrap().contains("path"));
+        let with = SymbolSummary {
+            path: vec![PathPoint {
+                t_ms: 1_000,
+                equity: -0.25,
+                inventory: 0.5,
+            }],
+            ..s
+        };
+        let json = serde_json::to_string(&with).unwrap();
+        assert!(
+            json.contains(r#""path":[{"t_ms":1000,"equity":-0.25,"inventory":0.5}]"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<SymbolSummary>(&json).unwrap(), with);
+    }
 
     #[test]
     fn notes_name_the_model_set_when_known() {

@@ -688,3 +688,66 @@ fn a_recorded_feed_delay_holds_back_the_decision_on_a_slow_tick() {
         .collect();
     assert_eq!(fill_times(recorded(), &no_recv), vec![100, 200]);
 }
+
+#[test]
+fn equity_path_marks_cash_and_inventory_at_the_mid_on_a_one_second_grid() {
+    // Quotes at the touch 100 / 101. A seller hits the bid at t=500: buy 1 @
+    // 100 as maker with a 0.5 bp rebate, so cash = −100 + 0.005 = −99.995.
+    // Then the book lifts to 100.6 / 100.8 (mid 100.7) without reaching the
+    // quotes. Samples: the first tick (t=0), the first tick at or after each
+    // second (t=1000, t=2000), each window's end, and the last event of the
+    // partial window (t=2600).
+    let ticks = [
+        book(0, 100.0, 101.0),
+        sell_at(book(500, 100.0, 101.0), 100.0, 1.0),
+        book(999, 100.0, 101.0),
+        book(1_000, 100.0, 101.0),
+        book(1_500, 100.6, 100.8),
+        book(2_000, 100.6, 100.8),
+        book(2_600, 100.6, 100.8),
+    ];
+    let windows = run(touch_params(), ModelSet::lenient(), 2_000, &ticks);
+    assert_eq!(windows.len(), 2);
+    let w1 = &windows[0].symbols[SYM];
+    assert_eq!(w1.fills.len(), 1, "{:?}", w1.fills);
+    assert_eq!(
+        (w1.fills[0].side, w1.fills[0].liquidity, w1.fills[0].price),
+        (OrderSide::Buy, Liquidity::Maker, 100.0)
+    );
+    let pts = |w: &WindowResult| {
+        w.symbols[SYM]
+            .path
+            .iter()
+            .map(|p| (p.t_ms, p.equity, p.inventory))
+            .collect::<Vec<_>>()
+    };
+    let (after_fill, lifted) = (-99.995 + 100.5, -99.995 + 100.7);
+    let expect1 = [
+        (0, 0.0, 0.0),
+        (1_000, after_fill, 1.0),
+        (2_000, lifted, 1.0),
+    ];
+    let expect2 = [(2_000, lifted, 1.0), (2_600, lifted, 1.0)];
+    for (got, want) in [
+        (pts(&windows[0]), &expect1[..]),
+        (pts(&windows[1]), &expect2[..]),
+    ] {
+        assert_eq!(got.len(), want.len(), "{got:?}");
+        for (g, w) in got.iter().zip(want) {
+            assert!(
+                g.0 == w.0 && close(g.1, w.1) && close(g.2, w.2),
+                "{got:?} vs {want:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn path_step_is_a_second_or_a_bounded_share_of_a_long_window() {
+    use shadowkpi_domain::engine::{MAX_PATH_POINTS, path_step_ms};
+    assert_eq!(path_step_ms(60_000), 1_000);
+    assert_eq!(path_step_ms(240_000), 1_000);
+    assert_eq!(path_step_ms(3_600_000), 15_000);
+    assert!(3_600_000 / path_step_ms(3_600_000) <= MAX_PATH_POINTS);
+    assert_eq!(path_step_ms(1), 1_000);
+}

@@ -25,6 +25,18 @@
 //! [`ShadowEngine::finish`] marks the fills still waiting to the symbol's last
 //! mid, closes the open window as `partial`, and emits everything.
 //!
+//! # Equity path
+//! Each symbol keeps its cash: every fill adds `−side × price × qty` and pays
+//! its fee (`price × qty × fee_bps / 10⁴`, a rebate when negative). Its
+//! equity is that cash plus the position marked at the mid, i.e. the
+//! mark-to-market PnL since the run started, fees included. A window records
+//! a [`PathPoint`] (time, equity, inventory) at the symbol's first tick at or
+//! after each boundary of a fixed event-time grid ([`path_step_ms`] apart,
+//! from the first tick), after the tick is applied, and one at the window's
+//! end (or at the last event for a partial window). So a one-minute window
+//! holds about 61 points, and no window more than [`MAX_PATH_POINTS`] + 1,
+//! and a tick between boundaries costs one comparison.
+//!
 //! # Determinism
 //! State lives in ordered maps and vectors, sums run in event order, and each
 //! symbol draws latencies from its own ChaCha8 stream seeded from
@@ -61,7 +73,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::instrument::{GridInference, Instrument, InstrumentError, InstrumentSource};
 use crate::params::{ParamError, StrategyParams};
-use crate::summary::Window;
+use crate::summary::{PathPoint, Window};
 use crate::symbol::normalize_symbol;
 use crate::tick::Tick;
 
@@ -187,6 +199,18 @@ impl EngineConfig {
 /// of emitting thousands of empty results.
 pub const MAX_EMPTY_WINDOWS: u32 = 1_440;
 
+/// The most path points a window takes at step boundaries (see the module
+/// docs, "Equity path"); longer windows get a coarser step.
+pub const MAX_PATH_POINTS: i64 = 240;
+
+/// The event-time step between equity samples for windows of `window_ms`:
+/// one second, or `window_ms / MAX_PATH_POINTS` (rounded up) when that is
+/// longer.
+pub fn path_step_ms(window_ms: i64) -> i64 {
+    let per_window = (window_ms.max(1) + MAX_PATH_POINTS - 1) / MAX_PATH_POINTS;
+    per_window.max(1_000)
+}
+
 /// A fill waiting for its mark-out horizon.
 #[derive(Debug, Clone, Copy)]
 struct PendingMarkout {
@@ -222,6 +246,10 @@ struct SymbolState {
     drift: Option<f64>,
     pending: VecDeque<PendingMarkout>,
     markout_ms: i64,
+    /// Cash from every fill, fees included (quote units).
+    cash: f64,
+    /// The next equity sample is due at the first tick at or after this.
+    next_sample_ms: i64,
 }
 
 /// A decision the strategy takes at `at_ms` (after the feed delay) on the book
@@ -237,6 +265,15 @@ struct Decision {
 impl SymbolState {
     fn risk(&self) -> f64 {
         self.position.abs() / self.params.inventory_limit
+    }
+
+    /// Equity and inventory now, stamped `t_ms`; `None` before the first mid.
+    fn path_point(&self, t_ms: i64) -> Option<PathPoint> {
+        self.mid.map(|mid| PathPoint {
+            t_ms,
+            equity: self.cash + self.position * mid,
+            inventory: self.position,
+        })
     }
 }
 
@@ -276,6 +313,8 @@ pub struct ShadowEngine {
     emitted: u32,
     finished: bool,
     scratch: Scratch,
+    /// [`path_step_ms`] of the window length.
+    path_step_ms: i64,
 }
 
 impl ShadowEngine {
@@ -333,7 +372,9 @@ impl ShadowEngine {
             emitted: 0,
             finished: false,
             scratch: Scratch::default(),
+            path_step_ms: 0,
         };
+        engine.path_step_ms = path_step_ms(engine.config.window_ms);
         let listed: Vec<String> = engine.config.symbols.iter().cloned().collect();
         for s in listed {
             engine.add_symbol(s, i64::MIN);
@@ -517,6 +558,7 @@ impl ShadowEngine {
                     );
                     acc.integrate(sym.risk(), now - sym.risk_mark_ms);
                     sym.risk_mark_ms = now;
+                    acc.path.extend(sym.path_point(now));
                     close_symbol(sym, acc);
                 }
                 open.closed = true;
@@ -573,6 +615,8 @@ impl ShadowEngine {
             drift: None,
             pending: VecDeque::new(),
             markout_ms,
+            cash: 0.0,
+            next_sample_ms: i64::MIN,
         });
         self.index.insert(name, idx);
         for w in &mut self.windows {
@@ -641,6 +685,7 @@ impl ShadowEngine {
                     );
                     acc.integrate(sym.risk(), end - sym.risk_mark_ms);
                     sym.risk_mark_ms = end;
+                    acc.path.extend(sym.path_point(end));
                 }
                 sym.clock_ms = sym.clock_ms.max(end);
                 close_symbol(sym, acc);
@@ -714,6 +759,13 @@ impl ShadowEngine {
             }
         }
         acc.integrate(sym.risk(), 0);
+
+        // The first tick at or after a step boundary samples the equity.
+        if te >= sym.next_sample_ms {
+            acc.path.extend(sym.path_point(te));
+            let (t0, step) = (self.t0_ms.unwrap_or(te), self.path_step_ms);
+            sym.next_sample_ms = t0.saturating_add(((te - t0).div_euclid(step) + 1) * step);
+        }
     }
 
     /// Resolves, for every symbol, the mark-outs whose horizon is before `now`,
@@ -773,6 +825,8 @@ fn book_fill(
     acc.integrate(sym.risk(), f.ts_ms - sym.risk_mark_ms);
     sym.risk_mark_ms = sym.risk_mark_ms.max(f.ts_ms);
     sym.position += f.side.sign() * f.qty;
+    let notional = f.price * f.qty;
+    sym.cash -= f.side.sign() * notional + notional * f.fee_bps / 1e4;
     // Snap rounding residue so a flat book is exactly flat.
     if sym.position.abs() < 1e-9 {
         sym.position = 0.0;

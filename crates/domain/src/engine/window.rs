@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::kpi::KpiSet;
 use crate::stats::p95_winsorized;
-use crate::summary::Window;
+use crate::summary::{PathPoint, Window};
 
 use super::fill::Fill;
 
@@ -51,6 +51,10 @@ pub struct SymbolWindow {
     /// Cancels that found their order already gone (filled or rejected).
     #[serde(default)]
     pub cancel_rejects: u64,
+    /// Equity and inventory through the window (see the engine's docs, "Equity
+    /// path").
+    #[serde(default)]
+    pub path: Vec<PathPoint>,
 }
 
 /// The result of one window over every symbol.
@@ -89,6 +93,7 @@ pub(crate) struct KpiWindow {
     pub inventory_end: f64,
     pub rejected_orders: u64,
     pub cancel_rejects: u64,
+    pub path: Vec<PathPoint>,
 }
 
 impl KpiWindow {
@@ -140,6 +145,7 @@ impl KpiWindow {
             rejected_orders: self.rejected_orders,
             cancel_rejects: self.cancel_rejects,
             fills: self.fills,
+            path: self.path,
         }
     }
 }

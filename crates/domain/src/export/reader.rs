@@ -27,7 +27,7 @@ use serde_json::{Map, Value};
 use crate::kpi::KpiSet;
 use crate::params::StrategyParams;
 use crate::summary::{
-    IngestCounters, IterSummary, ModelSetInfo, SCHEMA_VERSION, SymbolSummary, Window,
+    IngestCounters, IterSummary, ModelSetInfo, PathPoint, SCHEMA_VERSION, SymbolSummary, Window,
 };
 use crate::symbol::{is_normalized, normalize_symbol};
 
@@ -334,7 +334,7 @@ fn read_ours(root: &Obj<'_>) -> Result<IterSummary> {
     let mut symbols = BTreeMap::new();
     for (raw, value) in symbols_obj.map {
         let s = Obj::new(value, symbols_obj.at(raw))?;
-        s.deny_unknown(&["summary", "params", "counters", "ticks"])?;
+        s.deny_unknown(&["summary", "params", "counters", "ticks", "path"])?;
         let k = s.req_obj("summary")?;
         k.deny_unknown(&KPI_FIELDS)?;
         let summary = SymbolSummary {
@@ -346,6 +346,7 @@ fn read_ours(root: &Obj<'_>) -> Result<IterSummary> {
                 .transpose()?
                 .unwrap_or_default(),
             ticks: s.opt_u64("ticks")?.unwrap_or(0),
+            path: read_path(&s)?,
         };
         symbols.insert(raw.clone(), summary);
     }
@@ -369,6 +370,29 @@ fn read_ours(root: &Obj<'_>) -> Result<IterSummary> {
         model: root.opt_obj("model")?.map(|m| read_model(&m)).transpose()?,
         notes: root.opt_str("notes")?.unwrap_or_default(),
     })
+}
+
+/// A symbol's `path`: absent or `null` is empty; each point needs a `t_ms`
+/// and finite `equity` and `inventory`.
+fn read_path(s: &Obj<'_>) -> Result<Vec<PathPoint>> {
+    let items = match s.get("path") {
+        None => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(other) => return s.err("path", format!("expected an array, got {}", kind(other))),
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let o = Obj::new(v, format!("{}[{i}]", s.at("path")))?;
+            o.deny_unknown(&["t_ms", "equity", "inventory"])?;
+            Ok(PathPoint {
+                t_ms: o.req_i64("t_ms")?,
+                equity: o.req_f64("equity")?,
+                inventory: o.req_f64("inventory")?,
+            })
+        })
+        .collect()
 }
 
 fn read_model(o: &Obj<'_>) -> Result<ModelSetInfo> {
@@ -580,6 +604,34 @@ mod tests {
 
     fn err(text: &str) -> String {
         parse_iter_summary(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_path_is_read_and_its_errors_name_the_point() {
+        let with = OURS.replace(
+            r#""ticks": 1200,"#,
+            r#""ticks": 1200, "path": [{"t_ms": 1700000121000, "equity": -0.5, "inventory": 0.01},
+                                       {"t_ms": 1700000180000, "equity": 1.25, "inventory": 0}],"#,
+        );
+        let s = parse_iter_summary(&with).unwrap();
+        assert_eq!(
+            s.symbols["BTCUSDT"].path,
+            vec![
+                PathPoint {
+                    t_ms: 1_700_000_121_000,
+                    equity: -0.5,
+                    inventory: 0.01
+                },
+                PathPoint {
+                    t_ms: 1_700_000_180_000,
+                    equity: 1.25,
+                    inventory: 0.0
+                },
+            ]
+        );
+        assert!(s.symbols["ETHUSDT"].path.is_empty());
+        let bad = with.replace(r#""equity": 1.25"#, r#""equity": "x""#);
+        assert!(err(&bad).contains("path[1].equity"), "{}", err(&bad));
     }
 
     #[test]
