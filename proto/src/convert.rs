@@ -190,6 +190,7 @@ impl From<&d::summary::IterSummary> for v1::IterSummary {
                             params: v.params.as_ref().map(Into::into),
                             counters: Some((&v.counters).into()),
                             ticks: v.ticks,
+                            path: v.path.iter().map(Into::into).collect(),
                         },
                     )
                 })
@@ -204,6 +205,26 @@ impl From<&d::summary::IterSummary> for v1::IterSummary {
             notes: s.notes.clone(),
             profile: s.profile.clone(),
             model: s.model.as_ref().map(Into::into),
+        }
+    }
+}
+
+impl From<&d::summary::PathPoint> for v1::PathPoint {
+    fn from(p: &d::summary::PathPoint) -> Self {
+        v1::PathPoint {
+            t_ms: p.t_ms,
+            equity: p.equity,
+            inventory: p.inventory,
+        }
+    }
+}
+
+impl From<&v1::PathPoint> for d::summary::PathPoint {
+    fn from(p: &v1::PathPoint) -> Self {
+        d::summary::PathPoint {
+            t_ms: p.t_ms,
+            equity: p.equity,
+            inventory: p.inventory,
         }
     }
 }
@@ -256,6 +277,7 @@ impl From<v1::IterSummary> for d::summary::IterSummary {
                             params: v.params.as_ref().map(|p| params_over(&base, p)),
                             counters: v.counters.as_ref().map(Into::into).unwrap_or_default(),
                             ticks: v.ticks,
+                            path: v.path.iter().map(Into::into).collect(),
                         },
                     )
                 })
@@ -471,9 +493,15 @@ mod tests {
                     ..Default::default()
                 },
                 ticks: 1200,
+                path: vec![d::summary::PathPoint {
+                    t_ms: 121_000,
+                    equity: -1.5,
+                    inventory: 0.25,
+                }],
             },
         );
         let wire: v1::IterSummary = (&s).into();
+        assert_eq!(wire.symbols["BTCUSDT"].path[0].equity, -1.5);
         let back: d::summary::IterSummary = (&wire).into();
         assert_eq!(back, s);
         let moved: d::summary::IterSummary = wire.into();

@@ -1,13 +1,24 @@
 //! The dry-run accuracy report as Markdown, JSON and a self-contained HTML page
-//! with one SVG chart per symbol and KPI (prediction against the actual of
-//! every iteration; no network needed to view it).
+//! (no network needed to view it). Per symbol and KPI one SVG chart: the
+//! prediction with its PASS / WARN / FAIL bands shaded (the grading's own
+//! edges, [`AccuracyBands`]), the soak's value in each window and the dry run's
+//! actual in each iteration side by side on one labelled axis. Per symbol two
+//! more: equity (mark-to-market PnL, fees included) and inventory over event
+//! time, soak and dry run together.
+//!
+//! The dry run's series come from dryrund's report. The soak's per-window
+//! series come from its ITER_SUMMARY files, which only `shadowctl pipeline`
+//! has at hand ([`ReportDoc::attach_soak`]); the store holds the aggregated
+//! prediction only, so a report of `shadowctl validate` says they are not
+//! available instead of drawing them.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
-use shadowkpi_domain::accuracy::AccuracyStatus;
-use shadowkpi_domain::summary::ModelSetInfo;
+use shadowkpi_domain::accuracy::{AccuracyBands, AccuracyStatus, AccuracyThresholds};
+use shadowkpi_domain::kpi::Kpi;
+use shadowkpi_domain::summary::{IterSummary, ModelSetInfo, PathPoint, max_drawdown};
 use shadowkpi_proto::convert::accuracy_status_from_wire;
 use shadowkpi_proto::v1::{AccuracyReport, KpiAccuracy};
 
@@ -35,8 +46,71 @@ pub struct ReportDoc {
     pub overall: AccuracyStatus,
     /// The dry run's execution model set.
     pub model: Option<ModelSetInfo>,
+    /// Where the soak's per-window values and equity paths come from; `None`
+    /// when the report could not get them (see [`SOAK_SERIES_UNAVAILABLE`]).
+    pub soak_series_source: Option<String>,
     /// Per-symbol results.
     pub symbols: Vec<SymbolDoc>,
+}
+
+/// What the report says when the soak's per-window series are not at hand.
+pub const SOAK_SERIES_UNAVAILABLE: &str = "soak per-window values and equity path not available: \
+     `validate` reads only the aggregated prediction from the store; \
+     `shadowctl pipeline` reports them from the soak's ITER_SUMMARY files";
+
+/// The end of an equity path.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PathSummary {
+    /// Equity at the last point, quote units.
+    pub final_equity: f64,
+    /// Inventory at the last point, base units.
+    pub final_inventory: f64,
+    /// Largest fall of equity from an earlier peak.
+    pub max_drawdown: f64,
+    /// Points in the path.
+    pub points: usize,
+}
+
+impl PathSummary {
+    /// `None` for an empty path.
+    pub fn of(path: &[PathPoint]) -> Option<Self> {
+        let last = path.last()?;
+        Some(Self {
+            final_equity: last.equity,
+            final_inventory: last.inventory,
+            max_drawdown: max_drawdown(path),
+            points: path.len(),
+        })
+    }
+}
+
+/// The values of one KPI's bands (see [`AccuracyBands`]): an actual inside
+/// `pass` (exclusive) grades PASS on its own, inside `warn` (inclusive) at
+/// worst WARN, outside FAIL.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BandsDoc {
+    /// `[low, high]` of the PASS band.
+    pub pass: [f64; 2],
+    /// `[low, high]` of the WARN band's outer edges.
+    pub warn: [f64; 2],
+    /// The scale errors are divided by: `max(|predicted|, floor)`.
+    pub scale: f64,
+    /// True when the KPI's floor set the scale.
+    pub floored: bool,
+}
+
+impl BandsDoc {
+    /// The bands of `kpi` (a KPI name) around `predicted`.
+    pub fn new(kpi: &str, predicted: Option<f64>, t: &AccuracyThresholds) -> Option<Self> {
+        let b = AccuracyBands::new(Kpi::parse(kpi)?, predicted?, t)?;
+        let (pass, warn) = (b.pass(), b.fail());
+        Some(Self {
+            pass: [pass.0, pass.1],
+            warn: [warn.0, warn.1],
+            scale: b.scale,
+            floored: b.floored,
+        })
+    }
 }
 
 /// One symbol of the report.
@@ -54,6 +128,15 @@ pub struct SymbolDoc {
     pub prediction_model: Option<ModelSetInfo>,
     /// Per-KPI comparison.
     pub kpis: Vec<KpiDoc>,
+    /// The dry run's equity and inventory over all its iterations.
+    pub dry_run_path: Vec<PathPoint>,
+    /// The end of [`SymbolDoc::dry_run_path`].
+    pub dry_run_equity: Option<PathSummary>,
+    /// The soak's equity and inventory over all its windows; `None` when not
+    /// available.
+    pub soak_path: Option<Vec<PathPoint>>,
+    /// The end of [`SymbolDoc::soak_path`].
+    pub soak_equity: Option<PathSummary>,
 }
 
 /// One KPI of the report.
@@ -73,10 +156,16 @@ pub struct KpiDoc {
     pub status: AccuracyStatus,
     /// Special cases.
     pub note: String,
+    /// The PASS / WARN / FAIL bands around the prediction.
+    pub bands: Option<BandsDoc>,
+    /// The soak's value in each of its windows; `None` when not available.
+    pub soak_values: Option<Vec<Option<f64>>>,
 }
 
-fn kpi_doc(k: &KpiAccuracy) -> KpiDoc {
+fn kpi_doc(k: &KpiAccuracy, t: &AccuracyThresholds) -> KpiDoc {
     KpiDoc {
+        bands: BandsDoc::new(&k.kpi, k.predicted, t),
+        soak_values: None,
         kpi: k.kpi.clone(),
         predicted: k.predicted,
         actuals: k.actuals.iter().map(|a| a.value).collect(),
@@ -91,29 +180,69 @@ impl ReportDoc {
     /// The document of a wire report.
     pub fn from_wire(r: &AccuracyReport) -> Self {
         let t = r.thresholds.unwrap_or_default();
+        let thresholds = AccuracyThresholds {
+            pass_below_pct: t.pass_below_pct.unwrap_or(15.0),
+            fail_above_pct: t.fail_above_pct.unwrap_or(30.0),
+        };
         ReportDoc {
             run_id: r.run_id.clone(),
             env: r.env.clone(),
             exchange: r.exchange.clone(),
             iterations: r.iterations,
             window_ms: r.window_ms,
-            pass_below_pct: t.pass_below_pct.unwrap_or(15.0),
-            fail_above_pct: t.fail_above_pct.unwrap_or(30.0),
+            pass_below_pct: thresholds.pass_below_pct,
+            fail_above_pct: thresholds.fail_above_pct,
             overall: accuracy_status_from_wire(r.overall),
             model: r.model.clone().map(Into::into),
+            soak_series_source: None,
             symbols: r
                 .symbols
                 .iter()
-                .map(|s| SymbolDoc {
-                    symbol: s.symbol.clone(),
-                    has_prediction: s.has_prediction,
-                    status: accuracy_status_from_wire(s.status),
-                    prediction_run_id: s.prediction_run_id.clone(),
-                    prediction_model: s.prediction_model.clone().map(Into::into),
-                    kpis: s.kpis.iter().map(kpi_doc).collect(),
+                .map(|s| {
+                    let path: Vec<PathPoint> = s.path.iter().map(Into::into).collect();
+                    SymbolDoc {
+                        symbol: s.symbol.clone(),
+                        has_prediction: s.has_prediction,
+                        status: accuracy_status_from_wire(s.status),
+                        prediction_run_id: s.prediction_run_id.clone(),
+                        prediction_model: s.prediction_model.clone().map(Into::into),
+                        kpis: s.kpis.iter().map(|k| kpi_doc(k, &thresholds)).collect(),
+                        dry_run_equity: PathSummary::of(&path),
+                        dry_run_path: path,
+                        soak_path: None,
+                        soak_equity: None,
+                    }
                 })
                 .collect(),
         }
+    }
+
+    /// Adds the soak's per-window KPI values and equity path of every symbol
+    /// from the soak's window summaries (any order; sorted by iteration).
+    /// `source` says where they came from. A symbol the soak did not run gets
+    /// empty series.
+    pub fn attach_soak(&mut self, summaries: &[IterSummary], source: impl Into<String>) {
+        let mut ordered: Vec<&IterSummary> = summaries.iter().collect();
+        ordered.sort_by_key(|s| (s.iteration, s.window.start_ms));
+        for sym in &mut self.symbols {
+            let windows: Vec<_> = ordered
+                .iter()
+                .filter_map(|s| s.symbols.get(&sym.symbol))
+                .collect();
+            for k in &mut sym.kpis {
+                k.soak_values = Some(match Kpi::parse(&k.kpi) {
+                    Some(kpi) => windows.iter().map(|w| w.summary.get(kpi)).collect(),
+                    None => Vec::new(),
+                });
+            }
+            let path: Vec<PathPoint> = windows
+                .iter()
+                .flat_map(|w| w.path.iter().copied())
+                .collect();
+            sym.soak_equity = PathSummary::of(&path);
+            sym.soak_path = Some(path);
+        }
+        self.soak_series_source = Some(source.into());
     }
 
     /// True when a KPI failed, had no prediction or was never measured.
@@ -158,6 +287,26 @@ pub fn fmt_value(v: Option<f64>) -> String {
     }
 }
 
+/// Values joined with `, ` (`—` for each absent one).
+pub fn fmt_values(v: &[Option<f64>]) -> String {
+    v.iter()
+        .map(|a| fmt_value(*a))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `low..high`.
+pub fn fmt_range(r: [f64; 2]) -> String {
+    format!("{}..{}", fmt_value(Some(r[0])), fmt_value(Some(r[1])))
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 /// Formats a MAPE (`—` when absent).
 pub fn fmt_pct(v: Option<f64>) -> String {
     v.map_or("—".into(), |v| format!("{v:.1} %"))
@@ -196,24 +345,89 @@ pub fn markdown(doc: &ReportDoc) -> String {
     let _ = writeln!(s, "**Overall: {}**\n", doc.overall.label());
     let _ = writeln!(
         s,
-        "| symbol | kpi | predicted | median actual | MAPE | status | actuals per iteration | note |"
+        "| symbol | kpi | predicted | median actual | MAPE | status | actuals per iteration | PASS band | WARN band | note |"
     );
-    let _ = writeln!(s, "|---|---|---:|---:|---:|---|---|---|");
+    let _ = writeln!(s, "|---|---|---:|---:|---:|---|---|---|---|---|");
     for sym in &doc.symbols {
         for k in &sym.kpis {
-            let actuals: Vec<String> = k.actuals.iter().map(|a| fmt_value(*a)).collect();
+            let (pass, warn) = k.bands.map_or(("—".into(), "—".into()), |b| {
+                (fmt_range(b.pass), fmt_range(b.warn))
+            });
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 sym.symbol,
                 k.kpi,
                 fmt_value(k.predicted),
                 fmt_value(k.median_actual),
                 fmt_pct(k.mape_pct),
                 k.status.label(),
-                actuals.join(", "),
+                fmt_values(&k.actuals),
+                pass,
+                warn,
                 k.note
             );
+        }
+    }
+    let _ = writeln!(s, "\n## Soak windows next to dry-run iterations\n");
+    match &doc.soak_series_source {
+        None => {
+            let _ = writeln!(s, "{}.", capitalise(SOAK_SERIES_UNAVAILABLE));
+        }
+        Some(src) => {
+            let _ = writeln!(s, "Soak values from {src}.\n");
+            let _ = writeln!(
+                s,
+                "| symbol | kpi | soak per window | dry run per iteration |"
+            );
+            let _ = writeln!(s, "|---|---|---|---|");
+            for sym in &doc.symbols {
+                for k in &sym.kpis {
+                    let soak = k.soak_values.as_deref().unwrap_or_default();
+                    let _ = writeln!(
+                        s,
+                        "| {} | {} | {} | {} |",
+                        sym.symbol,
+                        k.kpi,
+                        if soak.is_empty() {
+                            "none (symbol not in the soak)".into()
+                        } else {
+                            fmt_values(soak)
+                        },
+                        fmt_values(&k.actuals)
+                    );
+                }
+            }
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\n## Equity and inventory\n\nEquity is the mark-to-market PnL at the mid, fees included, \
+         from the start of each run (quote units); drawdown is its largest fall from an earlier peak.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| symbol | run | final equity | final inventory | max drawdown | samples |"
+    );
+    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|");
+    for sym in &doc.symbols {
+        let soak = match (&sym.soak_path, sym.soak_equity) {
+            (None, _) => None,
+            (Some(_), e) => Some(e),
+        };
+        for (run, e) in [("soak", soak), ("dry run", Some(sym.dry_run_equity))] {
+            let cells = match e {
+                None => "not available | | | ".to_string(),
+                Some(None) => "no path recorded | | | ".to_string(),
+                Some(Some(e)) => format!(
+                    "{} | {} | {} | {}",
+                    fmt_value(Some(e.final_equity)),
+                    fmt_value(Some(e.final_inventory)),
+                    fmt_value(Some(e.max_drawdown)),
+                    e.points
+                ),
+            };
+            let _ = writeln!(s, "| {} | {run} | {cells} |", sym.symbol);
         }
     }
     let floors: Vec<String> = shadowkpi_domain::kpi::Kpi::ALL
@@ -223,7 +437,9 @@ pub fn markdown(doc: &ReportDoc) -> String {
     let _ = writeln!(
         s,
         "\nMAPE is the mean of |actual − predicted| / max(|predicted|, floor) over the iterations \
-         where the KPI was measured (floors: {}). NO_PREDICTION and NO_DATA block a go-live like FAIL.",
+         where the KPI was measured (floors: {}). The bands are the actuals that grade PASS / WARN \
+         when alone: predicted ± pass % (exclusive) and ± fail % (inclusive) of that scale. \
+         NO_PREDICTION and NO_DATA block a go-live like FAIL.",
         floors.join(", ")
     );
     s
@@ -244,90 +460,394 @@ fn status_color(s: AccuracyStatus) -> &'static str {
     }
 }
 
-/// One SVG chart: the actual per iteration as points joined by a line, the
-/// prediction as a dashed horizontal line.
+/// Round tick values covering `[lo, hi]` (about five) and their step.
+pub fn nice_ticks(lo: f64, hi: f64) -> (Vec<f64>, f64) {
+    let raw = ((hi - lo) / 5.0).max(f64::MIN_POSITIVE);
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = mag
+        * match raw / mag {
+            n if n < 1.5 => 1.0,
+            n if n < 3.0 => 2.0,
+            n if n < 7.0 => 5.0,
+            _ => 10.0,
+        };
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    ((first..=last).map(|i| i as f64 * step).collect(), step)
+}
+
+/// A tick label with as many decimals as the step needs.
+pub fn fmt_tick(v: f64, step: f64) -> String {
+    let decimals = (-step.log10().floor()).clamp(0.0, 6.0) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.trim_start_matches('-')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
+        s.trim_start_matches('-').to_string()
+    } else {
+        s
+    }
+}
+
+/// The plot area of a chart and its value scale.
+struct Plot {
+    w: f64,
+    h: f64,
+    left: f64,
+    right: f64,
+    top: f64,
+    bottom: f64,
+    lo: f64,
+    hi: f64,
+}
+
+impl Plot {
+    /// A plot whose y range covers `values`, padded by 6 %.
+    fn new(w: f64, h: f64, values: impl IntoIterator<Item = f64>) -> Option<Self> {
+        let (mut lo, mut hi) = values
+            .into_iter()
+            .filter(|v| v.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                (a.min(v), b.max(v))
+            });
+        if lo > hi {
+            return None;
+        }
+        if hi - lo < 1e-12 {
+            let d = 1.0_f64.max(lo.abs() * 0.1);
+            lo -= d;
+            hi += d;
+        }
+        let pad = (hi - lo) * 0.06;
+        Some(Self {
+            w,
+            h,
+            left: 58.0,
+            right: w - 12.0,
+            top: 12.0,
+            bottom: h - 42.0,
+            lo: lo - pad,
+            hi: hi + pad,
+        })
+    }
+
+    fn y(&self, v: f64) -> f64 {
+        self.bottom - (self.bottom - self.top) * (v - self.lo) / (self.hi - self.lo)
+    }
+
+    /// The y of `v` clamped into the plot.
+    fn y_in(&self, v: f64) -> f64 {
+        self.y(v.clamp(self.lo, self.hi))
+    }
+
+    /// Opens the SVG: frame, horizontal grid, y tick labels and the axis titles.
+    fn open(&self, aria: &str, y_title: &str, x_title: &str) -> String {
+        let (w, h) = (self.w, self.h);
+        let mut s = format!(
+            r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="{}" font-family="system-ui,sans-serif">"##,
+            esc(aria)
+        );
+        let _ = write!(
+            s,
+            r##"<rect x="0" y="0" width="{w}" height="{h}" fill="#fff"/>"##
+        );
+        let _ = write!(
+            s,
+            r##"<text x="12" y="{:.1}" font-size="11" fill="#57606a" text-anchor="middle" transform="rotate(-90 12 {:.1})">{}</text>"##,
+            (self.top + self.bottom) / 2.0,
+            (self.top + self.bottom) / 2.0,
+            esc(y_title)
+        );
+        let _ = write!(
+            s,
+            r##"<text x="{:.1}" y="{:.1}" font-size="11" fill="#57606a" text-anchor="middle" class="x-title">{}</text>"##,
+            (self.left + self.right) / 2.0,
+            h - 6.0,
+            esc(x_title)
+        );
+        s
+    }
+
+    /// Grid lines and labelled y ticks (drawn over the bands).
+    fn y_axis(&self, s: &mut String) {
+        let (ticks, step) = nice_ticks(self.lo, self.hi);
+        for t in ticks {
+            let y = self.y(t);
+            let _ = write!(
+                s,
+                r##"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#8c959f" stroke-opacity="0.35"/><text x="{:.1}" y="{:.1}" font-size="10" fill="#57606a" text-anchor="end" class="y-tick">{}</text>"##,
+                self.left,
+                self.right,
+                self.left - 4.0,
+                y + 3.5,
+                fmt_tick(t, step)
+            );
+        }
+        let _ = write!(
+            s,
+            r##"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="none" stroke="#8c959f"/>"##,
+            self.left,
+            self.top,
+            self.right - self.left,
+            self.bottom - self.top
+        );
+    }
+
+    /// An x tick with its label under the plot.
+    fn x_tick(&self, s: &mut String, x: f64, label: &str) {
+        let _ = write!(
+            s,
+            r##"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#8c959f"/><text x="{x:.1}" y="{:.1}" font-size="10" fill="#57606a" text-anchor="middle" class="x-tick">{}</text>"##,
+            self.bottom,
+            self.bottom + 4.0,
+            self.bottom + 15.0,
+            esc(label)
+        );
+    }
+
+    /// A horizontal band between two values, clipped to the plot.
+    fn band(&self, s: &mut String, lo: f64, hi: f64, fill: &str, title: &str) {
+        let (y0, y1) = (self.y_in(hi), self.y_in(lo));
+        if y1 - y0 <= 0.0 {
+            return;
+        }
+        let _ = write!(
+            s,
+            r##"<rect x="{:.1}" y="{y0:.1}" width="{:.1}" height="{:.1}" fill="{fill}" class="band"><title>{}</title></rect>"##,
+            self.left,
+            self.right - self.left,
+            y1 - y0,
+            esc(title)
+        );
+    }
+}
+
+/// Colours of the bands and series.
+const PASS_FILL: &str = "#dafbe1";
+const WARN_FILL: &str = "#fff1c2";
+const FAIL_FILL: &str = "#ffebe9";
+const SOAK_COLOR: &str = "#0550ae";
+const DRY_COLOR: &str = "#8250df";
+
+/// Labels every `k`-th of `n` slots so at most about 12 labels show.
+fn label_every(n: usize) -> usize {
+    n.div_ceil(12).max(1)
+}
+
+/// One KPI's chart: the PASS / WARN / FAIL bands around the prediction (the
+/// dashed line), then on one axis the soak's value per window (`W1…`, squares)
+/// and the dry run's actual per iteration (`I1…`, circles), with labelled y
+/// ticks.
 pub fn svg_chart(k: &KpiDoc) -> String {
-    let (w, h, pad) = (360.0, 160.0, 30.0);
-    let values: Vec<f64> = k
-        .actuals
+    let soak = k.soak_values.as_deref().unwrap_or_default();
+    let n_soak = soak.len();
+    let slots = (n_soak + k.actuals.len()).max(1);
+    let mut values: Vec<f64> = soak
         .iter()
+        .chain(&k.actuals)
         .flatten()
         .copied()
         .chain(k.predicted)
         .collect();
-    let mut s = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="{} predicted vs actual">"#,
-        esc(&k.kpi)
-    );
-    let _ = write!(
-        s,
-        r##"<rect x="0" y="0" width="{w}" height="{h}" fill="#fff" stroke="#d0d7de"/>"##
-    );
-    if values.is_empty() {
-        let _ = write!(
-            s,
-            r##"<text x="{}" y="{}" text-anchor="middle" fill="#57606a" font-size="12">no data</text></svg>"##,
+    if let Some(b) = k.bands {
+        // Room for the FAIL zone beyond the WARN band's edges.
+        let margin = (b.warn[1] - b.warn[0]) * 0.15;
+        values.extend([b.warn[0] - margin, b.warn[1] + margin]);
+    }
+    let x_title = if n_soak > 0 {
+        "soak window (W) · dry-run iteration (I)"
+    } else {
+        "dry-run iteration (I)"
+    };
+    let Some(plot) = Plot::new(420.0, 230.0, values) else {
+        let (w, h) = (420.0, 230.0);
+        return format!(
+            r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="{} predicted vs actual"><rect x="0" y="0" width="{w}" height="{h}" fill="#fff" stroke="#d0d7de"/><text x="{}" y="{}" text-anchor="middle" fill="#57606a" font-size="12">no data</text></svg>"##,
+            esc(&k.kpi),
             w / 2.0,
             h / 2.0
         );
-        return s;
+    };
+    let mut s = plot.open(&format!("{} predicted vs actual", k.kpi), &k.kpi, x_title);
+    if let Some(b) = k.bands {
+        plot.band(&mut s, plot.lo, plot.hi, FAIL_FILL, "FAIL");
+        plot.band(
+            &mut s,
+            b.warn[0],
+            b.warn[1],
+            WARN_FILL,
+            &format!("WARN {}", fmt_range(b.warn)),
+        );
+        plot.band(
+            &mut s,
+            b.pass[0],
+            b.pass[1],
+            PASS_FILL,
+            &format!("PASS {}", fmt_range(b.pass)),
+        );
     }
-    let (mut lo, mut hi) = values
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-            (a.min(*v), b.max(*v))
-        });
-    if (hi - lo).abs() < 1e-12 {
-        lo -= 1.0_f64.max(lo.abs() * 0.1);
-        hi += 1.0_f64.max(hi.abs() * 0.1);
+    plot.y_axis(&mut s);
+    let step = (plot.right - plot.left) / slots as f64;
+    let x = |i: usize| plot.left + step * (i as f64 + 0.5);
+    let every = label_every(slots);
+    for i in 0..slots {
+        let (label, nth) = if i < n_soak {
+            (format!("W{}", i + 1), i)
+        } else {
+            (format!("I{}", i - n_soak + 1), i - n_soak)
+        };
+        // The first of each run is always labelled.
+        if nth % every == 0 && (i < n_soak || i - n_soak < k.actuals.len()) {
+            plot.x_tick(&mut s, x(i), &label);
+        }
     }
-    let n = k.actuals.len().max(2);
-    let x = |i: usize| pad + (w - 2.0 * pad) * i as f64 / (n - 1) as f64;
-    let y = |v: f64| h - pad - (h - 2.0 * pad) * (v - lo) / (hi - lo);
-    let _ = write!(
-        s,
-        r##"<text x="4" y="{}" font-size="10" fill="#57606a">{}</text><text x="4" y="{}" font-size="10" fill="#57606a">{}</text>"##,
-        pad - 4.0,
-        esc(&fmt_value(Some(hi))),
-        h - pad + 12.0,
-        esc(&fmt_value(Some(lo)))
-    );
-    if let Some(p) = k.predicted {
+    if n_soak > 0 {
+        let xd = plot.left + step * n_soak as f64;
         let _ = write!(
             s,
-            r##"<line x1="{pad}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}" stroke="#0969da" stroke-dasharray="6 4" stroke-width="1.5"><title>predicted {2}</title></line>"##,
-            y(p),
-            w - pad,
+            r##"<line x1="{xd:.1}" y1="{:.1}" x2="{xd:.1}" y2="{:.1}" stroke="#57606a" stroke-width="1"/><text x="{:.1}" y="{:.1}" font-size="10" fill="#57606a" text-anchor="end">soak</text><text x="{:.1}" y="{:.1}" font-size="10" fill="#57606a">dry run</text>"##,
+            plot.top,
+            plot.bottom,
+            xd - 3.0,
+            plot.top + 11.0,
+            xd + 3.0,
+            plot.top + 11.0
+        );
+    }
+    if let Some(p) = k.predicted {
+        let y = plot.y(p);
+        let _ = write!(
+            s,
+            r##"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#0969da" stroke-dasharray="6 4" stroke-width="1.5"><title>predicted {}</title></line>"##,
+            plot.left,
+            plot.right,
             esc(&fmt_value(Some(p)))
         );
     }
-    let pts: Vec<(f64, f64, f64)> = k
-        .actuals
-        .iter()
-        .enumerate()
-        .filter_map(|(i, v)| v.map(|v| (x(i), y(v), v)))
-        .collect();
-    if pts.len() > 1 {
-        let path: Vec<String> = pts
-            .iter()
-            .map(|(px, py, _)| format!("{px:.1},{py:.1}"))
-            .collect();
+    let series = |vals: &[Option<f64>], offset: usize| -> Vec<(f64, f64, usize, f64)> {
+        vals.iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|v| (x(offset + i), plot.y(v), i + 1, v)))
+            .collect()
+    };
+    let polyline = |s: &mut String, pts: &[(f64, f64, usize, f64)], color: &str| {
+        if pts.len() > 1 {
+            let path: Vec<String> = pts
+                .iter()
+                .map(|p| format!("{:.1},{:.1}", p.0, p.1))
+                .collect();
+            let _ = write!(
+                s,
+                r##"<polyline points="{}" fill="none" stroke="{color}" stroke-width="1.5"/>"##,
+                path.join(" ")
+            );
+        }
+    };
+    let soak_pts = series(soak, 0);
+    polyline(&mut s, &soak_pts, SOAK_COLOR);
+    for (px, py, i, v) in &soak_pts {
         let _ = write!(
             s,
-            r##"<polyline points="{}" fill="none" stroke="#8250df" stroke-width="1.5"/>"##,
-            path.join(" ")
+            r##"<rect x="{:.1}" y="{:.1}" width="6" height="6" fill="{SOAK_COLOR}" class="soak"><title>window {i} soak {}</title></rect>"##,
+            px - 3.0,
+            py - 3.0,
+            esc(&fmt_value(Some(*v)))
         );
     }
-    for (i, (px, py, v)) in pts.iter().enumerate() {
+    let dry_pts = series(&k.actuals, n_soak);
+    polyline(&mut s, &dry_pts, DRY_COLOR);
+    for (px, py, i, v) in &dry_pts {
         let _ = write!(
             s,
-            r##"<circle cx="{px:.1}" cy="{py:.1}" r="3.5" fill="#8250df"><title>iteration {} actual {}</title></circle>"##,
-            i + 1,
+            r##"<circle cx="{px:.1}" cy="{py:.1}" r="3.5" fill="{DRY_COLOR}"><title>iteration {i} actual {}</title></circle>"##,
             esc(&fmt_value(Some(*v)))
         );
     }
     s.push_str("</svg>");
     s
+}
+
+/// One path series of [`svg_path_chart`]: a label, a colour and the path.
+pub struct PathSeries<'a> {
+    /// Legend label.
+    pub label: &'a str,
+    /// Stroke colour.
+    pub color: &'a str,
+    /// The points, oldest first.
+    pub path: &'a [PathPoint],
+}
+
+/// Equity (`inventory = false`) or inventory over event time, one line per
+/// series, each from its own start (x = seconds since the series' first
+/// point); `None` when no series has a point.
+pub fn svg_path_chart(series: &[PathSeries<'_>], inventory: bool) -> Option<String> {
+    let value = |p: &PathPoint| if inventory { p.inventory } else { p.equity };
+    let span_s = series
+        .iter()
+        .filter_map(|s| Some((s.path.last()?.t_ms - s.path.first()?.t_ms) as f64 / 1000.0))
+        .fold(0.0_f64, f64::max)
+        .max(1e-3);
+    let plot = Plot::new(
+        420.0,
+        230.0,
+        series
+            .iter()
+            .flat_map(|s| s.path.iter().map(value))
+            .chain([0.0]),
+    )
+    .filter(|_| series.iter().any(|s| !s.path.is_empty()))?;
+    let (y_title, what) = if inventory {
+        ("inventory (base units)", "inventory")
+    } else {
+        ("equity, MTM incl. fees (quote)", "equity")
+    };
+    let mut s = plot.open(
+        &format!("{what} over event time"),
+        y_title,
+        "event time since the run's first sample (s)",
+    );
+    plot.y_axis(&mut s);
+    let x = |t_s: f64| plot.left + (plot.right - plot.left) * t_s / span_s;
+    let (ticks, step) = nice_ticks(0.0, span_s);
+    for t in ticks {
+        plot.x_tick(&mut s, x(t), &fmt_tick(t, step));
+    }
+    for (n, se) in series.iter().enumerate() {
+        let Some(first) = se.path.first() else {
+            continue;
+        };
+        let pts: Vec<String> = se
+            .path
+            .iter()
+            .map(|p| {
+                format!(
+                    "{:.1},{:.1}",
+                    x((p.t_ms - first.t_ms) as f64 / 1000.0),
+                    plot.y(value(p))
+                )
+            })
+            .collect();
+        let last = se.path.last().map_or(0.0, value);
+        let _ = write!(
+            s,
+            r##"<polyline points="{}" fill="none" stroke="{}" stroke-width="1.5" class="path"><title>{} {what}, last {}</title></polyline>"##,
+            pts.join(" "),
+            se.color,
+            esc(se.label),
+            esc(&fmt_value(Some(last)))
+        );
+        let _ = write!(
+            s,
+            r##"<text x="{:.1}" y="{:.1}" font-size="10" fill="{}">{}</text>"##,
+            plot.left + 6.0,
+            plot.top + 12.0 + 12.0 * n as f64,
+            se.color,
+            esc(se.label)
+        );
+    }
+    s.push_str("</svg>");
+    Some(s)
 }
 
 /// The HTML page.
@@ -336,14 +856,27 @@ pub fn html(doc: &ReportDoc) -> String {
     let _ = write!(
         s,
         r##"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Dry-run accuracy {id}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2rem;color:#1f2328}}table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:right}}th{{background:#f6f8fa}}td:first-child,th:first-child{{text-align:left}}.charts{{display:flex;flex-wrap:wrap;gap:1rem}}figure{{margin:0}}figcaption{{font-size:.85rem}}.badge{{font-weight:700}}</style></head><body>
+<style>body{{font-family:system-ui,sans-serif;margin:2rem;color:#1f2328}}table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:right}}th{{background:#f6f8fa}}td:first-child,th:first-child{{text-align:left}}.charts{{display:flex;flex-wrap:wrap;gap:1rem}}figure{{margin:0}}figcaption{{font-size:.85rem}}.badge{{font-weight:700}}.note{{color:#57606a;font-size:.9rem;max-width:60rem}}.sw{{display:inline-block;width:12px;height:10px;border:1px solid #d0d7de;vertical-align:middle}}</style></head><body>
 <h1>Dry-run accuracy report <code>{id}</code></h1>
 <p>Namespace <code>{env}:{ex}</code>, {it} iterations of {wm} ms. PASS &lt; {p} %, WARN {p}–{f} %, FAIL &gt; {f} %.</p>
 <p>Dry-run model set: <code>{dm}</code></p>
 <p>Soak model set checked: {sm}</p>
 <p class="badge" style="color:{c}">Overall: {o}</p>
-<p><svg width="14" height="4"><line x1="0" y1="2" x2="14" y2="2" stroke="#0969da" stroke-dasharray="4 2" stroke-width="2"/></svg> predicted &nbsp; <svg width="10" height="10"><circle cx="5" cy="5" r="4" fill="#8250df"/></svg> actual per iteration</p>
+<p class="legend"><svg width="14" height="4"><line x1="0" y1="2" x2="14" y2="2" stroke="#0969da" stroke-dasharray="4 2" stroke-width="2"/></svg> predicted &nbsp; <svg width="10" height="10"><rect x="2" y="2" width="6" height="6" fill="{soak_c}"/></svg> soak per window (W) &nbsp; <svg width="10" height="10"><circle cx="5" cy="5" r="4" fill="{dry_c}"/></svg> dry-run actual per iteration (I) &nbsp; <span class="sw" style="background:{pass_f}"></span> PASS band &nbsp; <span class="sw" style="background:{warn_f}"></span> WARN band &nbsp; <span class="sw" style="background:{fail_f}"></span> FAIL</p>
+<p class="note">Bands: an actual inside PASS grades PASS on its own (error &lt; {p} % of max(|predicted|, floor)), inside WARN at worst WARN (≤ {f} %); the KPI's MAPE is the mean of its iterations' errors. {soak_note}</p>
 "##,
+        soak_c = SOAK_COLOR,
+        dry_c = DRY_COLOR,
+        pass_f = PASS_FILL,
+        warn_f = WARN_FILL,
+        fail_f = FAIL_FILL,
+        soak_note = match &doc.soak_series_source {
+            Some(src) => format!("Soak values from {}.", esc(src)),
+            None => format!(
+                "<strong>{}.</strong>",
+                esc(&capitalise(SOAK_SERIES_UNAVAILABLE))
+            ),
+        },
         id = esc(&doc.run_id),
         env = esc(&doc.env),
         ex = esc(&doc.exchange),
@@ -377,13 +910,18 @@ pub fn html(doc: &ReportDoc) -> String {
         if !sym.has_prediction {
             s.push_str("<p>No prediction in the store for this symbol.</p>");
         }
-        s.push_str("<table><tr><th>kpi</th><th>predicted</th><th>median actual</th><th>MAPE</th><th>status</th><th>note</th></tr>");
+        s.push_str("<table><tr><th>kpi</th><th>predicted</th><th>PASS band</th><th>WARN band</th><th>median actual</th><th>MAPE</th><th>status</th><th>note</th></tr>");
         for k in &sym.kpis {
+            let (pass, warn) = k.bands.map_or(("—".into(), "—".into()), |b| {
+                (fmt_range(b.pass), fmt_range(b.warn))
+            });
             let _ = write!(
                 s,
-                r#"<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td style="color:{}">{}</td><td>{}</td></tr>"#,
+                r#"<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td style="color:{}">{}</td><td>{}</td></tr>"#,
                 esc(&k.kpi),
                 fmt_value(k.predicted),
+                pass,
+                warn,
                 fmt_value(k.median_actual),
                 fmt_pct(k.mape_pct),
                 status_color(k.status),
@@ -402,9 +940,57 @@ pub fn html(doc: &ReportDoc) -> String {
             );
         }
         s.push_str("</div>");
+        html_paths(&mut s, sym);
     }
     s.push_str("</body></html>\n");
     s
+}
+
+/// A symbol's equity and inventory charts with their numbers, or what is
+/// missing.
+fn html_paths(s: &mut String, sym: &SymbolDoc) {
+    s.push_str("<h3>Equity and inventory</h3>");
+    let soak = sym.soak_path.as_deref().unwrap_or_default();
+    let series = [
+        PathSeries {
+            label: "soak",
+            color: SOAK_COLOR,
+            path: soak,
+        },
+        PathSeries {
+            label: "dry run",
+            color: DRY_COLOR,
+            path: &sym.dry_run_path,
+        },
+    ];
+    let line = |run: &str, e: Option<PathSummary>, known: bool| match (known, e) {
+        (false, _) => format!("{run}: not available"),
+        (true, None) => format!("{run}: no path recorded"),
+        (true, Some(e)) => format!(
+            "{run}: final equity {}, final inventory {}, max drawdown {}",
+            fmt_value(Some(e.final_equity)),
+            fmt_value(Some(e.final_inventory)),
+            fmt_value(Some(e.max_drawdown))
+        ),
+    };
+    let _ = write!(
+        s,
+        r#"<p class="note">{} · {}</p>"#,
+        esc(&line("soak", sym.soak_equity, sym.soak_path.is_some())),
+        esc(&line("dry run", sym.dry_run_equity, true))
+    );
+    match (
+        svg_path_chart(&series, false),
+        svg_path_chart(&series, true),
+    ) {
+        (Some(eq), Some(inv)) => {
+            let _ = write!(
+                s,
+                r#"<div class="charts"><figure>{eq}<figcaption>equity — soak and dry run</figcaption></figure><figure>{inv}<figcaption>inventory — soak and dry run</figcaption></figure></div>"#
+            );
+        }
+        _ => s.push_str("<p>No equity path in this report.</p>"),
+    }
 }
 
 /// Writes the three report files into `dir`.
@@ -434,6 +1020,7 @@ mod tests {
                 name: "dryrun".into(),
                 description: "fill=touch_dwell queue=risk_averse".into(),
             }),
+            soak_series_source: None,
             symbols: vec![SymbolDoc {
                 symbol: "BTCUSDT".into(),
                 has_prediction: true,
@@ -451,7 +1038,13 @@ mod tests {
                     mape_pct: Some(90.0),
                     status: AccuracyStatus::Fail,
                     note: "1 iteration(s) without a value".into(),
+                    bands: BandsDoc::new("edge_bps", Some(30.0), &AccuracyThresholds::default()),
+                    soak_values: None,
                 }],
+                dry_run_path: Vec::new(),
+                dry_run_equity: None,
+                soak_path: None,
+                soak_equity: None,
             }],
         }
     }

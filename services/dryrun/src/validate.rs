@@ -14,7 +14,7 @@ use shadowkpi_domain::export::keys::KeySchema;
 use shadowkpi_domain::kpi::{Kpi, KpiSet};
 use shadowkpi_domain::params::{ParamOverrides, StrategyParams};
 use shadowkpi_domain::profile::Profile;
-use shadowkpi_domain::summary::ModelSetInfo;
+use shadowkpi_domain::summary::{ModelSetInfo, PathPoint};
 use shadowkpi_domain::symbol::normalize_symbol;
 use shadowkpi_driver::{self as driver, DriveEnd, DriveError, DriveLimits, WindowSink};
 use shadowkpi_proto::convert::accuracy_status_to_wire;
@@ -331,6 +331,7 @@ async fn run_inner(
         plan: &plan,
         tx,
         actuals: BTreeMap::new(),
+        paths: BTreeMap::new(),
     };
     let outcome = driver::drive(&mut engine, &mut ticks, limits, &cancel, &mut sink)
         .await
@@ -340,6 +341,7 @@ async fn run_inner(
         return Ok(());
     }
     let actuals = sink.actuals;
+    let paths = sink.paths;
     let done = outcome.windows;
 
     let mut report = AccuracyReport {
@@ -377,6 +379,10 @@ async fn run_inner(
             params: params_used.get(s).map(Into::into),
             prediction_run_id: pred.run_id.clone(),
             prediction_model: pred.model.as_ref().map(Into::into),
+            path: paths
+                .get(s)
+                .map(|p| p.iter().map(Into::into).collect())
+                .unwrap_or_default(),
         });
     }
     let overall = worst(statuses);
@@ -403,6 +409,8 @@ struct DryRunSink<'a> {
     plan: &'a ValidatePlan,
     tx: &'a Tx,
     actuals: BTreeMap<String, Vec<KpiSet>>,
+    /// Every window's equity path, joined per symbol.
+    paths: BTreeMap<String, Vec<PathPoint>>,
 }
 
 impl WindowSink for DryRunSink<'_> {
@@ -414,6 +422,10 @@ impl WindowSink for DryRunSink<'_> {
                 .entry(sym.clone())
                 .or_default()
                 .push(sw.kpis.clone());
+            self.paths
+                .entry(sym.clone())
+                .or_default()
+                .extend_from_slice(&sw.path);
             let ev = Event::Progress(ValidateProgress {
                 iteration: w.iteration,
                 iterations: self.plan.iterations,

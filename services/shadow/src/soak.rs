@@ -252,6 +252,7 @@ impl SoakState {
                     params: self.plan.params.get(sym).cloned(),
                     counters,
                     ticks: sw.map(|s| s.ticks).unwrap_or(0),
+                    path: sw.map(|s| s.path.clone()).unwrap_or_default(),
                 },
             );
         }

@@ -10,6 +10,7 @@ use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use serde::Serialize;
 use shadowkpi_domain::accuracy::AccuracyStatus;
 use shadowkpi_domain::gate::Verdict;
+use shadowkpi_domain::summary::IterSummary;
 use shadowkpi_proto::v1::export_service_client::ExportServiceClient;
 use shadowkpi_proto::v1::{
     self, ExportMode, ExportOptions, ExportSummariesRequest, export_summaries_request,
@@ -423,8 +424,19 @@ async fn phases(
                 None => String::new(),
             },
         );
-        let (doc, _) =
-            crate::cmd::validate::validate(cluster, req, |_| run_dir.join("dryrun"), quiet).await?;
+        let soak: Vec<IterSummary> = summaries.iter().map(Into::into).collect();
+        let source = match &args.from_artifacts {
+            Some(dir) => format!("the ITER_SUMMARY files in {}", dir.display()),
+            None => format!("the ITER_SUMMARY files of soak {run_id}"),
+        };
+        let (doc, _) = crate::cmd::validate::validate(
+            cluster,
+            req,
+            |_| run_dir.join("dryrun"),
+            quiet,
+            Some((&soak, source)),
+        )
+        .await?;
         phase_ms.insert("validate", t.elapsed().as_millis() as u64);
         Some(doc)
     };

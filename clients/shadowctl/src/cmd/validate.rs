@@ -9,6 +9,7 @@ use std::time::Duration;
 use comfy_table::{Cell, Color, Table, presets::UTF8_FULL_CONDENSED};
 use shadowkpi_domain::accuracy::AccuracyStatus;
 use shadowkpi_domain::engine::model_spec::DEFAULT_DRYRUN_MODEL;
+use shadowkpi_domain::summary::IterSummary;
 use shadowkpi_proto::v1::dry_run_service_client::DryRunServiceClient;
 use shadowkpi_proto::v1::validate_response::Event;
 use shadowkpi_proto::v1::{self, ValidateRequest};
@@ -104,13 +105,18 @@ pub fn request(
     }
 }
 
+/// The soak's window summaries for the report (see
+/// [`ReportDoc::attach_soak`]) and where they came from.
+pub type SoakSeries<'a> = (&'a [IterSummary], String);
+
 /// Runs a validation on `cluster`; the report is written under
-/// `dir_for(run_id)`.
+/// `dir_for(run_id)`, with the soak's per-window series when `soak` has them.
 pub async fn validate(
     cluster: &Cluster,
     req: ValidateRequest,
     dir_for: impl FnOnce(&str) -> PathBuf,
     quiet: bool,
+    soak: Option<SoakSeries<'_>>,
 ) -> CliResult<(ReportDoc, PathBuf)> {
     let channel = shadowkpi_runtime::client::connect("dryrund", &cluster.dryrun)
         .await
@@ -137,7 +143,10 @@ pub async fn validate(
     bar.finish_and_clear();
     let report =
         report.ok_or_else(|| CliError::Service("dryrund ended without a report".into()))?;
-    let doc = ReportDoc::from_wire(&report);
+    let mut doc = ReportDoc::from_wire(&report);
+    if let Some((summaries, source)) = soak {
+        doc.attach_soak(summaries, source);
+    }
     let dir = dir_for(&doc.run_id);
     write_all(&dir, &doc)?;
     Ok((doc, dir))
@@ -225,7 +234,7 @@ pub async fn run(args: ValidateArgs, global: &GlobalArgs) -> CliResult<ExitCode>
         profile_json,
     );
     let root = args.artifacts.join("dryrun");
-    let result = validate(&cluster, req, |id| root.join(id), global.json).await;
+    let result = validate(&cluster, req, |id| root.join(id), global.json, None).await;
     cluster.stop().await;
     let (doc, dir) = result?;
     update_latest(&root, &doc.run_id)?;
