@@ -369,6 +369,18 @@ pub fn markdown(doc: &ReportDoc) -> String {
             );
         }
     }
+    let floors: Vec<String> = shadowkpi_domain::kpi::Kpi::ALL
+        .iter()
+        .map(|k| format!("{k} {}", shadowkpi_domain::accuracy::relative_floor(*k)))
+        .collect();
+    let _ = writeln!(
+        s,
+        "\nMAPE is the mean of |actual − predicted| / max(|predicted|, floor) over the iterations \
+         where the KPI was measured (floors: {}). The bands are the actuals that grade PASS / WARN \
+         when alone: predicted ± pass % (exclusive) and ± fail % (inclusive) of that scale. \
+         NO_PREDICTION and NO_DATA block a go-live like FAIL.",
+        floors.join(", ")
+    );
     let _ = writeln!(s, "\n## Soak windows next to dry-run iterations\n");
     match &doc.soak_series_source {
         None => {
@@ -417,8 +429,8 @@ pub fn markdown(doc: &ReportDoc) -> String {
         };
         for (run, e) in [("soak", soak), ("dry run", Some(sym.dry_run_equity))] {
             let cells = match e {
-                None => "not available | | | ".to_string(),
-                Some(None) => "no path recorded | | | ".to_string(),
+                None => "not available | — | — | —".to_string(),
+                Some(None) => "no path recorded | — | — | —".to_string(),
                 Some(Some(e)) => format!(
                     "{} | {} | {} | {}",
                     fmt_value(Some(e.final_equity)),
@@ -430,18 +442,6 @@ pub fn markdown(doc: &ReportDoc) -> String {
             let _ = writeln!(s, "| {} | {run} | {cells} |", sym.symbol);
         }
     }
-    let floors: Vec<String> = shadowkpi_domain::kpi::Kpi::ALL
-        .iter()
-        .map(|k| format!("{k} {}", shadowkpi_domain::accuracy::relative_floor(*k)))
-        .collect();
-    let _ = writeln!(
-        s,
-        "\nMAPE is the mean of |actual − predicted| / max(|predicted|, floor) over the iterations \
-         where the KPI was measured (floors: {}). The bands are the actuals that grade PASS / WARN \
-         when alone: predicted ± pass % (exclusive) and ± fail % (inclusive) of that scale. \
-         NO_PREDICTION and NO_DATA block a go-live like FAIL.",
-        floors.join(", ")
-    );
     s
 }
 
@@ -525,7 +525,7 @@ impl Plot {
             h,
             left: 58.0,
             right: w - 12.0,
-            top: 12.0,
+            top: 20.0,
             bottom: h - 42.0,
             lo: lo - pad,
             hi: hi + pad,
@@ -706,13 +706,13 @@ pub fn svg_chart(k: &KpiDoc) -> String {
         let xd = plot.left + step * n_soak as f64;
         let _ = write!(
             s,
-            r##"<line x1="{xd:.1}" y1="{:.1}" x2="{xd:.1}" y2="{:.1}" stroke="#57606a" stroke-width="1"/><text x="{:.1}" y="{:.1}" font-size="10" fill="#57606a" text-anchor="end">soak</text><text x="{:.1}" y="{:.1}" font-size="10" fill="#57606a">dry run</text>"##,
+            r##"<line x1="{xd:.1}" y1="{:.1}" x2="{xd:.1}" y2="{:.1}" stroke="#57606a" stroke-width="1"/><text x="{:.1}" y="{:.1}" font-size="10" fill="{SOAK_COLOR}" text-anchor="end">soak ◀</text><text x="{:.1}" y="{:.1}" font-size="10" fill="{DRY_COLOR}">▶ dry run</text>"##,
             plot.top,
             plot.bottom,
             xd - 3.0,
-            plot.top + 11.0,
+            plot.top - 6.0,
             xd + 3.0,
-            plot.top + 11.0
+            plot.top - 6.0
         );
     }
     if let Some(p) = k.predicted {
@@ -839,11 +839,13 @@ pub fn svg_path_chart(series: &[PathSeries<'_>], inventory: bool) -> Option<Stri
         );
         let _ = write!(
             s,
-            r##"<text x="{:.1}" y="{:.1}" font-size="10" fill="{}">{}</text>"##,
-            plot.left + 6.0,
-            plot.top + 12.0 + 12.0 * n as f64,
-            se.color,
-            esc(se.label)
+            r##"<rect x="{lx:.1}" y="{ly:.1}" width="10" height="3" fill="{c}"/><text x="{tx:.1}" y="{ty:.1}" font-size="10" fill="{c}" class="legend">{label}</text>"##,
+            lx = plot.left + 70.0 * n as f64,
+            ly = plot.top - 9.0,
+            tx = plot.left + 14.0 + 70.0 * n as f64,
+            ty = plot.top - 6.0,
+            c = se.color,
+            label = esc(se.label)
         );
     }
     s.push_str("</svg>");
@@ -1090,5 +1092,273 @@ mod tests {
                     == page.matches("xmlns=\"http://www.w3.org/2000/svg\"").count(),
             "no external resources"
         );
+    }
+
+    /// The texts of the `<text class="{class}">` elements of an SVG.
+    fn texts(svg: &str, class: &str) -> Vec<String> {
+        let tag = format!(r#"class="{class}">"#);
+        svg.match_indices(&tag)
+            .map(|(i, _)| {
+                let rest = &svg[i + tag.len()..];
+                rest[..rest.find("</text>").unwrap()].to_string()
+            })
+            .collect()
+    }
+
+    /// The numeric attribute `name` of the first element starting with `start`.
+    fn attr(svg: &str, start: &str, name: &str) -> f64 {
+        let el = &svg[svg.find(start).unwrap()..];
+        let key = format!(r#" {name}=""#);
+        let v = &el[el.find(&key).unwrap() + key.len()..];
+        v[..v.find('"').unwrap()].parse().unwrap()
+    }
+
+    #[test]
+    fn bands_follow_the_grading_edges_in_the_doc_and_the_chart() {
+        let d = doc();
+        let k = &d.symbols[0].kpis[0];
+        // edge_bps 30: scale 30, PASS ± 4.5, WARN ± 9.
+        let b = k.bands.unwrap();
+        assert_eq!(
+            (b.pass, b.warn, b.scale, b.floored),
+            ([25.5, 34.5], [21.0, 39.0], 30.0, false)
+        );
+        // Below its floor a prediction's bands are the floor's: risk 0.02 → ± 0.015 / ± 0.03.
+        let r = BandsDoc::new("risk_ratio", Some(0.02), &AccuracyThresholds::default()).unwrap();
+        assert!(r.floored && r.scale == 0.1);
+        assert!((r.pass[1] - 0.035).abs() < 1e-12 && (r.warn[0] + 0.01).abs() < 1e-12);
+
+        let svg = svg_chart(k);
+        assert!(svg.contains("<title>PASS 25.50..34.50</title>"), "{svg}");
+        assert!(svg.contains("<title>WARN 21.00..39.00</title>"));
+        assert!(svg.contains("<title>FAIL</title>"));
+        // Values 2 and 4 and the FAIL margin beyond 21..39: ticks every 10.
+        assert_eq!(texts(&svg, "y-tick"), ["0", "10", "20", "30", "40"]);
+        assert_eq!(texts(&svg, "x-tick"), ["I1", "I2", "I3"]);
+        assert_eq!(texts(&svg, "x-title"), ["dry-run iteration (I)"]);
+        // The PASS band spans y(34.5)..y(25.5) and the actual 4 is drawn below
+        // the WARN band (in the FAIL zone), the y of 30 on the dashed line.
+        let y_tick = |label: &str| {
+            let at = svg
+                .find(&format!(r#"class="y-tick">{label}</text>"#))
+                .unwrap();
+            let line = svg[..at].rfind("<line").unwrap();
+            attr(&svg[line..], "<line", "y1")
+        };
+        let (y20, y30) = (y_tick("20"), y_tick("30"));
+        let per = (y20 - y30) / 10.0;
+        let pass_at = svg.find(r##"fill="#dafbe1""##).unwrap();
+        let pass_rect = &svg[svg[..pass_at].rfind("<rect").unwrap()..];
+        let (py, ph) = (
+            attr(pass_rect, "<rect", "y"),
+            attr(pass_rect, "<rect", "height"),
+        );
+        assert!(
+            (py - (y30 - 4.5 * per)).abs() < 0.11,
+            "{py} vs {}",
+            y30 - 4.5 * per
+        );
+        assert!((ph - 9.0 * per).abs() < 0.11, "{ph}");
+        let warn_at = svg.find(r##"fill="#fff1c2""##).unwrap();
+        let warn_rect = &svg[svg[..warn_at].rfind("<rect").unwrap()..];
+        let warn_bottom = attr(warn_rect, "<rect", "y") + attr(warn_rect, "<rect", "height");
+        let circles: Vec<f64> = svg
+            .match_indices("<circle")
+            .map(|(i, _)| attr(&svg[i..], "<circle", "cy"))
+            .collect();
+        assert_eq!(circles.len(), 2);
+        assert!(
+            circles.iter().all(|&cy| cy > warn_bottom),
+            "{circles:?} {warn_bottom}"
+        );
+        let dash = svg.find("stroke-dasharray").unwrap();
+        let dashed = &svg[svg[..dash].rfind("<line").unwrap()..];
+        assert!((attr(dashed, "<line", "y1") - y30).abs() < 0.11);
+    }
+
+    fn soak_summaries() -> Vec<IterSummary> {
+        use shadowkpi_domain::kpi::KpiSet;
+        use shadowkpi_domain::summary::SymbolSummary;
+        let window = |iteration: u32, edge: f64, path: Vec<PathPoint>| {
+            let mut s = IterSummary {
+                iteration,
+                ..IterSummary::default()
+            };
+            s.symbols.insert(
+                "BTCUSDT".into(),
+                SymbolSummary {
+                    summary: KpiSet {
+                        edge_bps: Some(edge),
+                        ..KpiSet::default()
+                    },
+                    path,
+                    ..SymbolSummary::default()
+                },
+            );
+            s
+        };
+        let pt = |t_ms: i64, equity: f64, inventory: f64| PathPoint {
+            t_ms,
+            equity,
+            inventory,
+        };
+        // Given out of order: the report sorts by iteration.
+        vec![
+            window(2, 28.0, vec![pt(2_000, 1.0, 0.5), pt(3_000, -2.0, 0.25)]),
+            window(1, 31.0, vec![pt(0, 0.0, 0.0), pt(1_000, 3.0, 1.0)]),
+        ]
+    }
+
+    #[test]
+    fn soak_windows_sit_next_to_the_dry_run_on_one_axis() {
+        let mut d = doc();
+        d.attach_soak(&soak_summaries(), "the ITER_SUMMARY files of soak s1");
+        let sym = &d.symbols[0];
+        assert_eq!(sym.kpis[0].soak_values, Some(vec![Some(31.0), Some(28.0)]));
+        let e = sym.soak_equity.unwrap();
+        // peak 3 then −2: drawdown 5
+        assert_eq!(
+            (e.final_equity, e.final_inventory, e.max_drawdown, e.points),
+            (-2.0, 0.25, 5.0, 4)
+        );
+        let svg = svg_chart(&sym.kpis[0]);
+        assert_eq!(texts(&svg, "x-tick"), ["W1", "W2", "I1", "I2", "I3"]);
+        assert_eq!(
+            texts(&svg, "x-title"),
+            ["soak window (W) · dry-run iteration (I)"]
+        );
+        assert_eq!(svg.matches(r#"class="soak""#).count(), 2);
+        assert!(svg.contains("<title>window 1 soak 31.00</title>"));
+        assert_eq!(svg.matches("<circle").count(), 2);
+
+        let md = markdown(&d);
+        assert!(
+            md.contains("Soak values from the ITER_SUMMARY files of soak s1."),
+            "{md}"
+        );
+        assert!(
+            md.contains("| BTCUSDT | edge_bps | 31.00, 28.00 | 2.00, —, 4.00 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| BTCUSDT | soak | -2.00 | 0.250 | 5.00 | 4 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| BTCUSDT | dry run | no path recorded | — | — | — |"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| 2.00, —, 4.00 | 25.50..34.50 | 21.00..39.00 | 1 iteration(s) without a value |"
+            ),
+            "{md}"
+        );
+        let page = html(&d);
+        assert_eq!(
+            page.matches("<svg xmlns").count(),
+            3,
+            "a KPI chart, equity and inventory"
+        );
+        assert!(
+            page.contains("soak: final equity -2.00, final inventory 0.250, max drawdown 5.00")
+        );
+    }
+
+    #[test]
+    fn a_report_without_the_soak_series_says_so() {
+        let d = doc();
+        let md = markdown(&d);
+        assert!(
+            md.contains(
+                "Soak per-window values and equity path not available: `validate` reads only"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| BTCUSDT | soak | not available | — | — | — |"),
+            "{md}"
+        );
+        let page = html(&d);
+        assert!(page.contains("<strong>Soak per-window values and equity path not available"));
+        assert!(page.contains("<p>No equity path in this report.</p>"));
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(json["soak_series_source"], serde_json::Value::Null);
+        let k = &json["symbols"][0]["kpis"][0];
+        assert_eq!(k["bands"]["pass"], serde_json::json!([25.5, 34.5]));
+        assert_eq!(k["bands"]["warn"], serde_json::json!([21.0, 39.0]));
+        assert_eq!(k["soak_values"], serde_json::Value::Null);
+        assert_eq!(json["symbols"][0]["soak_path"], serde_json::Value::Null);
+        assert_eq!(json["symbols"][0]["dry_run_path"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn the_equity_chart_has_labelled_axes_and_a_line_per_run() {
+        let soak = [
+            PathPoint {
+                t_ms: 10_000,
+                equity: 0.0,
+                inventory: 0.0,
+            },
+            PathPoint {
+                t_ms: 11_000,
+                equity: 5.0,
+                inventory: 1.0,
+            },
+            PathPoint {
+                t_ms: 12_000,
+                equity: -5.0,
+                inventory: -1.0,
+            },
+        ];
+        let dry = [PathPoint {
+            t_ms: 90_000,
+            equity: 1.0,
+            inventory: 0.5,
+        }];
+        let series = [
+            PathSeries {
+                label: "soak",
+                color: SOAK_COLOR,
+                path: &soak,
+            },
+            PathSeries {
+                label: "dry run",
+                color: DRY_COLOR,
+                path: &dry,
+            },
+        ];
+        let eq = svg_path_chart(&series, false).unwrap();
+        // −5..5 padded: ticks every 2; 2 s of event time: ticks every 0.5 s.
+        assert_eq!(texts(&eq, "y-tick"), ["-4", "-2", "0", "2", "4"]);
+        assert_eq!(texts(&eq, "x-tick"), ["0.0", "0.5", "1.0", "1.5", "2.0"]);
+        assert_eq!(texts(&eq, "legend"), ["soak", "dry run"]);
+        assert_eq!(eq.matches(r#"class="path""#).count(), 2);
+        assert!(eq.contains("<title>soak equity, last -5.00</title>"));
+        let inv = svg_path_chart(&series, true).unwrap();
+        assert!(inv.contains("inventory (base units)"));
+        assert!(inv.contains("<title>dry run inventory, last 0.500</title>"));
+        let none = [PathSeries {
+            label: "soak",
+            color: SOAK_COLOR,
+            path: &[],
+        }];
+        assert_eq!(svg_path_chart(&none, false), None);
+    }
+
+    #[test]
+    fn ticks_are_round_and_labelled_with_the_decimals_they_need() {
+        assert_eq!(
+            nice_ticks(-0.38, 44.08),
+            (vec![0.0, 10.0, 20.0, 30.0, 40.0], 10.0)
+        );
+        let (t, step) = nice_ticks(0.1, 0.95);
+        assert_eq!(step, 0.2);
+        assert_eq!(
+            t.iter().map(|v| fmt_tick(*v, step)).collect::<Vec<_>>(),
+            ["0.2", "0.4", "0.6", "0.8"]
+        );
+        assert_eq!(fmt_tick(-0.0, 1.0), "0");
+        assert_eq!(fmt_tick(2500.0, 500.0), "2500");
     }
 }
