@@ -85,9 +85,15 @@ fn all_in_one_pipeline_writes_every_artifact_and_exits_with_the_decision() {
 
     let dir = run_dir(tmp.path());
     assert_eq!(json(&dir.join("PIPELINE_SUMMARY.json")), printed);
+    let mut soak_points = 0;
     for i in 1..=4 {
         let f = dir.join(format!("soak/ITER_SUMMARY_{i:03}.json"));
-        assert_eq!(json(&f)["iteration"], i);
+        let it = json(&f);
+        assert_eq!(it["iteration"], i);
+        // Every window's equity path ends at the window's end.
+        let path = it["symbols"]["BTCUSDT"]["path"].as_array().unwrap();
+        assert_eq!(path.last().unwrap()["t_ms"], it["window"]["end_ms"]);
+        soak_points += path.len();
     }
     let soak = json(&dir.join("soak/SOAK_SUMMARY.json"));
     assert_eq!(soak["windows"], 4);
@@ -100,13 +106,52 @@ fn all_in_one_pipeline_writes_every_artifact_and_exits_with_the_decision() {
     let report = json(&dir.join("dryrun/DRYRUN_ACCURACY_REPORT.json"));
     assert_eq!(report["iterations"], 2);
     assert_eq!(report["overall"], printed["accuracy"]);
+    // The soak's series sit next to the dry run's, with the equity of both.
+    let btc = &report["symbols"][0];
+    assert_eq!(btc["symbol"], "BTCUSDT");
+    assert!(
+        report["soak_series_source"]
+            .as_str()
+            .unwrap()
+            .contains("ITER_SUMMARY")
+    );
+    for k in btc["kpis"].as_array().unwrap() {
+        assert_eq!(k["soak_values"].as_array().unwrap().len(), 4, "{k}");
+        assert_eq!(k["actuals"].as_array().unwrap().len(), 2, "{k}");
+        assert!(
+            k["bands"]["pass"][0].as_f64() < k["bands"]["pass"][1].as_f64(),
+            "{k}"
+        );
+    }
+    assert_eq!(btc["soak_equity"]["points"], soak_points);
+    assert_eq!(
+        btc["dry_run_equity"]["points"].as_u64().unwrap() as usize,
+        btc["dry_run_path"].as_array().unwrap().len()
+    );
+    assert!(!btc["dry_run_path"].as_array().unwrap().is_empty());
     let md = std::fs::read_to_string(dir.join("dryrun/DRYRUN_ACCURACY_REPORT.md")).unwrap();
     assert!(md.contains("| BTCUSDT | edge_bps |"), "{md}");
+    assert!(md.contains("| BTCUSDT | soak | "), "{md}");
     let html = std::fs::read_to_string(dir.join("dryrun/DRYRUN_ACCURACY_REPORT.html")).unwrap();
     assert_eq!(
-        html.matches("<svg xmlns").count(),
+        html.matches(r#"aria-label="edge_bps predicted vs actual""#)
+            .count()
+            + html
+                .matches(r#"aria-label="maker_taker_ratio predicted vs actual""#)
+                .count()
+            + html
+                .matches(r#"aria-label="p95_latency_ms predicted vs actual""#)
+                .count()
+            + html
+                .matches(r#"aria-label="risk_ratio predicted vs actual""#)
+                .count(),
         8,
         "a chart per symbol and KPI"
+    );
+    assert_eq!(
+        html.matches("<svg xmlns").count(),
+        8 + 4,
+        "and an equity and an inventory chart per symbol"
     );
 
     // The soak's summaries are schema-valid: `audit` agrees with the soak.
