@@ -858,7 +858,7 @@ pub fn html(doc: &ReportDoc) -> String {
     let _ = write!(
         s,
         r##"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Dry-run accuracy {id}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2rem;color:#1f2328}}table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:right}}th{{background:#f6f8fa}}td:first-child,th:first-child{{text-align:left}}.charts{{display:flex;flex-wrap:wrap;gap:1rem}}figure{{margin:0}}figcaption{{font-size:.85rem}}.badge{{font-weight:700}}.note{{color:#57606a;font-size:.9rem;max-width:60rem}}.sw{{display:inline-block;width:12px;height:10px;border:1px solid #d0d7de;vertical-align:middle}}</style></head><body>
+<style>body{{font-family:system-ui,sans-serif;margin:2rem;color:#1f2328}}table{{border-collapse:collapse;margin:1rem 0}}td,th{{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:right}}th{{background:#f6f8fa}}td:first-child,th:first-child,td:last-child,th:last-child{{text-align:left}}td{{white-space:nowrap}}td:last-child{{white-space:normal}}.charts{{display:flex;flex-wrap:wrap;gap:1rem}}figure{{margin:0}}figcaption{{font-size:.85rem}}.badge{{font-weight:700}}.note{{color:#57606a;font-size:.9rem;max-width:60rem}}.sw{{display:inline-block;width:12px;height:10px;border:1px solid #d0d7de;vertical-align:middle}}</style></head><body>
 <h1>Dry-run accuracy report <code>{id}</code></h1>
 <p>Namespace <code>{env}:{ex}</code>, {it} iterations of {wm} ms. PASS &lt; {p} %, WARN {p}–{f} %, FAIL &gt; {f} %.</p>
 <p>Dry-run model set: <code>{dm}</code></p>
