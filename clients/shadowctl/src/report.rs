@@ -630,6 +630,10 @@ const FAIL_FILL: &str = "#ffebe9";
 const SOAK_COLOR: &str = "#0550ae";
 const DRY_COLOR: &str = "#8250df";
 
+/// How far from the prediction a KPI chart's y axis reaches at most, in half
+/// widths of the WARN band.
+const CLIP_WARN_WIDTHS: f64 = 10.0;
+
 /// Labels every `k`-th of `n` slots so at most about 12 labels show.
 fn label_every(n: usize) -> usize {
     n.div_ceil(12).max(1)
@@ -643,11 +647,21 @@ pub fn svg_chart(k: &KpiDoc) -> String {
     let soak = k.soak_values.as_deref().unwrap_or_default();
     let n_soak = soak.len();
     let slots = (n_soak + k.actuals.len()).max(1);
+    // The y range: every value, but no further from the prediction than
+    // CLIP_WARN_WIDTHS times the WARN band's half width, so one far outlier
+    // does not squash the bands to a line; values beyond are drawn at the edge.
+    let clip = match (k.bands, k.predicted) {
+        (Some(b), Some(p)) => {
+            let reach = (b.warn[1] - b.warn[0]) / 2.0 * CLIP_WARN_WIDTHS;
+            (p - reach, p + reach)
+        }
+        _ => (f64::NEG_INFINITY, f64::INFINITY),
+    };
     let mut values: Vec<f64> = soak
         .iter()
         .chain(&k.actuals)
         .flatten()
-        .copied()
+        .map(|v| v.clamp(clip.0, clip.1))
         .chain(k.predicted)
         .collect();
     if let Some(b) = k.bands {
@@ -728,7 +742,7 @@ pub fn svg_chart(k: &KpiDoc) -> String {
     let series = |vals: &[Option<f64>], offset: usize| -> Vec<(f64, f64, usize, f64)> {
         vals.iter()
             .enumerate()
-            .filter_map(|(i, v)| v.map(|v| (x(offset + i), plot.y(v), i + 1, v)))
+            .filter_map(|(i, v)| v.map(|v| (x(offset + i), plot.y_in(v), i + 1, v)))
             .collect()
     };
     let polyline = |s: &mut String, pts: &[(f64, f64, usize, f64)], color: &str| {
@@ -744,23 +758,45 @@ pub fn svg_chart(k: &KpiDoc) -> String {
             );
         }
     };
+    // A value off the chart is drawn hollow at the edge, its value beside it.
+    let off = |s: &mut String, px: f64, py: f64, v: f64, color: &str| -> bool {
+        if (plot.lo..=plot.hi).contains(&v) {
+            return false;
+        }
+        let (arrow, ty) = if v > plot.hi {
+            ("↑", py + 12.0)
+        } else {
+            ("↓", py - 5.0)
+        };
+        let _ = write!(
+            s,
+            r##"<text x="{:.1}" y="{ty:.1}" font-size="9" fill="{color}" class="off-chart">{arrow}{}</text>"##,
+            px + 5.0,
+            esc(&fmt_value(Some(v)))
+        );
+        true
+    };
     let soak_pts = series(soak, 0);
     polyline(&mut s, &soak_pts, SOAK_COLOR);
     for (px, py, i, v) in &soak_pts {
+        let hollow = off(&mut s, *px, *py, *v, SOAK_COLOR);
         let _ = write!(
             s,
-            r##"<rect x="{:.1}" y="{:.1}" width="6" height="6" fill="{SOAK_COLOR}" class="soak"><title>window {i} soak {}</title></rect>"##,
+            r##"<rect x="{:.1}" y="{:.1}" width="6" height="6" fill="{}" stroke="{SOAK_COLOR}" class="soak"><title>window {i} soak {}</title></rect>"##,
             px - 3.0,
             py - 3.0,
+            if hollow { "#fff" } else { SOAK_COLOR },
             esc(&fmt_value(Some(*v)))
         );
     }
     let dry_pts = series(&k.actuals, n_soak);
     polyline(&mut s, &dry_pts, DRY_COLOR);
     for (px, py, i, v) in &dry_pts {
+        let hollow = off(&mut s, *px, *py, *v, DRY_COLOR);
         let _ = write!(
             s,
-            r##"<circle cx="{px:.1}" cy="{py:.1}" r="3.5" fill="{DRY_COLOR}"><title>iteration {i} actual {}</title></circle>"##,
+            r##"<circle cx="{px:.1}" cy="{py:.1}" r="3.5" fill="{}" stroke="{DRY_COLOR}"><title>iteration {i} actual {}</title></circle>"##,
+            if hollow { "#fff" } else { DRY_COLOR },
             esc(&fmt_value(Some(*v)))
         );
     }
@@ -1344,6 +1380,21 @@ mod tests {
             path: &[],
         }];
         assert_eq!(svg_path_chart(&none, false), None);
+    }
+
+    #[test]
+    fn a_far_outlier_is_drawn_at_the_edge_with_its_value_not_squashing_the_bands() {
+        let mut d = doc();
+        let k = &mut d.symbols[0].kpis[0];
+        // WARN half width 9: the axis reaches at most 30 ± 90.
+        k.actuals = vec![Some(2.0), Some(3000.0), Some(4.0)];
+        let svg = svg_chart(k);
+        assert_eq!(texts(&svg, "off-chart"), ["↑3000"]);
+        let ticks = texts(&svg, "y-tick");
+        let top: f64 = ticks.last().unwrap().parse().unwrap();
+        assert!(top <= 130.0, "{ticks:?}");
+        assert_eq!(svg.matches("<circle").count(), 3);
+        assert!(svg.contains("<title>iteration 2 actual 3000</title>"));
     }
 
     #[test]
