@@ -200,7 +200,10 @@ pub async fn soak(
     let channel = shadowkpi_runtime::client::connect("shadowd", &cluster.shadow)
         .await
         .map_err(|e| CliError::Service(e.to_string()))?;
+    // A window summary carries every symbol's equity path: more than the
+    // default 4 MiB for a few thousand symbols.
     let mut stream = ShadowServiceClient::new(channel)
+        .max_decoding_message_size(exportd::MAX_MESSAGE_BYTES)
         .run_soak(request.clone())
         .await
         .map_err(|s| CliError::from_status("soak", &s))?

@@ -121,7 +121,9 @@ pub async fn validate(
     let channel = shadowkpi_runtime::client::connect("dryrund", &cluster.dryrun)
         .await
         .map_err(|e| CliError::Service(e.to_string()))?;
+    // The report carries every symbol's equity path over all iterations.
     let mut stream = DryRunServiceClient::new(channel)
+        .max_decoding_message_size(exportd::MAX_MESSAGE_BYTES)
         .validate(req.clone())
         .await
         .map_err(status_err)?
