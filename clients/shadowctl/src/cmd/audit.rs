@@ -173,6 +173,14 @@ mod tests {
         ))
         .unwrap();
         assert!(schema_errors(&v, Path::new("a.json"), &doc).is_empty());
+        let mut bad_path = doc.clone();
+        bad_path["symbols"]["BTCUSDT"]["path"][1]["equity"] = serde_json::json!("0.42");
+        let errs = schema_errors(&v, Path::new("a.json"), &bad_path);
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].contains("/symbols/BTCUSDT/path/1/equity"),
+            "{errs:?}"
+        );
         doc["symbols"]["BTCUSDT"]["summary"]["edge_bps"] = serde_json::json!("3.2");
         let errs = schema_errors(&v, Path::new("a.json"), &doc);
         assert_eq!(errs.len(), 1, "{errs:?}");

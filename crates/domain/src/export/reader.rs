@@ -795,6 +795,10 @@ mod tests {
         assert_eq!(ours.symbols.len(), 2);
         assert_eq!(ours.symbols["BTCUSDT"].summary.p95_latency_ms, Some(250.0));
         assert_eq!(ours.symbols["ETHUSDT"].summary.p95_latency_ms, None);
+        let path = &ours.symbols["BTCUSDT"].path;
+        assert_eq!(path.len(), 3);
+        assert_eq!(path[2].t_ms, ours.window.end_ms);
+        assert_eq!((path[2].equity, path[2].inventory), (1.87, -0.02));
         assert_eq!(ours.model.as_ref().map(|m| m.name.as_str()), Some("shadow"));
         // the example's model set is the built-in one, as described today
         assert_eq!(
