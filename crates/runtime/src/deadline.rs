@@ -75,10 +75,10 @@ where
             match tokio::time::timeout(limit, fut).await {
                 Ok(r) => r.map_err(Into::into),
                 // A Status in the error chain is what tonic answers with.
-                Err(_) => Err(Box::new(tonic::Status::deadline_exceeded(format!(
-                    "request did not complete within {} ms",
-                    limit.as_millis()
-                ))) as BoxError),
+                Err(_) => Err(Box::new(crate::status::status(
+                    crate::status::Reason::DeadlineExceeded,
+                    format!("request did not complete within {} ms", limit.as_millis()),
+                )) as BoxError),
             }
         })
     }
@@ -111,6 +111,10 @@ mod tests {
         let err = svc.oneshot(req("/pkg.Svc/Unary")).await.unwrap_err();
         let status = err.downcast_ref::<tonic::Status>().expect("a status");
         assert_eq!(status.code(), tonic::Code::DeadlineExceeded);
+        assert_eq!(
+            crate::status::Reason::of_status(status),
+            Some(crate::status::Reason::DeadlineExceeded)
+        );
         assert!(
             status.message().contains("30000 ms"),
             "{}",

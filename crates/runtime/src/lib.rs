@@ -19,6 +19,8 @@
 //! - [`shutdown`]: signals and the drain token.
 //! - [`client`]: connecting to peers with trace propagation.
 //! - [`app`]: [`app::run_service`], the shared `main` of every binary.
+//! - [`status`]: the error reasons of the wire and the one mapping of store
+//!   errors to gRPC codes.
 
 pub mod app;
 pub mod client;
@@ -29,6 +31,7 @@ pub mod metrics;
 pub mod observe;
 pub mod server;
 pub mod shutdown;
+pub mod status;
 pub mod telemetry;
 
 pub use config::{ServiceArgs, normalize_endpoint, parse_duration};

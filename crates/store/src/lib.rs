@@ -229,9 +229,13 @@ impl fmt::Display for WriteCommand {
 /// Storage errors, classified for callers.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
-    /// The store cannot be reached (refused, timed out, dropped, circuit open).
+    /// The store cannot be reached (refused, dropped, loading, not a primary).
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// Connecting to the store or a command's answer took longer than its
+    /// timeout.
+    #[error("store timed out: {0}")]
+    Timeout(String),
     /// Authentication failed; retrying will not help.
     #[error("store authentication failed: {0}")]
     Auth(String),
@@ -246,7 +250,7 @@ pub enum StoreError {
 impl StoreError {
     /// True when retrying later may succeed.
     pub fn is_transient(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_))
+        matches!(self, StoreError::Unavailable(_) | StoreError::Timeout(_))
     }
 }
 

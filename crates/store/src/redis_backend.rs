@@ -175,7 +175,10 @@ fn classify(display: &str, e: RedisError) -> StoreError {
     {
         return StoreError::Auth(format!("{display}: {text}"));
     }
-    if e.is_io_error() || e.is_connection_refusal() || e.is_timeout() || e.is_connection_dropped() {
+    if e.is_timeout() {
+        return StoreError::Timeout(format!("{display}: {text}"));
+    }
+    if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() {
         return StoreError::Unavailable(format!("{display}: {text}"));
     }
     if matches!(e.kind(), ErrorKind::InvalidClientConfig) {

@@ -1,5 +1,7 @@
-//! The errors of dryrund and their single mapping to gRPC status codes.
+//! The errors of dryrund and their single mapping to gRPC status codes (through
+//! the reasons of [`shadowkpi_runtime::status`]).
 
+use shadowkpi_runtime::status::{self, Reason};
 use shadowkpi_store::StoreError;
 
 /// Everything a dry run can fail with.
@@ -38,14 +40,69 @@ impl From<DryRunError> for tonic::Status {
     fn from(e: DryRunError) -> Self {
         let msg = e.to_string();
         match e {
-            DryRunError::InvalidArgument { .. } => tonic::Status::invalid_argument(msg),
-            DryRunError::Store(StoreError::Auth(_) | StoreError::Config(_)) => {
-                tonic::Status::failed_precondition(msg)
+            DryRunError::InvalidArgument { field, message } => {
+                status::invalid_argument(field, message, msg)
             }
-            DryRunError::Store(StoreError::Command(_)) => tonic::Status::internal(msg),
-            DryRunError::Store(StoreError::Unavailable(_))
-            | DryRunError::IngestUnavailable(_)
-            | DryRunError::ShuttingDown => tonic::Status::unavailable(msg),
+            DryRunError::Store(s) => status::store_status(&s, msg),
+            DryRunError::IngestUnavailable(_) => status::status(Reason::FeedUnavailable, msg),
+            DryRunError::ShuttingDown => status::status(Reason::ShuttingDown, msg),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every error, its code and its reason by name.
+    #[test]
+    fn errors_carry_their_code_and_reason() {
+        let cases = [
+            (
+                DryRunError::invalid("iterations", "must be positive"),
+                tonic::Code::InvalidArgument,
+                "INVALID_ARGUMENT",
+            ),
+            (
+                DryRunError::Store(StoreError::Unavailable("refused".into())),
+                tonic::Code::Unavailable,
+                "STORE_UNREACHABLE",
+            ),
+            (
+                DryRunError::Store(StoreError::Timeout("slow".into())),
+                tonic::Code::Unavailable,
+                "STORE_TIMEOUT",
+            ),
+            (
+                DryRunError::Store(StoreError::Auth("WRONGPASS".into())),
+                tonic::Code::FailedPrecondition,
+                "STORE_AUTH",
+            ),
+            (
+                DryRunError::Store(StoreError::Config("bad url".into())),
+                tonic::Code::FailedPrecondition,
+                "STORE_CONFIG",
+            ),
+            (
+                DryRunError::Store(StoreError::Command("WRONGTYPE".into())),
+                tonic::Code::Internal,
+                "STORE_COMMAND",
+            ),
+            (
+                DryRunError::IngestUnavailable("connection refused".into()),
+                tonic::Code::Unavailable,
+                "FEED_UNAVAILABLE",
+            ),
+            (
+                DryRunError::ShuttingDown,
+                tonic::Code::Unavailable,
+                "SHUTTING_DOWN",
+            ),
+        ];
+        for (e, code, reason) in cases {
+            let s = tonic::Status::from(e);
+            assert_eq!(s.code(), code, "{}", s.message());
+            assert_eq!(Reason::of_status(&s).map(Reason::as_str), Some(reason));
         }
     }
 }

@@ -1,6 +1,7 @@
 //! [`ExportError`], the one error type of the service, and its gRPC mapping.
 
 use shadowkpi_domain::export::SummaryError;
+use shadowkpi_runtime::status::{self, Reason};
 
 /// Why an export was refused or failed as a whole. Failures of single batches
 /// are not errors: they are reported in the export report.
@@ -29,6 +30,9 @@ pub enum ExportError {
     StoreUnavailable {
         /// The last store error (names the store, never a password).
         reason: String,
+        /// Its reason on the wire (`STORE_UNREACHABLE`, `STORE_TIMEOUT`,
+        /// `STORE_CIRCUIT_OPEN`).
+        cause: Reason,
         /// Symbols that were not written.
         symbols: usize,
         /// Batches that failed.
@@ -40,6 +44,8 @@ pub enum ExportError {
     StoreRejected {
         /// The store error (names the store, never a password).
         reason: String,
+        /// Its reason on the wire (`STORE_AUTH`, `STORE_CONFIG`).
+        cause: Reason,
     },
     /// The client's request stream failed.
     #[error("request stream: {}", .0.message())]
@@ -69,14 +75,90 @@ impl From<ExportError> for tonic::Status {
     fn from(e: ExportError) -> Self {
         let msg = e.to_string();
         match e {
-            ExportError::InvalidArgument { .. } => tonic::Status::invalid_argument(msg),
-            ExportError::CircuitOpen { .. } | ExportError::StoreUnavailable { .. } => {
-                tonic::Status::unavailable(msg)
+            ExportError::InvalidArgument { field, reason } => {
+                status::invalid_argument(field, reason, msg)
             }
-            // Not UNAVAILABLE: clients retry that, and a wrong password must not
-            // be retried in a loop.
-            ExportError::StoreRejected { .. } => tonic::Status::failed_precondition(msg),
+            ExportError::CircuitOpen { .. } => status::status(Reason::StoreCircuitOpen, msg),
+            // Auth and a bad URL are FAILED_PRECONDITION, not UNAVAILABLE:
+            // clients retry that, and a wrong password must not be retried in
+            // a loop (the reason's code says so).
+            ExportError::StoreUnavailable { cause, .. }
+            | ExportError::StoreRejected { cause, .. } => status::status(cause, msg),
             ExportError::Stream(status) => status,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every error, its code and its reason by name.
+    #[test]
+    fn errors_carry_their_code_and_reason() {
+        let unavailable = |cause| ExportError::StoreUnavailable {
+            reason: "store unavailable: redis://h:1".into(),
+            cause,
+            symbols: 2,
+            batches: 1,
+        };
+        let rejected = |cause| ExportError::StoreRejected {
+            reason: "store authentication failed: redis://u:***@h:1".into(),
+            cause,
+        };
+        let cases = [
+            (
+                ExportError::invalid("options.batch_size", "must be at least 1"),
+                tonic::Code::InvalidArgument,
+                "INVALID_ARGUMENT",
+            ),
+            (
+                ExportError::CircuitOpen {
+                    store: "redis://h:1".into(),
+                    retry_in_ms: 10,
+                },
+                tonic::Code::Unavailable,
+                "STORE_CIRCUIT_OPEN",
+            ),
+            (
+                unavailable(Reason::StoreUnreachable),
+                tonic::Code::Unavailable,
+                "STORE_UNREACHABLE",
+            ),
+            (
+                unavailable(Reason::StoreTimeout),
+                tonic::Code::Unavailable,
+                "STORE_TIMEOUT",
+            ),
+            (
+                unavailable(Reason::StoreCircuitOpen),
+                tonic::Code::Unavailable,
+                "STORE_CIRCUIT_OPEN",
+            ),
+            (
+                rejected(Reason::StoreAuth),
+                tonic::Code::FailedPrecondition,
+                "STORE_AUTH",
+            ),
+            (
+                rejected(Reason::StoreConfig),
+                tonic::Code::FailedPrecondition,
+                "STORE_CONFIG",
+            ),
+        ];
+        for (e, code, reason) in cases {
+            let s = tonic::Status::from(e);
+            assert_eq!(s.code(), code, "{}", s.message());
+            assert_eq!(Reason::of_status(&s).map(Reason::as_str), Some(reason));
+        }
+        let s = tonic::Status::from(ExportError::invalid(
+            "options.ttl_seconds",
+            "must be positive",
+        ));
+        assert_eq!(status::field_of(&s).as_deref(), Some("options.ttl_seconds"));
+        // The client's own stream error is passed on as it is.
+        let s = tonic::Status::from(ExportError::Stream(tonic::Status::cancelled("gone")));
+        assert_eq!(s.code(), tonic::Code::Cancelled);
+        assert_eq!(Reason::of_status(&s), None);
     }
 }

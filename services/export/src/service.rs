@@ -13,6 +13,7 @@ use shadowkpi_proto::v1::{
     BatchReport, ExportReport, ExportSummariesRequest, ExportSummariesResponse,
     export_summaries_request::Payload,
 };
+use shadowkpi_runtime::status::Reason;
 use shadowkpi_store::{Store, StoreError, WriteCommand};
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument;
@@ -95,7 +96,14 @@ struct Batch {
 
 struct Outcome {
     report: BatchReport,
-    error: Option<StoreError>,
+    error: Option<BatchFailure>,
+}
+
+/// The last error of a failed batch and its reason (`STORE_CIRCUIT_OPEN` when
+/// the breaker stopped it, else the store error's).
+struct BatchFailure {
+    error: StoreError,
+    reason: Reason,
 }
 
 /// The store command of a planned write.
@@ -263,7 +271,7 @@ impl ExportServer {
             .await;
         let m = &*METRICS;
         m.set_mode(job.spec.mode);
-        let mut first_error: Option<StoreError> = None;
+        let mut first_error: Option<BatchFailure> = None;
         for o in outcomes {
             let n = o.report.symbols.len() as u64;
             m.batches.with_label_values(NO_LABELS).inc();
@@ -306,17 +314,21 @@ impl ExportServer {
 
         // Nothing landed: the export as a whole failed, say why with the right code.
         if report.batches_succeeded == 0
-            && let Some(e) = first_error
+            && let Some(BatchFailure { error: e, reason }) = first_error
         {
             return Err(match e {
                 StoreError::Auth(_) | StoreError::Config(_) => ExportError::StoreRejected {
                     reason: e.to_string(),
+                    cause: reason,
                 },
-                StoreError::Unavailable(_) => ExportError::StoreUnavailable {
-                    reason: e.to_string(),
-                    symbols: report.failed_symbols.len(),
-                    batches: report.batches_failed as usize,
-                },
+                StoreError::Unavailable(_) | StoreError::Timeout(_) => {
+                    ExportError::StoreUnavailable {
+                        reason: e.to_string(),
+                        cause: reason,
+                        symbols: report.failed_symbols.len(),
+                        batches: report.batches_failed as usize,
+                    }
+                }
                 // The store answered but refused the writes: the report says which.
                 StoreError::Command(_) => return Ok(report),
             });
@@ -328,11 +340,13 @@ impl ExportServer {
         let started = Instant::now();
         let policy = self.inner.config.retry;
         let mut attempts = 0u32;
+        let mut circuit_open = false;
         let error = loop {
             if let Some(e) = abort.get() {
                 break Some(e.clone());
             }
             if !self.breaker().allow(Instant::now()) {
+                circuit_open = true;
                 break Some(StoreError::Unavailable(format!(
                     "{}: circuit open after repeated failures",
                     self.inner.store.describe()
@@ -344,7 +358,7 @@ impl ExportServer {
                     self.breaker().record_success();
                     break None;
                 }
-                Err(e @ StoreError::Unavailable(_)) => {
+                Err(e @ (StoreError::Unavailable(_) | StoreError::Timeout(_))) => {
                     if self.breaker().record_failure(Instant::now()) {
                         tracing::warn!(store = %self.inner.store.describe(), "store unreachable, circuit opened");
                     }
@@ -370,17 +384,32 @@ impl ExportServer {
         if let Some(e) = &error {
             tracing::warn!(batch = b.number, symbols = b.symbols.len(), attempts, error = %e, "batch failed");
         }
+        let failure = error.map(|error| BatchFailure {
+            reason: if circuit_open {
+                Reason::StoreCircuitOpen
+            } else {
+                Reason::of_store(&error)
+            },
+            error,
+        });
         Outcome {
             report: BatchReport {
                 batch: b.number,
                 keys: b.keys as u64,
-                success: error.is_none(),
+                success: failure.is_none(),
                 attempts,
                 duration_ms: ms(started.elapsed()),
-                error: error.as_ref().map(ToString::to_string).unwrap_or_default(),
+                error: failure
+                    .as_ref()
+                    .map(|f| f.error.to_string())
+                    .unwrap_or_default(),
+                reason: failure
+                    .as_ref()
+                    .map(|f| f.reason.as_str().to_string())
+                    .unwrap_or_default(),
                 symbols: b.symbols,
             },
-            error,
+            error: failure,
         }
     }
 

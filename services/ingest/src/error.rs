@@ -1,6 +1,7 @@
 //! The errors of ingestd (service and feed publisher) and their single mapping
 //! to gRPC status codes.
 
+use shadowkpi_runtime::status::{self, Reason};
 use shadowkpi_store::StoreError;
 
 /// Everything ingestd and its feed publisher can fail with.
@@ -45,14 +46,13 @@ impl From<IngestError> for tonic::Status {
     fn from(e: IngestError) -> Self {
         let msg = e.to_string();
         match e {
-            IngestError::InvalidArgument { .. } | IngestError::Input(_) => {
-                tonic::Status::invalid_argument(msg)
+            IngestError::InvalidArgument { field, message } => {
+                status::invalid_argument(field, message, msg)
             }
-            IngestError::TooManySubscribers { .. } => tonic::Status::resource_exhausted(msg),
-            IngestError::ShuttingDown => tonic::Status::unavailable(msg),
-            IngestError::Store(s) if s.is_transient() => tonic::Status::unavailable(msg),
-            IngestError::Store(StoreError::Auth(_)) => tonic::Status::unavailable(msg),
-            IngestError::Store(_) => tonic::Status::internal(msg),
+            IngestError::Input(_) => status::status(Reason::InvalidArgument, msg),
+            IngestError::TooManySubscribers { .. } => status::status(Reason::Overloaded, msg),
+            IngestError::ShuttingDown => status::status(Reason::ShuttingDown, msg),
+            IngestError::Store(s) => status::store_status(&s, msg),
         }
     }
 }
@@ -79,5 +79,66 @@ mod tests {
         assert_eq!(code(IngestError::ShuttingDown), tonic::Code::Unavailable);
         let s = tonic::Status::from(IngestError::invalid("symbols", "`--` is empty"));
         assert!(s.message().contains("symbols"), "{}", s.message());
+    }
+
+    /// Every error, its code and its reason by name.
+    #[test]
+    fn errors_carry_their_reason() {
+        let cases: Vec<(IngestError, tonic::Code, &str)> = vec![
+            (
+                IngestError::invalid("symbols", "empty"),
+                tonic::Code::InvalidArgument,
+                "INVALID_ARGUMENT",
+            ),
+            (
+                IngestError::Input("a.jsonl: no such file".into()),
+                tonic::Code::InvalidArgument,
+                "INVALID_ARGUMENT",
+            ),
+            (
+                IngestError::TooManySubscribers { limit: 1 },
+                tonic::Code::ResourceExhausted,
+                "OVERLOADED",
+            ),
+            (
+                IngestError::ShuttingDown,
+                tonic::Code::Unavailable,
+                "SHUTTING_DOWN",
+            ),
+            (
+                StoreError::Unavailable("down".into()).into(),
+                tonic::Code::Unavailable,
+                "STORE_UNREACHABLE",
+            ),
+            (
+                StoreError::Timeout("slow".into()).into(),
+                tonic::Code::Unavailable,
+                "STORE_TIMEOUT",
+            ),
+            // The same code as exportd and dryrund: a wrong password is not
+            // retried as if the store were down.
+            (
+                StoreError::Auth("WRONGPASS".into()).into(),
+                tonic::Code::FailedPrecondition,
+                "STORE_AUTH",
+            ),
+            (
+                StoreError::Config("bad url".into()).into(),
+                tonic::Code::FailedPrecondition,
+                "STORE_CONFIG",
+            ),
+            (
+                StoreError::Command("WRONGTYPE".into()).into(),
+                tonic::Code::Internal,
+                "STORE_COMMAND",
+            ),
+        ];
+        for (e, code, reason) in cases {
+            let s = tonic::Status::from(e);
+            assert_eq!(s.code(), code, "{}", s.message());
+            assert_eq!(Reason::of_status(&s).map(Reason::as_str), Some(reason));
+        }
+        let s = tonic::Status::from(IngestError::invalid("symbols", "empty"));
+        assert_eq!(status::field_of(&s).as_deref(), Some("symbols"));
     }
 }

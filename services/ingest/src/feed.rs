@@ -671,7 +671,9 @@ impl ReplayTally {
 pub fn is_store_unreachable(e: &IngestError) -> bool {
     matches!(
         e,
-        IngestError::Store(StoreError::Unavailable(_) | StoreError::Auth(_))
+        IngestError::Store(
+            StoreError::Unavailable(_) | StoreError::Timeout(_) | StoreError::Auth(_)
+        )
     )
 }
 

@@ -1,4 +1,7 @@
-//! The errors of shadowd and their single mapping to gRPC status codes.
+//! The errors of shadowd and their single mapping to gRPC status codes (through
+//! the reasons of [`shadowkpi_runtime::status`]).
+
+use shadowkpi_runtime::status::{self, Reason};
 
 /// Everything a soak can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -36,11 +39,51 @@ impl From<ShadowError> for tonic::Status {
     fn from(e: ShadowError) -> Self {
         let msg = e.to_string();
         match e {
-            ShadowError::InvalidArgument { .. } => tonic::Status::invalid_argument(msg),
-            ShadowError::IngestUnavailable(_) | ShadowError::ShuttingDown => {
-                tonic::Status::unavailable(msg)
+            ShadowError::InvalidArgument { field, message } => {
+                status::invalid_argument(field, message, msg)
             }
-            ShadowError::Export(_) => tonic::Status::aborted(msg),
+            ShadowError::IngestUnavailable(_) => status::status(Reason::FeedUnavailable, msg),
+            ShadowError::ShuttingDown => status::status(Reason::ShuttingDown, msg),
+            ShadowError::Export(_) => status::status(Reason::ExportFailed, msg),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every error, its code and its reason by name.
+    #[test]
+    fn errors_carry_their_code_and_reason() {
+        let cases = [
+            (
+                ShadowError::invalid("window_ms", "must be positive"),
+                tonic::Code::InvalidArgument,
+                "INVALID_ARGUMENT",
+            ),
+            (
+                ShadowError::IngestUnavailable("connection refused".into()),
+                tonic::Code::Unavailable,
+                "FEED_UNAVAILABLE",
+            ),
+            (
+                ShadowError::Export("exportd: refused".into()),
+                tonic::Code::Aborted,
+                "EXPORT_FAILED",
+            ),
+            (
+                ShadowError::ShuttingDown,
+                tonic::Code::Unavailable,
+                "SHUTTING_DOWN",
+            ),
+        ];
+        for (e, code, reason) in cases {
+            let s = tonic::Status::from(e);
+            assert_eq!(s.code(), code, "{}", s.message());
+            assert_eq!(Reason::of_status(&s).map(Reason::as_str), Some(reason));
+        }
+        let s = tonic::Status::from(ShadowError::invalid("window_ms", "must be positive"));
+        assert_eq!(status::field_of(&s).as_deref(), Some("window_ms"));
     }
 }
