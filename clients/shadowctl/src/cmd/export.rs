@@ -26,11 +26,12 @@ use shadowkpi_proto::v1::{
     self, ExportOptions, ExportReport, ExportSummariesRequest, export_summaries_request::Payload,
 };
 use shadowkpi_runtime::config::redact_url;
+use shadowkpi_runtime::status::Reason;
 use shadowkpi_runtime::{ServingHandle, Shutdown, normalize_endpoint};
-use shadowkpi_store::{RedisStore, Store, StoreError, StoreOptions};
+use shadowkpi_store::{RedisStore, Store, StoreOptions};
 
 use crate::cli::GlobalArgs;
-use crate::error::{CliError, CliResult, EXIT_STORE};
+use crate::error::{CliError, CliResult, EXIT_STORE, exit_code_of};
 
 /// Redis of an in-process exportd when `--redis-url`/`REDIS_URL` is unset.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
@@ -249,14 +250,11 @@ pub async fn export_summaries(
     Ok(resp.into_inner().report.unwrap_or_default())
 }
 
-/// True when a batch error or status message says the store could not be used
-/// at all (unreachable, circuit open, refused credentials), as opposed to a
-/// command it rejected.
-fn store_unusable(message: &str) -> bool {
-    let prefix = |e: StoreError| e.to_string();
-    message.starts_with(&prefix(StoreError::Unavailable(String::new())))
-        || message.starts_with(&prefix(StoreError::Auth(String::new())))
-        || message.starts_with(&prefix(StoreError::Config(String::new())))
+/// True when a batch's reason says the store could not be used at all
+/// (unreachable, timed out, circuit open, refused credentials), as opposed to
+/// a command it rejected.
+pub fn batch_store_unusable(b: &v1::BatchReport) -> bool {
+    Reason::parse(&b.reason).is_some_and(Reason::is_store_unusable)
 }
 
 /// One batch in the JSON output.
@@ -270,6 +268,9 @@ struct BatchOut {
     duration_ms: f64,
     #[serde(skip_serializing_if = "String::is_empty")]
     error: String,
+    /// The failure's reason (`STORE_UNREACHABLE`, …), empty on success.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    reason: String,
 }
 
 /// The JSON output (`--json`).
@@ -505,7 +506,7 @@ async fn run_export(
                 let failed: Vec<&v1::BatchReport> =
                     report.batch_reports.iter().filter(|b| !b.success).collect();
                 let reason = failed.first().map(|b| b.error.clone()).unwrap_or_default();
-                let unusable = failed.iter().all(|b| store_unusable(&b.error));
+                let unusable = failed.iter().all(|b| batch_store_unusable(b));
                 let warning = format!(
                     "{} of {} symbols did not land ({} of {} batches failed): {}; failed symbols: {}",
                     report.failed_symbols.len(),
@@ -544,11 +545,7 @@ async fn run_export(
             }
         }
         Err(status) => {
-            let store_side = matches!(
-                status.code(),
-                tonic::Code::Unavailable | tonic::Code::FailedPrecondition
-            ) && store_unusable(status.message());
-            if store_side {
+            if exit_code_of(&status) == EXIT_STORE {
                 out.status = "store_unreachable";
                 let warning = format!(
                     "{}; the files in {} are untouched",
@@ -567,12 +564,7 @@ async fn run_export(
                 .await;
                 i32::from(EXIT_STORE)
             } else {
-                return Err(match status.code() {
-                    tonic::Code::InvalidArgument => {
-                        CliError::Usage(format!("export: {}", status.message()))
-                    }
-                    _ => CliError::from_status("export", &status),
-                });
+                return Err(CliError::from_status("export", &status));
             }
         }
     };
@@ -604,6 +596,7 @@ fn fill(out: &mut ExportOutput, r: &ExportReport, mode: v1::ExportMode) {
             attempts: b.attempts,
             duration_ms: b.duration_ms,
             error: b.error.clone(),
+            reason: b.reason.clone(),
         })
         .collect();
     if !r.dry_run {
@@ -658,14 +651,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn batch_errors_are_classified() {
-        assert!(store_unusable(
-            "store unavailable: redis://127.0.0.1:1: connection refused"
-        ));
-        assert!(store_unusable(
-            "store authentication failed: redis://u:***@h: WRONGPASS"
-        ));
-        assert!(!store_unusable("store command failed: WRONGTYPE"));
+    fn batch_errors_are_classified_by_their_reason_not_their_text() {
+        let batch = |error: &str, reason: &str| v1::BatchReport {
+            error: error.into(),
+            reason: reason.into(),
+            ..v1::BatchReport::default()
+        };
+        assert!(batch_store_unusable(&batch(
+            "store unavailable: redis://127.0.0.1:1: connection refused",
+            "STORE_UNREACHABLE"
+        )));
+        assert!(batch_store_unusable(&batch(
+            "store authentication failed: redis://u:***@h: WRONGPASS",
+            "STORE_AUTH"
+        )));
+        assert!(batch_store_unusable(&batch("reworded", "STORE_TIMEOUT")));
+        assert!(batch_store_unusable(&batch(
+            "reworded",
+            "STORE_CIRCUIT_OPEN"
+        )));
+        assert!(!batch_store_unusable(&batch(
+            "store command failed: WRONGTYPE",
+            "STORE_COMMAND"
+        )));
+        // The text alone decides nothing.
+        assert!(!batch_store_unusable(&batch(
+            "store unavailable: redis://127.0.0.1:1: connection refused",
+            ""
+        )));
     }
 
     #[test]

@@ -27,7 +27,8 @@ use shadowkpi_domain::feed::synthetic::{
 };
 use shadowkpi_runtime::config::redact_url;
 use shadowkpi_runtime::parse_duration;
-use shadowkpi_store::{RedisStore, Store, StoreError, StoreOptions};
+use shadowkpi_runtime::status::Reason;
+use shadowkpi_store::{RedisStore, Store, StoreOptions};
 
 use crate::cli::GlobalArgs;
 use crate::error::{CliError, CliResult};
@@ -234,9 +235,9 @@ async fn connect(global: &GlobalArgs) -> CliResult<RedisStore> {
 
 fn cli_error(e: IngestError) -> CliError {
     match e {
-        IngestError::Store(StoreError::Unavailable(m) | StoreError::Auth(m)) => {
+        IngestError::Store(s) if Reason::of_store(&s).is_store_unusable() => {
             CliError::StoreUnreachable {
-                message: format!("redis became unreachable while publishing: {m}"),
+                message: format!("redis became unusable while publishing: {s}"),
                 hint: Some(REDIS_HINT.into()),
             }
         }

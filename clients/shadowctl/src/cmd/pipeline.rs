@@ -171,7 +171,7 @@ pub struct SymbolOutcome {
     pub accuracy: Option<AccuracyStatus>,
 }
 
-/// Streams `summaries` to exportd with `options`; UNAVAILABLE is exit 3.
+/// Streams `summaries` to exportd with `options`; a store reason is exit 3.
 pub async fn export(
     cluster: &Cluster,
     options: ExportOptions,
@@ -189,16 +189,7 @@ pub async fn export(
     let resp = ExportServiceClient::new(channel)
         .export_summaries(tokio_stream::iter(msgs))
         .await
-        .map_err(|s| {
-            if s.code() == tonic::Code::Unavailable {
-                CliError::StoreUnreachable {
-                    message: format!("export: {}", s.message()),
-                    hint: Some(REDIS_HINT.into()),
-                }
-            } else {
-                CliError::from_status("export", &s)
-            }
-        })?;
+        .map_err(|s| CliError::from_status("export", &s))?;
     Ok(resp.into_inner().report.unwrap_or_default())
 }
 
@@ -389,13 +380,25 @@ async fn phases(
     );
     phase_ms.insert("export", t.elapsed().as_millis() as u64);
     if report.batches_failed > 0 {
-        return Err(CliError::StoreUnreachable {
-            message: format!(
-                "export: {} batches failed, symbols not written: {}",
-                report.batches_failed,
-                report.failed_symbols.join(", ")
-            ),
-            hint: Some(REDIS_HINT.into()),
+        let message = format!(
+            "export: {} batches failed, symbols not written: {}",
+            report.batches_failed,
+            report.failed_symbols.join(", ")
+        );
+        // Exit 3 when the store could not be used (by the batches' reasons);
+        // a command the store refused is a failure of the export (exit 1).
+        let unusable = report
+            .batch_reports
+            .iter()
+            .filter(|b| !b.success)
+            .all(crate::cmd::export::batch_store_unusable);
+        return Err(if unusable {
+            CliError::StoreUnreachable {
+                message,
+                hint: Some(REDIS_HINT.into()),
+            }
+        } else {
+            CliError::Service(message)
         });
     }
 

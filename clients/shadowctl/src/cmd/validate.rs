@@ -154,16 +154,9 @@ pub async fn validate(
     Ok((doc, dir))
 }
 
-/// UNAVAILABLE from dryrund's store is exit 3; everything else keeps its kind.
+/// A store reason from dryrund is exit 3; everything else keeps its kind.
 fn status_err(s: tonic::Status) -> CliError {
-    if s.code() == tonic::Code::Unavailable && s.message().starts_with("kpi store") {
-        CliError::StoreUnreachable {
-            message: format!("validate: {}", s.message()),
-            hint: Some(crate::cluster::REDIS_HINT.into()),
-        }
-    } else {
-        CliError::from_status("validate", &s)
-    }
+    CliError::from_status("validate", &s)
 }
 
 fn color(s: AccuracyStatus) -> Color {
