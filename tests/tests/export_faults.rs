@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use export_common::*;
 use shadowkpi_domain::summary::IterSummary;
+use shadowkpi_runtime::status::Reason;
 use shadowkpi_store::{AutoClaimed, Store, StoreResult, StreamEntry, WriteCommand};
 use shadowkpi_testkit::{RedisServer, http_get, wait_until};
 use tokio_util::sync::CancellationToken;
@@ -298,6 +299,22 @@ async fn redis_dying_mid_export_fails_the_rest_and_claims_nothing_then_recovers(
             .starts_with("store unavailable: redis://127.0.0.1:")
     );
     assert!(report.batch_reports[3].error.contains("circuit open"));
+    // The machine-readable reasons of the same batches, by name.
+    let reasons: Vec<&str> = report
+        .batch_reports
+        .iter()
+        .map(|b| b.reason.as_str())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "",
+            "",
+            "STORE_UNREACHABLE",
+            "STORE_CIRCUIT_OPEN",
+            "STORE_CIRCUIT_OPEN"
+        ]
+    );
     let after = scrape().await;
     assert_eq!(delta(&before, &after), [4.0, 6.0, 5.0, 3.0, 8.0, 1.0]);
 
@@ -309,6 +326,13 @@ async fn redis_dying_mid_export_fails_the_rest_and_claims_nothing_then_recovers(
         err.message().starts_with("store unavailable"),
         "{}",
         err.message()
+    );
+    assert!(
+        matches!(
+            Reason::of_status(&err).map(Reason::as_str),
+            Some("STORE_CIRCUIT_OPEN" | "STORE_UNREACHABLE")
+        ),
+        "{err:?}"
     );
 
     // Redis back: the same exportd recovers by itself.
@@ -341,6 +365,11 @@ async fn a_dead_redis_fails_fast_with_unavailable_naming_it_without_password() {
     o.batch_size = 10;
     let err = export(&exportd, o.clone(), &symbols(40)).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unavailable);
+    assert_eq!(
+        Reason::of_status(&err).map(Reason::as_str),
+        Some("STORE_UNREACHABLE"),
+        "{err:?}"
+    );
     let msg = err.message();
     assert!(
         msg.starts_with(&format!(
@@ -360,6 +389,11 @@ async fn a_dead_redis_fails_fast_with_unavailable_naming_it_without_password() {
     // The breaker is open now: the next export is refused before any attempt.
     let err = export(&exportd, o.clone(), &symbols(40)).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unavailable);
+    assert_eq!(
+        Reason::of_status(&err).map(Reason::as_str),
+        Some("STORE_CIRCUIT_OPEN"),
+        "{err:?}"
+    );
     assert!(err.message().contains("circuit open"), "{}", err.message());
     assert!(!scrape_text().await.contains("pw-s3cret"));
     // A dry run needs no Redis and is not blocked by the breaker.

@@ -9,6 +9,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use export_common::*;
+use shadowkpi_runtime::status::Reason;
 use shadowkpi_store::{RedisStore, StoreOptions};
 use shadowkpi_testkit::{RedisConfig, RedisServer};
 
@@ -96,6 +97,11 @@ async fn check_acl(
     let before = auth_failures(&mut c);
     let err = export(&bad, options(), &input()).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::FailedPrecondition, "{err:?}");
+    assert_eq!(
+        Reason::of_status(&err).map(Reason::as_str),
+        Some("STORE_AUTH"),
+        "{err:?}"
+    );
     let msg = err.message().to_string();
     let shown = url.replace(good, "***");
     assert!(
@@ -153,6 +159,11 @@ async fn tls_redis_with_an_acl_user_gets_the_export() {
     let untrusted = start_exportd(redis_store(&url), exportd::ExportConfig::default()).await;
     let err = export(&untrusted, options(), &input()).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unavailable, "{err:?}");
+    assert_eq!(
+        Reason::of_status(&err).map(Reason::as_str),
+        Some("STORE_UNREACHABLE"),
+        "{err:?}"
+    );
     assert!(!err.message().contains("tls-s3cret"));
 
     check_acl(&server, &url, "tls-s3cret", |u| {

@@ -22,6 +22,7 @@ use shadowkpi_proto::v1::{
     ValidateRequest,
 };
 use shadowkpi_runtime::Shutdown;
+use shadowkpi_runtime::status::Reason;
 use shadowkpi_store::Store;
 use stack_common::{Stack, channel, listener, stack};
 
@@ -316,11 +317,9 @@ async fn dry_run_reports_consistent_numbers_and_fails_a_corrupted_prediction() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dry_run_with_redis_down_is_unavailable_and_with_ingest_down_fails_fast() {
-    let mut s = stack().await;
-    s.redis.stop();
-    let err = DryRunServiceClient::new(channel(&s.dryrun.url()).await)
+/// The error a dry run of BTCUSDT on the dryrund at `url` ends with.
+async fn validate_error(url: &str) -> tonic::Status {
+    DryRunServiceClient::new(channel(url).await)
         .validate(ValidateRequest {
             symbols: vec!["BTCUSDT".into()],
             ..Default::default()
@@ -330,9 +329,20 @@ async fn dry_run_with_redis_down_is_unavailable_and_with_ingest_down_fails_fast(
         .into_inner()
         .message()
         .await
-        .unwrap_err();
+        .unwrap_err()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_with_redis_down_is_unavailable_and_with_ingest_down_fails_fast() {
+    let mut s = stack().await;
+    s.redis.stop();
+    let err = validate_error(&s.dryrun.url()).await;
     assert_eq!(err.code(), tonic::Code::Unavailable);
-    assert!(err.message().starts_with("kpi store"), "{}", err.message());
+    assert_eq!(
+        Reason::of_status(&err).map(Reason::as_str),
+        Some("STORE_UNREACHABLE"),
+        "{err:?}"
+    );
     s.redis.restart();
 
     // ingestd gone: a clear UNAVAILABLE, no hang.
@@ -348,26 +358,52 @@ async fn dry_run_with_redis_down_is_unavailable_and_with_ingest_down_fails_fast(
         Shutdown::new(),
     )
     .unwrap();
-    let err = tokio::time::timeout(HANG, async {
-        DryRunServiceClient::new(channel(&lonely.url()).await)
-            .validate(ValidateRequest {
-                symbols: vec!["BTCUSDT".into()],
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .message()
-            .await
-            .unwrap_err()
-    })
-    .await
-    .expect("validate must not hang when ingestd is down");
+    let err = tokio::time::timeout(HANG, validate_error(&lonely.url()))
+        .await
+        .expect("validate must not hang when ingestd is down");
     assert_eq!(err.code(), tonic::Code::Unavailable);
     assert!(
         err.message().starts_with("ingest unavailable"),
         "{}",
         err.message()
     );
+    assert_eq!(
+        Reason::of_status(&err).map(Reason::as_str),
+        Some("FEED_UNAVAILABLE"),
+        "{err:?}"
+    );
     drop(s.export);
+}
+
+/// dryrund over a Redis that refuses its password: FAILED_PRECONDITION with
+/// the reason STORE_AUTH (the same code and reason as exportd's), the message
+/// naming the store without the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_with_a_wrong_redis_password_is_store_auth() {
+    let redis = shadowkpi_testkit::RedisServer::start_with(
+        shadowkpi_testkit::RedisConfig::acl_user("grader", "right-s3cret"),
+    );
+    let wrong = redis.url().replace("right-s3cret", "wrong-s3cret");
+    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(
+        shadowkpi_store::RedisStore::open(&wrong, shadowkpi_store::StoreOptions::default())
+            .unwrap(),
+    );
+    let dead = listener().await;
+    let ingest_addr = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let dryrun = dryrund::spawn(
+        dryrund::DryRunConfig { ingest_addr },
+        store,
+        listener().await,
+        Shutdown::new(),
+    )
+    .unwrap();
+    let err = validate_error(&dryrun.url()).await;
+    assert_eq!(err.code(), tonic::Code::FailedPrecondition, "{err:?}");
+    assert_eq!(
+        Reason::of_status(&err).map(Reason::as_str),
+        Some("STORE_AUTH"),
+        "{err:?}"
+    );
+    assert!(!err.message().contains("s3cret"), "{}", err.message());
 }
