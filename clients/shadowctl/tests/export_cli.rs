@@ -1,7 +1,9 @@
 //! `shadowctl export`, the real binary, against a real Redis: the keys it
 //! writes, the lines it prints, dry runs, bad input, legacy files, and what
 //! happens when Redis is down (WARNING, preview, exit 3, recovery without
-//! restarting exportd).
+//! restarting exportd). Also the exit codes of `export`, `validate` and
+//! `pipeline` against real services whose Redis is down or refuses the
+//! password: decided by the status's code and reason, never its message.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -605,4 +607,120 @@ async fn legacy_single_symbol_files_are_exported() {
             ("risk_ratio", "0.5"),
         ])
     );
+}
+
+/// A dryrund on a loopback port over the Redis at `url` (connected lazily),
+/// with an ingestd address where nothing listens.
+async fn dryrund_over(url: &str) -> ServingHandle {
+    let store: Arc<dyn Store> = Arc::new(RedisStore::open(url, StoreOptions::default()).unwrap());
+    let nothing = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ingest_addr = format!("http://{}", nothing.local_addr().unwrap());
+    drop(nothing);
+    dryrund::spawn(
+        dryrund::DryRunConfig { ingest_addr },
+        store,
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        Shutdown::new(),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_exits_3_when_dryrunds_redis_is_down_or_refuses_the_password_and_2_on_a_bad_argument()
+ {
+    let mut server = RedisServer::start_with(RedisConfig::acl_user("grader", "val-s3cret"));
+    let tmp = tempfile::tempdir().unwrap();
+    let artifacts = tmp.path().join("artifacts");
+    let args = [
+        "validate",
+        "--symbols",
+        "BTCUSDT",
+        "--artifacts",
+        artifacts.to_str().unwrap(),
+    ];
+
+    // A wrong password: STORE_AUTH (FAILED_PRECONDITION), the store unusable.
+    let wrong = dryrund_over(&server.url().replace("val-s3cret", "wrong-s3cret")).await;
+    let env = [("SHADOWKPI_DRYRUN_ADDR", wrong.url())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = shadowctl(&args, &env).await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("hint: start Redis"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("s3cret"), "{}", stderr(&out));
+
+    // An unknown model set: INVALID_ARGUMENT from dryrund, a usage error.
+    let dryrun = dryrund_over(&server.url()).await;
+    let env = [("SHADOWKPI_DRYRUN_ADDR", dryrun.url())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut bad = args.to_vec();
+    bad.extend(["--model", "no_such_set"]);
+    let out = shadowctl(&bad, &env).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no_such_set"), "{}", stderr(&out));
+
+    // Redis down: STORE_UNREACHABLE (UNAVAILABLE).
+    server.stop();
+    let out = shadowctl(&args, &env).await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("hint: start Redis"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !artifacts.join("dryrun").join("latest").exists(),
+        "no report"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_exits_3_when_exportds_redis_refuses_the_password_with_the_preview() {
+    let server = RedisServer::start_with(RedisConfig::acl_user("exporter", "exp-s3cret"));
+    let exportd = exportd_with_short_cooldown(&server.url().replace("exp-s3cret", "nope")).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let src = soak_folder(tmp.path(), &iter_files(&three_windows()));
+    let env = [("SHADOWKPI_EXPORT_ADDR", exportd.url())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = shadowctl(&["export", "--src", src.to_str().unwrap(), "--json"], &env).await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], "store_unreachable");
+    assert_eq!(v["preview"].as_array().unwrap().len(), 8);
+    assert!(!stderr(&out).contains("exp-s3cret") && !stdout(&out).contains("exp-s3cret"));
+    exportd.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipeline_exits_3_when_exportds_redis_is_down() {
+    let mut server = RedisServer::start();
+    let exportd = exportd_with_short_cooldown(&server.url()).await;
+    server.stop();
+    let tmp = tempfile::tempdir().unwrap();
+    let src = soak_folder(tmp.path(), &iter_files(&three_windows()));
+    let artifacts = tmp.path().join("artifacts");
+    let env = [("SHADOWKPI_EXPORT_ADDR", exportd.url())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = shadowctl(
+        &[
+            "pipeline",
+            "--from-artifacts",
+            src.to_str().unwrap(),
+            "--skip-validate",
+            "--artifacts",
+            artifacts.to_str().unwrap(),
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("hint: start Redis"),
+        "{}",
+        stderr(&out)
+    );
+    exportd.stop().await.unwrap();
 }
