@@ -401,3 +401,44 @@ async fn a_dead_redis_fails_fast_with_unavailable_naming_it_without_password() {
     let preview = export(&exportd, o, &symbols(40)).await.unwrap();
     assert_eq!(preview.dry_run_commands.len(), 160);
 }
+
+/// A Redis that stops answering writes (`CLIENT PAUSE … WRITE`) while the
+/// connection stays up: each attempt outlives the store's response timeout,
+/// and the export fails as a whole with UNAVAILABLE and the reason
+/// STORE_TIMEOUT (not STORE_UNREACHABLE), on the status and on the batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_stops_answering_is_store_timeout() {
+    let _guard = METRICS_LOCK.lock().await;
+    let server = RedisServer::start();
+    let options_with_short_timeout = shadowkpi_store::StoreOptions {
+        response_timeout: Duration::from_millis(100),
+        ..shadowkpi_store::StoreOptions::default()
+    };
+    let store: Arc<dyn Store> = Arc::new(
+        shadowkpi_store::RedisStore::open(&server.url(), options_with_short_timeout).unwrap(),
+    );
+    let mut config = fast_config(1);
+    config.breaker.threshold = 0;
+    let exportd = start_exportd(store, config).await;
+    let mut c = server.connection();
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(600_000)
+        .arg("WRITE")
+        .query(&mut c)
+        .unwrap();
+    let err = export(&exportd, options(), &symbols(2)).await.unwrap_err();
+    let _: () = redis::cmd("CLIENT").arg("UNPAUSE").query(&mut c).unwrap();
+    assert_eq!(err.code(), tonic::Code::Unavailable, "{err:?}");
+    assert_eq!(
+        Reason::of_status(&err).map(Reason::as_str),
+        Some("STORE_TIMEOUT"),
+        "{err:?}"
+    );
+    assert!(
+        err.message()
+            .starts_with("store timed out: redis://127.0.0.1:"),
+        "{}",
+        err.message()
+    );
+}

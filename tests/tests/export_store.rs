@@ -6,6 +6,7 @@ mod export_common;
 use export_common::*;
 use shadowkpi_domain::summary::IterSummary;
 use shadowkpi_proto::v1::{Aggregation, ExportMode, ExportSummariesRequest};
+use shadowkpi_runtime::status::{Reason, field_of};
 use shadowkpi_testkit::RedisServer;
 
 /// Three windows, three symbols spelled in several ways. SOL has no p95.
@@ -368,6 +369,14 @@ async fn bad_requests_are_invalid_argument_naming_the_field_and_write_nothing() 
     let invalid = |r: Result<_, tonic::Status>| {
         let s = r.unwrap_err();
         assert_eq!(s.code(), tonic::Code::InvalidArgument, "{s:?}");
+        assert_eq!(
+            Reason::of_status(&s).map(Reason::as_str),
+            Some("INVALID_ARGUMENT"),
+            "{s:?}"
+        );
+        // The field the message starts with is the one the details name.
+        let field = field_of(&s).expect("the field is named");
+        assert!(s.message().starts_with(&format!("{field}: ")), "{s:?}");
         s.message().to_string()
     };
 

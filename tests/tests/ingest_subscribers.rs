@@ -11,6 +11,7 @@ use ingest_common::*;
 use ingestd::feed::{CancellationToken, PublishOptions, publish_synthetic};
 use shadowkpi_domain::feed::synthetic::SyntheticConfig;
 use shadowkpi_proto::v1::SubscribeRequest;
+use shadowkpi_runtime::status::{Reason, field_of};
 use shadowkpi_testkit::{RedisServer, wait_until};
 
 async fn publish(
@@ -109,10 +110,19 @@ async fn bad_filters_are_invalid_and_too_many_subscribers_are_refused() {
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
     assert!(err.message().contains("symbols"), "{}", err.message());
+    assert_eq!(
+        Reason::of_status(&err).map(Reason::as_str),
+        Some("INVALID_ARGUMENT")
+    );
+    assert_eq!(field_of(&err).as_deref(), Some("symbols"));
 
     let _first = subscribe(&mut c, "first", &[]).await;
     let err = c.subscribe(SubscribeRequest::default()).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::ResourceExhausted);
+    assert_eq!(
+        Reason::of_status(&err).map(Reason::as_str),
+        Some("OVERLOADED")
+    );
     assert_eq!(stats(&mut c).await.subscribers, 1);
 }
 

@@ -19,6 +19,7 @@ use shadowkpi_proto::v1::{
     AccuracyReport, ExecutionModel, ExportOptions, IterSummary, ModelSetInfo, RunSoakRequest,
     SoakStarted, ValidateRequest,
 };
+use shadowkpi_runtime::status::{Reason, field_of};
 use shadowkpi_store::Store;
 use stack_common::{Stack, channel, stack};
 
@@ -261,6 +262,11 @@ async fn an_unknown_set_is_invalid_argument_listing_the_available_sets() {
         err.message(),
         "model_set: unknown model set `strict` (available: dryrun, lenient, shadow, slow)"
     );
+    assert_eq!(
+        Reason::of_status(&err).map(Reason::as_str),
+        Some("INVALID_ARGUMENT")
+    );
+    assert_eq!(field_of(&err).as_deref(), Some("model_set"));
     let err = validate(
         &s,
         ValidateRequest {
@@ -272,6 +278,11 @@ async fn an_unknown_set_is_invalid_argument_listing_the_available_sets() {
     .await
     .unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert_eq!(
+        Reason::of_status(&err).map(Reason::as_str),
+        Some("INVALID_ARGUMENT")
+    );
+    assert_eq!(field_of(&err).as_deref(), Some("model_set"));
     let names = Profile::builtin().model_set_names().join(", ");
     assert_eq!(
         err.message(),

@@ -609,6 +609,12 @@ async fn legacy_single_symbol_files_are_exported() {
     );
 }
 
+/// Exit 3 with the hint to start Redis.
+fn assert_store_unusable(out: &Output) {
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(out));
+    assert!(stderr(out).contains("hint: start Redis"), "{}", stderr(out));
+}
+
 /// A dryrund on a loopback port over the Redis at `url` (connected lazily),
 /// with an ingestd address where nothing listens.
 async fn dryrund_over(url: &str) -> ServingHandle {
@@ -641,21 +647,16 @@ async fn validate_exits_3_when_dryrunds_redis_is_down_or_refuses_the_password_an
 
     // A wrong password: STORE_AUTH (FAILED_PRECONDITION), the store unusable.
     let wrong = dryrund_over(&server.url().replace("val-s3cret", "wrong-s3cret")).await;
-    let env = [("SHADOWKPI_DRYRUN_ADDR", wrong.url())];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let wrong_url = wrong.url();
+    let env = [("SHADOWKPI_DRYRUN_ADDR", wrong_url.as_str())];
     let out = shadowctl(&args, &env).await;
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("hint: start Redis"),
-        "{}",
-        stderr(&out)
-    );
+    assert_store_unusable(&out);
     assert!(!stderr(&out).contains("s3cret"), "{}", stderr(&out));
 
     // An unknown model set: INVALID_ARGUMENT from dryrund, a usage error.
     let dryrun = dryrund_over(&server.url()).await;
-    let env = [("SHADOWKPI_DRYRUN_ADDR", dryrun.url())];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let dryrun_url = dryrun.url();
+    let env = [("SHADOWKPI_DRYRUN_ADDR", dryrun_url.as_str())];
     let mut bad = args.to_vec();
     bad.extend(["--model", "no_such_set"]);
     let out = shadowctl(&bad, &env).await;
@@ -665,12 +666,7 @@ async fn validate_exits_3_when_dryrunds_redis_is_down_or_refuses_the_password_an
     // Redis down: STORE_UNREACHABLE (UNAVAILABLE).
     server.stop();
     let out = shadowctl(&args, &env).await;
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("hint: start Redis"),
-        "{}",
-        stderr(&out)
-    );
+    assert_store_unusable(&out);
     assert!(
         !artifacts.join("dryrun").join("latest").exists(),
         "no report"
@@ -683,8 +679,8 @@ async fn export_exits_3_when_exportds_redis_refuses_the_password_with_the_previe
     let exportd = exportd_with_short_cooldown(&server.url().replace("exp-s3cret", "nope")).await;
     let tmp = tempfile::tempdir().unwrap();
     let src = soak_folder(tmp.path(), &iter_files(&three_windows()));
-    let env = [("SHADOWKPI_EXPORT_ADDR", exportd.url())];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let exportd_url = exportd.url();
+    let env = [("SHADOWKPI_EXPORT_ADDR", exportd_url.as_str())];
     let out = shadowctl(&["export", "--src", src.to_str().unwrap(), "--json"], &env).await;
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -702,8 +698,8 @@ async fn pipeline_exits_3_when_exportds_redis_is_down() {
     let tmp = tempfile::tempdir().unwrap();
     let src = soak_folder(tmp.path(), &iter_files(&three_windows()));
     let artifacts = tmp.path().join("artifacts");
-    let env = [("SHADOWKPI_EXPORT_ADDR", exportd.url())];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let exportd_url = exportd.url();
+    let env = [("SHADOWKPI_EXPORT_ADDR", exportd_url.as_str())];
     let out = shadowctl(
         &[
             "pipeline",
@@ -716,11 +712,6 @@ async fn pipeline_exits_3_when_exportds_redis_is_down() {
         &env,
     )
     .await;
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("hint: start Redis"),
-        "{}",
-        stderr(&out)
-    );
+    assert_store_unusable(&out);
     exportd.stop().await.unwrap();
 }

@@ -156,6 +156,12 @@ impl std::fmt::Display for Reason {
     }
 }
 
+/// A status's code and the name of its reason (`None` without an `ErrorInfo`
+/// of [`DOMAIN`]): what a client decides on, and what tests compare.
+pub fn code_and_reason(s: &tonic::Status) -> (Code, Option<&'static str>) {
+    (s.code(), Reason::of_status(s).map(Reason::as_str))
+}
+
 /// A status of `reason`'s code with `message` and the reason's `ErrorInfo`.
 pub fn status(reason: Reason, message: impl Into<String>) -> tonic::Status {
     with_details(reason, message, ErrorDetails::new(), HashMap::new())

@@ -148,8 +148,7 @@ mod tests {
         ];
         for (e, code, reason) in cases {
             let s = tonic::Status::from(e);
-            assert_eq!(s.code(), code, "{}", s.message());
-            assert_eq!(Reason::of_status(&s).map(Reason::as_str), Some(reason));
+            assert_eq!(status::code_and_reason(&s), (code, Some(reason)), "{s:?}");
         }
         let s = tonic::Status::from(ExportError::invalid(
             "options.ttl_seconds",

@@ -135,8 +135,7 @@ mod tests {
         ];
         for (e, code, reason) in cases {
             let s = tonic::Status::from(e);
-            assert_eq!(s.code(), code, "{}", s.message());
-            assert_eq!(Reason::of_status(&s).map(Reason::as_str), Some(reason));
+            assert_eq!(status::code_and_reason(&s), (code, Some(reason)), "{s:?}");
         }
         let s = tonic::Status::from(IngestError::invalid("symbols", "empty"));
         assert_eq!(status::field_of(&s).as_deref(), Some("symbols"));
