@@ -179,60 +179,81 @@ fn all_in_one_pipeline_writes_every_artifact_and_exits_with_the_decision() {
     assert_eq!(audited["verdict"]["verdict"], soak["verdict"]);
 }
 
+/// Redis and the four service binaries, wired as a deployment would be.
+/// (Fields drop in order: the services stop before their Redis.)
+struct Deployed {
+    ingest: ServiceProcess,
+    export: ServiceProcess,
+    shadow: ServiceProcess,
+    dryrun: ServiceProcess,
+    redis: RedisServer,
+}
+
+impl Deployed {
+    fn start() -> Self {
+        let redis = RedisServer::start();
+        let url = redis.url();
+        let bin = |name: &str| {
+            let p = cargo_bin(name);
+            assert!(
+                p.exists(),
+                "{} is not built: run `cargo build --workspace --bins` (the workspace test run builds it)",
+                p.display()
+            );
+            p
+        };
+        let redis_arg = ["--redis-url", url.as_str()];
+        let ingest = ServiceProcess::start(&bin("ingestd"), &redis_arg, &[]);
+        let export = ServiceProcess::start(&bin("exportd"), &redis_arg, &[]);
+        let (ingest_url, export_url) = (ingest.url(), export.url());
+        let shadow = ServiceProcess::start(
+            &bin("shadowd"),
+            &[
+                "--redis-url",
+                &url,
+                "--ingest-addr",
+                &ingest_url,
+                "--export-addr",
+                &export_url,
+            ],
+            &[],
+        );
+        let dryrun = ServiceProcess::start(
+            &bin("dryrund"),
+            &["--redis-url", &url, "--ingest-addr", &ingest_url],
+            &[],
+        );
+        Deployed {
+            ingest,
+            export,
+            shadow,
+            dryrun,
+            redis,
+        }
+    }
+
+    /// The flags that point shadowctl at these services.
+    fn flags(&self) -> Vec<String> {
+        [
+            ("--redis-url", self.redis.url()),
+            ("--ingest-addr", self.ingest.url()),
+            ("--shadow-addr", self.shadow.url()),
+            ("--export-addr", self.export.url()),
+            ("--dryrun-addr", self.dryrun.url()),
+        ]
+        .into_iter()
+        .flat_map(|(f, v)| [f.to_string(), v])
+        .collect()
+    }
+}
+
 #[test]
 fn pipeline_against_redis_and_the_four_real_binaries() {
-    let redis = RedisServer::start();
-    let url = redis.url();
-    let bin = |name: &str| {
-        let p = cargo_bin(name);
-        assert!(
-            p.exists(),
-            "{} is not built: run `cargo build --workspace --bins` (the workspace test run builds it)",
-            p.display()
-        );
-        p
-    };
-    let redis_arg = ["--redis-url", url.as_str()];
-    let ingest = ServiceProcess::start(&bin("ingestd"), &redis_arg, &[]);
-    let export = ServiceProcess::start(&bin("exportd"), &redis_arg, &[]);
-    let ingest_url = ingest.url();
-    let export_url = export.url();
-    let shadow = ServiceProcess::start(
-        &bin("shadowd"),
-        &[
-            "--redis-url",
-            &url,
-            "--ingest-addr",
-            &ingest_url,
-            "--export-addr",
-            &export_url,
-        ],
-        &[],
-    );
-    let dryrun = ServiceProcess::start(
-        &bin("dryrund"),
-        &["--redis-url", &url, "--ingest-addr", &ingest_url],
-        &[],
-    );
-
+    let d = Deployed::start();
+    let flags = d.flags();
     let tmp = tempfile::tempdir().unwrap();
-    let (shadow_url, dryrun_url) = (shadow.url(), dryrun.url());
-    let mut args = vec![
-        "pipeline",
-        "--json",
-        "--feed",
-        "synthetic",
-        "--redis-url",
-        &url,
-        "--ingest-addr",
-        &ingest_url,
-        "--shadow-addr",
-        &shadow_url,
-        "--export-addr",
-        &export_url,
-        "--dryrun-addr",
-        &dryrun_url,
-    ];
+    let mut args = vec!["pipeline", "--json", "--feed", "synthetic"];
+    args.extend(flags.iter().map(String::as_str));
     args.extend(SMALL);
     let out = shadowctl(tmp.path(), &args, &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -243,7 +264,7 @@ fn pipeline_against_redis_and_the_four_real_binaries() {
     assert_eq!(printed["windows"], 4);
 
     // The KPI store holds what the deployed exportd wrote.
-    let mut c = redis.connection();
+    let mut c = d.redis.connection();
     for sym in ["BTCUSDT", "ETHUSDT"] {
         let key = format!("dev:bybit:shadow:latest:{sym}");
         let fields: Vec<String> = c.hkeys(&key).unwrap();
@@ -259,7 +280,47 @@ fn pipeline_against_redis_and_the_four_real_binaries() {
     // The feed went through the real stream and consumer group.
     let len: u64 = c.xlen("lob:ticks").unwrap();
     assert!(len > 1000, "stream length {len}");
-    drop((ingest, shadow, export, dryrun));
+}
+
+#[test]
+fn replay_against_redis_and_the_four_real_binaries() {
+    // With deployed services the CLI publishes the recording into lob:ticks,
+    // the soak's part before the soak, the dry run's before the dry run.
+    let d = Deployed::start();
+    let flags = d.flags();
+    let tmp = tempfile::tempdir().unwrap();
+    let [q, t] = usdm();
+    let mut files = vec![q.as_str(), t.as_str()];
+    files.extend(flags.iter().map(String::as_str));
+    let (printed, stderr) = replay_pipeline(tmp.path(), &files, "30s");
+    assert!(stderr.contains("services: ingestd http://"), "{stderr}");
+    assert!(stderr.contains("feed: replay of"), "{stderr}");
+    let r = &printed["replay"];
+    assert_eq!(
+        (
+            r["soak"]["windows"].as_i64(),
+            r["dry_run"]["windows"].as_i64()
+        ),
+        (Some(7), Some(3)),
+        "{r}"
+    );
+    assert_eq!(printed["windows"], 7);
+    // The rows went through the real stream: all of the soak's part, and the
+    // dry run's until its last window closed (publishing then stops).
+    let mut c = d.redis.connection();
+    let len: u64 = c.xlen("lob:ticks").unwrap();
+    let soak_ticks = r["soak"]["ticks"].as_u64().unwrap();
+    assert!(
+        soak_ticks < len && len <= 66_089 + 21_313,
+        "stream length {len}, soak part {soak_ticks}"
+    );
+    let meta: String = c.hget("dev:bybit:shadow:meta:BTCUSDT", "windows").unwrap();
+    assert_eq!(meta, "7");
+    let dir = run_dir(tmp.path());
+    let soak_doc = json(&dir.join("soak/SOAK_SUMMARY.json"));
+    let report = json(&dir.join("dryrun/DRYRUN_ACCURACY_REPORT.json"));
+    assert_eq!(report["iterations"], 3);
+    assert_verdict_is_about_the_strategy(&soak_doc, &report, &printed);
 }
 
 #[test]
@@ -374,13 +435,14 @@ fn usdm() -> [String; 2] {
     [sample("usdm_quotes.csv.gz"), sample("usdm_trades.csv.gz")]
 }
 
-/// `pipeline --json --replay FILES` with soak and dry-run windows of
-/// `window`, at least 7 soak windows: the printed summary (its exit code
-/// checked against its decision) and stderr.
-fn replay_pipeline(dir: &Path, files: &[&str], window: &str) -> (serde_json::Value, String) {
-    let mut args = vec!["pipeline", "--json", "--replay"];
-    args.extend(files);
-    args.extend([
+/// `pipeline --json --replay FILES…` (`args`: the files, then any other
+/// flags) with soak and dry-run windows of `window`, at least 7 soak windows:
+/// the printed summary (its exit code checked against its decision) and
+/// stderr.
+fn replay_pipeline(dir: &Path, args: &[&str], window: &str) -> (serde_json::Value, String) {
+    let mut all = vec!["pipeline", "--json", "--replay"];
+    all.extend(args);
+    all.extend([
         "--duration",
         window,
         "--validate-duration",
@@ -390,7 +452,7 @@ fn replay_pipeline(dir: &Path, files: &[&str], window: &str) -> (serde_json::Val
         "--idle-timeout",
         "10s",
     ]);
-    let out = shadowctl(dir, &args, &[]);
+    let out = shadowctl(dir, &all, &[]);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let printed: serde_json::Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}; stderr:\n{stderr}"));
