@@ -14,6 +14,7 @@
 //! - [`artifacts`]: artifact files and `latest` links.
 //! - [`progress`]: progress bars.
 //! - [`report`]: the dry-run accuracy report (Markdown, JSON, HTML with SVG).
+#![warn(clippy::unwrap_used)]
 
 mod artifacts;
 mod cli;

@@ -31,6 +31,7 @@
 //! - [`export`]: ITER_SUMMARY readers, the KPI store key schema and export plans.
 //! - [`feed`]: feed decoding, the reorder and sequence guards, the synthetic
 //!   market and replay files.
+#![warn(clippy::unwrap_used)]
 
 pub mod accuracy;
 pub mod aggregate;

@@ -18,6 +18,7 @@
 //!   [`DriveEnd::ClientGone`], nothing more is sent;
 //! - the service's cancellation token fires: [`DriveError::Cancelled`];
 //! - the tick stream fails: [`DriveError::Feed`].
+#![warn(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -21,6 +21,7 @@
 //! - [`app`]: [`app::run_service`], the shared `main` of every binary.
 //! - [`status`]: the error reasons of the wire and the one mapping of store
 //!   errors to gRPC codes.
+#![warn(clippy::unwrap_used)]
 
 pub mod app;
 pub mod client;

@@ -13,6 +13,7 @@
 //! - [`redis_backend`]: the Redis backend ([`RedisStore`]).
 //! - [`memory`]: the in-process backend ([`MemoryStore`]) for all-in-one mode.
 //! - [`StoreError`]: errors, classified so callers can map them to gRPC codes.
+#![warn(clippy::unwrap_used)]
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

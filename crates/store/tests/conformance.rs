@@ -394,5 +394,4 @@ async fn wrong_type_is_a_command_error<S: Store>(s: Arc<S>) {
     );
 }
 
-#[allow(dead_code)]
 fn _assert_object_safe(_: &dyn Store, _: MemoryStore) {}

@@ -12,6 +12,7 @@
 //! - [`wait_until`]: polls a condition with a deadline (no bare sleeps in tests).
 //! - [`process`]: runs a real service binary on free ports and checks the
 //!   runtime contract (health, reflection, `/metrics`, SIGTERM drain).
+#![warn(clippy::unwrap_used)]
 
 pub mod process;
 

@@ -20,6 +20,7 @@
 //! `WARN` 15–30 %, `FAIL` > 30 %; a missing prediction is `NO_PREDICTION`, a
 //! KPI never measured in the dry run `NO_DATA`. A symbol's status is its worst
 //! KPI's, the report's the worst symbol's.
+#![warn(clippy::unwrap_used)]
 
 pub mod error;
 pub mod metrics;

@@ -24,6 +24,7 @@
 //! - [`metrics`]: the `redis_export_*` metrics.
 //! - [`error`]: [`ExportError`] and its gRPC codes.
 //! - [`host`], [`spawn`], [`spawn_with`], [`spawn_local`], [`run`]: serving it.
+#![warn(clippy::unwrap_used)]
 
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -1,4 +1,5 @@
 //! `exportd`: see the library crate for what it does.
+#![warn(clippy::unwrap_used)]
 
 use std::process::ExitCode;
 

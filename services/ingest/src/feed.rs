@@ -578,7 +578,6 @@ pub fn read_replay(
 /// an unreadable file, or a CSV file without the clock's column, is an error
 /// naming the file. `symbols` (any spelling) keeps only those symbols when not
 /// empty.
-#[allow(clippy::too_many_arguments)]
 pub async fn publish_replay(
     store: &dyn Store,
     sources: Vec<ReplaySource>,

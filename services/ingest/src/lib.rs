@@ -29,6 +29,7 @@
 //! - [`feed`]: publishing a synthetic or replayed feed into the stream (the
 //!   engine of `shadowctl feed`, also used in-process by the all-in-one mode).
 //! - [`metrics`]: the Prometheus metrics.
+#![warn(clippy::unwrap_used)]
 
 mod ack;
 pub mod config;

@@ -12,6 +12,7 @@
 //! - [`error`]: [`error::ShadowError`] and its mapping to gRPC codes.
 //! - [`metrics`]: the live KPI gauges.
 //! - [`host`], [`spawn`], [`run`]: serving it.
+#![warn(clippy::unwrap_used)]
 
 pub mod error;
 pub mod metrics;

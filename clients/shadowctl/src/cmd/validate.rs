@@ -74,7 +74,10 @@ pub struct ValidateArgs {
 }
 
 /// The `Validate` request.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each argument is a field of the Validate request"
+)]
 pub fn request(
     symbols: &[String],
     iterations: u32,
