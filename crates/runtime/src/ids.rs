@@ -2,28 +2,18 @@
 
 /// A run id from the wall clock: `<prefix>-YYYYMMDDTHHMMSSZ-<4 hex>`.
 pub fn new_run_id(prefix: &str) -> String {
-    let now = std::time::SystemTime::now()
+    let now = std::time::SystemTime::now();
+    let nanos = now
         .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = now.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since the epoch (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{prefix}-{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z-{:04x}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        now.subsec_nanos() % 0x10000
-    )
+        .unwrap_or_default()
+        .subsec_nanos();
+    // `2026-12-02T18:40:00Z` → `20261202T184000Z`.
+    let stamp: String = humantime::format_rfc3339_seconds(now)
+        .to_string()
+        .chars()
+        .filter(|c| !matches!(c, '-' | ':'))
+        .collect();
+    format!("{prefix}-{stamp}-{:04x}", nanos % 0x10000)
 }
 
 /// The client's run id when it is a safe name (letters, digits, `-`, `_`, `.`,
@@ -54,6 +44,15 @@ mod tests {
     fn run_ids_are_generated_or_checked() {
         let id = run_id_or_new("", "soak").unwrap();
         assert_eq!(id.len(), "soak-20261122T101010Z-abcd".len(), "{id}");
+        let b = id.as_bytes();
+        let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+        assert!(
+            id.starts_with("soak-") && digits(5..13) && digits(14..20),
+            "{id}"
+        );
+        assert_eq!((b[13], b[20], b[21]), (b'T', b'Z', b'-'), "{id}");
+        assert!(b[22..].iter().all(u8::is_ascii_hexdigit), "{id}");
+        assert!(id[5..9].parse::<u32>().unwrap() >= 2024, "{id}");
         assert_eq!(run_id_or_new("nightly-42", "soak").unwrap(), "nightly-42");
         assert!(run_id_or_new("../etc", "soak").is_err());
         assert!(run_id_or_new("a b", "soak").is_err());

@@ -339,26 +339,16 @@ pub fn format_span(ms: i64) -> String {
     parts.join(" ")
 }
 
-/// `2024-08-09T00:00:56.313Z` for epoch milliseconds.
+/// `2024-08-09T00:00:56.313Z` for epoch milliseconds (RFC 3339, UTC); a time
+/// before 1970 is written as its number.
 pub fn format_utc(ms: i64) -> String {
-    let (days, rem) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3_600_000,
-        rem / 60_000 % 60,
-        rem / 1000 % 60,
-        rem % 1000
-    )
+    match u64::try_from(ms) {
+        Ok(ms) => humantime::format_rfc3339_millis(
+            std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms),
+        )
+        .to_string(),
+        Err(_) => format!("{ms} ms (before 1970)"),
+    }
 }
 
 #[cfg(test)]
@@ -372,6 +362,7 @@ mod tests {
         assert_eq!(format_utc(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(format_utc(1_723_161_656_313), "2024-08-09T00:00:56.313Z");
         assert_eq!(format_utc(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(format_utc(-1), "-1 ms (before 1970)");
     }
 
     /// One tick every 100 ms for `secs` seconds.
