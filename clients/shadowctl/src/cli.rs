@@ -1,8 +1,14 @@
-//! The command tree and the options every command shares.
+//! The command tree (the options every command shares are in
+//! [`crate::globals`]).
 
-use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::cmd;
+use crate::config::ConfigFile;
+use crate::error::CliResult;
+use crate::globals::GlobalArgs;
 
 /// shadowkpi: validate a market-making strategy before it trades real money.
 #[derive(Debug, Parser)]
@@ -19,37 +25,6 @@ pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// Options shared by every command.
-#[derive(Debug, Clone, clap::Args)]
-pub struct GlobalArgs {
-    /// Redis URL of the feed and KPI store. Unset: soak, validate and pipeline
-    /// run all-in-one on the in-process store; feed and export use
-    /// redis://127.0.0.1:6379; keys needs it.
-    #[arg(long, env = "REDIS_URL", global = true, hide_env_values = true)]
-    pub redis_url: Option<String>,
-    /// Address of ingestd; unset (with the others) means all-in-one mode.
-    #[arg(long, env = "SHADOWKPI_INGEST_ADDR", global = true)]
-    pub ingest_addr: Option<String>,
-    /// Address of shadowd.
-    #[arg(long, env = "SHADOWKPI_SHADOW_ADDR", global = true)]
-    pub shadow_addr: Option<String>,
-    /// Address of exportd.
-    #[arg(long, env = "SHADOWKPI_EXPORT_ADDR", global = true)]
-    pub export_addr: Option<String>,
-    /// Address of dryrund.
-    #[arg(long, env = "SHADOWKPI_DRYRUN_ADDR", global = true)]
-    pub dryrun_addr: Option<String>,
-    /// Print results as JSON on stdout.
-    #[arg(long, global = true)]
-    pub json: bool,
-    /// Configuration file (default: $SHADOWKPI_CONFIG, else ./shadowkpi.toml when present).
-    #[arg(long, global = true, value_name = "FILE")]
-    pub config: Option<std::path::PathBuf>,
-    /// Log filter for the CLI's own logs (stderr).
-    #[arg(long, env = "SHADOWKPI_LOG", global = true, default_value = "warn")]
-    pub log_level: String,
 }
 
 /// Every subcommand.
@@ -88,4 +63,87 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// Parses the command line with the config file's values as defaults.
+pub fn parse_cli() -> (Cli, ConfigFile, ArgMatches) {
+    let args: Vec<String> = std::env::args().collect();
+    let file = match crate::config::load(&args) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(i32::from(crate::error::EXIT_USAGE));
+        }
+    };
+    let matches = crate::config::apply_defaults(Cli::command(), &file).get_matches();
+    match Cli::from_arg_matches(&matches) {
+        Ok(cli) => (cli, file, matches),
+        Err(e) => e.exit(),
+    }
+}
+
+/// Runs the parsed command.
+pub async fn dispatch(cli: Cli, file: &ConfigFile, matches: &ArgMatches) -> CliResult<ExitCode> {
+    let global = cli.global;
+    match cli.command {
+        Command::Audit(a) => cmd::audit::run(a, &global).await,
+        Command::Autotune(a) => cmd::autotune::run(a, &global).await,
+        Command::Keys(a) => cmd::keys::run(a, &global).await,
+        Command::Bench(a) => cmd::bench::run(a, &global).await,
+        Command::Config(c) => cmd::config::run(c, &global, file, matches),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "shadowctl",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Health(a) => cmd::health::run(a, &global).await,
+        Command::Feed(a) => cmd::feed::run(a, &global).await,
+        Command::Soak(a) => cmd::soak::run(a, &global).await,
+        Command::Simulate(a) => cmd::simulate::run(a, &global).await,
+        Command::Export(a) => cmd::export::run(a, &global).await,
+        Command::Validate(a) => cmd::validate::run(a, &global).await,
+        Command::Pipeline(mut a) => {
+            if let Some(m) = matches.subcommand_matches("pipeline") {
+                a.given = cmd::pipeline::GivenFlags::from_matches(m);
+            }
+            cmd::pipeline::run(a, &global).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_values_become_defaults_and_flags_still_win() {
+        let file = crate::config::parse(
+            "symbols = ['SOLUSDT', 'XRPUSDT']\niterations = 12\nenv = 'staging'\n",
+            std::path::Path::new("f.toml"),
+        )
+        .unwrap();
+        let cmd = crate::config::apply_defaults(Cli::command(), &file);
+        let m = cmd
+            .clone()
+            .try_get_matches_from(["shadowctl", "pipeline"])
+            .unwrap();
+        let cli = Cli::from_arg_matches(&m).unwrap();
+        let Command::Pipeline(p) = cli.command else {
+            panic!("not pipeline")
+        };
+        assert_eq!(p.soak.symbols, ["SOLUSDT", "XRPUSDT"]);
+        assert_eq!(p.soak.iterations, 12);
+
+        let m = cmd
+            .try_get_matches_from(["shadowctl", "pipeline", "--iterations", "3"])
+            .unwrap();
+        let Command::Pipeline(p) = Cli::from_arg_matches(&m).unwrap().command else {
+            panic!("not pipeline")
+        };
+        assert_eq!(p.soak.iterations, 3, "a flag wins over the file");
+    }
 }

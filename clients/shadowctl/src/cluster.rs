@@ -12,8 +12,8 @@ use shadowkpi_runtime::{ServingHandle, Shutdown, normalize_endpoint};
 use shadowkpi_store::{MemoryStore, RedisStore, Store, StoreOptions};
 use tokio::net::TcpListener;
 
-use crate::cli::GlobalArgs;
 use crate::error::{CliError, CliResult};
+use crate::globals::GlobalArgs;
 
 /// Hint printed when Redis cannot be reached.
 pub const REDIS_HINT: &str = "start Redis (e.g. `redis-server --port 6379 --save ''` or `docker compose up -d redis`), check REDIS_URL, or unset REDIS_URL to use the in-process store";

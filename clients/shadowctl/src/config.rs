@@ -12,9 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use clap::{ArgMatches, Command, CommandFactory, FromArgMatches};
-
-use crate::cli::Cli;
+use clap::Command;
 
 /// Keys a config file may set, with the environment variable of each.
 pub const KEYS: &[(&str, Option<&str>)] = &[
@@ -121,7 +119,8 @@ pub fn parse(text: &str, path: &std::path::Path) -> Result<ConfigFile, String> {
     })
 }
 
-fn apply_defaults(mut cmd: Command, file: &ConfigFile) -> Command {
+/// `cmd` with the file's values as the defaults of its flags (every subcommand too).
+pub fn apply_defaults(mut cmd: Command, file: &ConfigFile) -> Command {
     let ids: Vec<String> = cmd
         .get_arguments()
         .map(|a| a.get_id().to_string())
@@ -145,23 +144,6 @@ fn apply_defaults(mut cmd: Command, file: &ConfigFile) -> Command {
     cmd
 }
 
-/// Parses the command line with the config file's values as defaults.
-pub fn parse_cli() -> (Cli, ConfigFile, ArgMatches) {
-    let args: Vec<String> = std::env::args().collect();
-    let file = match load(&args) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(i32::from(crate::error::EXIT_USAGE));
-        }
-    };
-    let matches = apply_defaults(Cli::command(), &file).get_matches();
-    match Cli::from_arg_matches(&matches) {
-        Ok(cli) => (cli, file, matches),
-        Err(e) => e.exit(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,33 +155,5 @@ mod tests {
             err.starts_with("shadowkpi.toml: unknown key `redis_ulr`"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn file_values_become_defaults_and_flags_still_win() {
-        let file = parse(
-            "symbols = ['SOLUSDT', 'XRPUSDT']\niterations = 12\nenv = 'staging'\n",
-            std::path::Path::new("f.toml"),
-        )
-        .unwrap();
-        let cmd = apply_defaults(Cli::command(), &file);
-        let m = cmd
-            .clone()
-            .try_get_matches_from(["shadowctl", "pipeline"])
-            .unwrap();
-        let cli = Cli::from_arg_matches(&m).unwrap();
-        let crate::cli::Command::Pipeline(p) = cli.command else {
-            panic!("not pipeline")
-        };
-        assert_eq!(p.soak.symbols, ["SOLUSDT", "XRPUSDT"]);
-        assert_eq!(p.soak.iterations, 12);
-
-        let m = cmd
-            .try_get_matches_from(["shadowctl", "pipeline", "--iterations", "3"])
-            .unwrap();
-        let crate::cli::Command::Pipeline(p) = Cli::from_arg_matches(&m).unwrap().command else {
-            panic!("not pipeline")
-        };
-        assert_eq!(p.soak.iterations, 3, "a flag wins over the file");
     }
 }

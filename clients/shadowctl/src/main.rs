@@ -23,6 +23,7 @@ mod cmd;
 mod config;
 mod error;
 mod feedplan;
+mod globals;
 mod progress;
 mod report;
 
@@ -30,7 +31,7 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let (cli, file, matches) = config::parse_cli();
+    let (cli, file, matches) = cli::parse_cli();
     let mut telemetry_cfg = shadowkpi_runtime::telemetry::TelemetryConfig::new(
         "shadowctl",
         shadowkpi_runtime::config::LogFormat::Pretty,
@@ -38,7 +39,7 @@ async fn main() -> ExitCode {
     );
     telemetry_cfg.stderr = true;
     let telemetry = shadowkpi_runtime::telemetry::init(&telemetry_cfg).ok();
-    let result = cmd::dispatch(cli, &file, &matches).await;
+    let result = cli::dispatch(cli, &file, &matches).await;
     if let Some(t) = telemetry {
         t.shutdown();
     }

@@ -25,7 +25,6 @@ use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::IngestConfig;
-use crate::hub::Hub;
 use crate::metrics::METRICS;
 use crate::stats::Stats;
 
@@ -165,14 +164,14 @@ impl Acks {
 }
 
 /// The acker task: writes dead letters and acknowledgements in batches until
-/// shutdown, then until every subscriber is gone and everything is written
-/// (at most `drain` longer).
+/// shutdown, then until every subscriber is gone (`no_subscribers`, the hub's
+/// answer) and everything is written (at most `drain` longer).
 pub(crate) async fn run_acker(
     acks: Arc<Acks>,
     store: Arc<dyn Store>,
     cfg: IngestConfig,
     stats: Arc<Stats>,
-    hub: Arc<Hub>,
+    no_subscribers: impl Fn() -> bool,
     shutdown: CancellationToken,
     drain: Duration,
 ) {
@@ -209,7 +208,7 @@ pub(crate) async fn run_acker(
             let _ = w.send(ok);
         }
         if let Some(d) = deadline {
-            let finished = hub.is_empty() && acks.is_idle();
+            let finished = no_subscribers() && acks.is_idle();
             if finished || tokio::time::Instant::now() >= d {
                 if !finished {
                     tracing::warn!(

@@ -76,7 +76,10 @@ impl IngestServer {
             store.clone(),
             cfg.clone(),
             stats.clone(),
-            hub.clone(),
+            {
+                let hub = hub.clone();
+                move || hub.is_empty()
+            },
             token.clone(),
             ACK_DRAIN,
         ));

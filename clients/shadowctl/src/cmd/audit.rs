@@ -8,8 +8,8 @@ use serde::Serialize;
 use shadowkpi_domain::gate::{GateThresholds, SoakVerdict};
 use shadowkpi_domain::kpi::KpiSet;
 
-use crate::cli::GlobalArgs;
 use crate::error::{CliError, CliResult, EXIT_GATE};
+use crate::globals::GlobalArgs;
 
 /// The ITER_SUMMARY JSON Schema shipped with shadowkpi.
 pub const ITER_SUMMARY_SCHEMA: &str = include_str!("../../../../schemas/iter_summary.schema.json");

@@ -15,9 +15,9 @@ use shadowkpi_domain::profile::Profile;
 use shadowkpi_domain::tick::Tick;
 
 use crate::artifacts::write_text;
-use crate::cli::GlobalArgs;
 use crate::cmd::soak::{MODEL_HELP, resolve_model};
 use crate::error::{CliError, CliResult, EXIT_GATE};
+use crate::globals::GlobalArgs;
 
 /// Flags of `shadowctl autotune`.
 #[derive(Debug, clap::Args)]

@@ -34,8 +34,8 @@ use std::time::{Duration, Instant};
 use redis::aio::MultiplexedConnection;
 use shadowkpi_store::{RedisStore, Store, StoreOptions};
 
-use crate::cli::GlobalArgs;
 use crate::error::{CliError, CliResult};
+use crate::globals::GlobalArgs;
 use report::{BenchReport, Machine, Section};
 
 /// The parts of the benchmark.

@@ -10,9 +10,9 @@ use clap::parser::ValueSource;
 use serde::Serialize;
 use shadowkpi_domain::params::StrategyParams;
 
-use crate::cli::GlobalArgs;
 use crate::config::{ConfigFile, KEYS};
 use crate::error::{CliError, CliResult};
+use crate::globals::GlobalArgs;
 
 /// `shadowctl config …`.
 #[derive(Debug, clap::Subcommand)]

@@ -30,8 +30,8 @@ use shadowkpi_runtime::status::Reason;
 use shadowkpi_runtime::{ServingHandle, Shutdown, normalize_endpoint};
 use shadowkpi_store::{RedisStore, Store, StoreOptions};
 
-use crate::cli::GlobalArgs;
 use crate::error::{CliError, CliResult, EXIT_STORE, exit_code_of};
+use crate::globals::GlobalArgs;
 
 /// Redis of an in-process exportd when `--redis-url`/`REDIS_URL` is unset.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";

@@ -30,8 +30,8 @@ use shadowkpi_runtime::parse_duration;
 use shadowkpi_runtime::status::Reason;
 use shadowkpi_store::{RedisStore, Store, StoreOptions};
 
-use crate::cli::GlobalArgs;
 use crate::error::{CliError, CliResult};
+use crate::globals::GlobalArgs;
 
 /// Redis used when `--redis-url`/`REDIS_URL` is unset.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";

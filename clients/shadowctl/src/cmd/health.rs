@@ -9,8 +9,8 @@ use shadowkpi_proto::service_names;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::cli::GlobalArgs;
 use crate::error::{CliError, CliResult};
+use crate::globals::GlobalArgs;
 
 /// Which service to check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

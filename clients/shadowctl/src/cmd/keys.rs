@@ -6,9 +6,9 @@ use serde::Serialize;
 use shadowkpi_domain::export::keys::KeySchema;
 use shadowkpi_domain::symbol::normalize_symbol;
 
-use crate::cli::GlobalArgs;
 use crate::cluster::connect_redis;
 use crate::error::{CliError, CliResult};
+use crate::globals::GlobalArgs;
 
 /// Flags of `shadowctl keys`.
 #[derive(Debug, clap::Args)]

@@ -18,13 +18,13 @@ use shadowkpi_proto::v1::{
 use tracing::Instrument;
 
 use crate::artifacts::{create_dir, update_latest, write_json};
-use crate::cli::GlobalArgs;
 use crate::cluster::{Cluster, REDIS_HINT};
 use crate::cmd::feed::{ClockArg, FormatArg};
 use crate::cmd::soak::{SoakFlags, print_table as print_soak};
 use crate::cmd::validate::{ValidateFlags, print_table as print_accuracy};
 use crate::error::{CliError, CliResult, EXIT_GATE};
 use crate::feedplan::{FeedChoice, FeedPlan, REPLAY_TAIL_MARGIN_MS, ReplayFeed, ReplayRecording};
+use crate::globals::GlobalArgs;
 use shadowkpi_domain::feed::split::{ReplaySplit, SplitAt, SplitRequest};
 
 /// Flags of `shadowctl pipeline`.

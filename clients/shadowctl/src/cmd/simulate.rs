@@ -17,9 +17,9 @@ use shadowkpi_domain::simulate::{
     DEFAULT_MODEL, Recording, SimulateConfig, SimulationReport, simulate,
 };
 
-use crate::cli::GlobalArgs;
 use crate::cmd::feed::{ClockArg, FormatArg};
 use crate::error::{CliError, CliResult, EXIT_GATE};
+use crate::globals::GlobalArgs;
 
 const SIMULATE_HELP: &str = concat!(
     "Examples:\n  shadowctl simulate data/binance-btcusdt-2024-08-08/usdm_quotes.csv.gz data/binance-btcusdt-2024-08-08/usdm_trades.csv.gz\n  shadowctl simulate data/binance-btcusdt-2024-08-08/usdm_*.csv.gz --window 30s --model dryrun --min-windows 10 --json\n  shadowctl simulate day.jsonl --symbols BTCUSDT --profile profiles/tuned.json --preset maker_bias_uplift_v1 --fail-on-hold\n\nRuns the strategy on the simulated exchange over the files, in event-time windows\nfrom the first tick, and gates the windows as a soak does (median of the windows;\nthe contract's thresholds, --min-windows like soak). Nothing is written and no\nservice or Redis is needed. By default every window the data covers is kept, the\nlast one partial when the recording ends inside it. --json prints one document:\nsymbols.<SYMBOL>.{instrument, windows[], totals}, verdict, model, params.\n\nExit codes: 0 done (GO, or HOLD without --fail-on-hold), 1 HOLD with --fail-on-hold,\n2 bad input (a missing or empty file, a CSV header without the clock's column, a\nsymbol the files do not hold: the message names the files and the symbols they hold).\n\n",

@@ -20,10 +20,10 @@ use shadowkpi_proto::v1::shadow_service_client::ShadowServiceClient;
 use shadowkpi_proto::v1::{self, ExecutionModel, RunSoakRequest};
 
 use crate::artifacts::{create_dir, update_latest, write_json};
-use crate::cli::GlobalArgs;
 use crate::cluster::Cluster;
 use crate::error::{CliError, CliResult, EXIT_GATE};
 use crate::feedplan::{FeedChoice, FeedPlan};
+use crate::globals::GlobalArgs;
 
 /// Help of every `--model` flag.
 pub const MODEL_HELP: &str = "Execution model set: a built-in one (lenient, shadow, dryrun) or one of the profile's `models` (list them with `shadowctl config show`)";

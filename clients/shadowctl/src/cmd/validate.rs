@@ -15,9 +15,9 @@ use shadowkpi_proto::v1::validate_response::Event;
 use shadowkpi_proto::v1::{self, ValidateRequest};
 
 use crate::artifacts::update_latest;
-use crate::cli::GlobalArgs;
 use crate::cluster::Cluster;
 use crate::error::{CliError, CliResult, EXIT_GATE};
+use crate::globals::GlobalArgs;
 use crate::report::{ReportDoc, fmt_pct, fmt_value, write_all};
 
 /// Flags shared by `validate` and `pipeline`.

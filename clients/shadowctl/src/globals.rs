@@ -1,0 +1,33 @@
+//! The options every command shares: a leaf module, so commands depend on
+//! it and not on the command tree that depends on them.
+
+/// Options shared by every command.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GlobalArgs {
+    /// Redis URL of the feed and KPI store. Unset: soak, validate and pipeline
+    /// run all-in-one on the in-process store; feed and export use
+    /// redis://127.0.0.1:6379; keys needs it.
+    #[arg(long, env = "REDIS_URL", global = true, hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Address of ingestd; unset (with the others) means all-in-one mode.
+    #[arg(long, env = "SHADOWKPI_INGEST_ADDR", global = true)]
+    pub ingest_addr: Option<String>,
+    /// Address of shadowd.
+    #[arg(long, env = "SHADOWKPI_SHADOW_ADDR", global = true)]
+    pub shadow_addr: Option<String>,
+    /// Address of exportd.
+    #[arg(long, env = "SHADOWKPI_EXPORT_ADDR", global = true)]
+    pub export_addr: Option<String>,
+    /// Address of dryrund.
+    #[arg(long, env = "SHADOWKPI_DRYRUN_ADDR", global = true)]
+    pub dryrun_addr: Option<String>,
+    /// Print results as JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Configuration file (default: $SHADOWKPI_CONFIG, else ./shadowkpi.toml when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// Log filter for the CLI's own logs (stderr).
+    #[arg(long, env = "SHADOWKPI_LOG", global = true, default_value = "warn")]
+    pub log_level: String,
+}
