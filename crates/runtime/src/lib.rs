@@ -30,6 +30,7 @@ pub mod deadline;
 pub mod ids;
 pub mod metrics;
 pub mod observe;
+pub mod retry;
 pub mod server;
 pub mod shutdown;
 pub mod status;

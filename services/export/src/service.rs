@@ -23,34 +23,8 @@ use crate::error::ExportError;
 use crate::job::{ExportJob, mode_to_wire};
 use crate::metrics::{METRICS, NO_LABELS};
 
-/// Retries of a failed batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts per batch, the first included (at least 1).
-    pub max_attempts: u32,
-    /// Wait before the second attempt; doubles for each further attempt.
-    pub backoff: Duration,
-    /// Longest wait between attempts.
-    pub max_backoff: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_attempts: 3,
-            backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(2),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait after the `attempt`-th (1-based) failed attempt.
-    pub fn delay(&self, attempt: u32) -> Duration {
-        let factor = 1u32 << attempt.saturating_sub(1).min(16);
-        self.backoff.saturating_mul(factor).min(self.max_backoff)
-    }
-}
+/// Retries of a failed batch: the runtime's one retry policy.
+pub use shadowkpi_runtime::retry::RetryPolicy;
 
 /// Settings of the write path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -502,23 +476,5 @@ pub fn report_mode(report: &ExportReport) -> ExportMode {
         Ok(W::Flat) => ExportMode::Flat,
         Ok(W::Stream) => ExportMode::Stream,
         _ => ExportMode::Hash,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap() {
-        let p = RetryPolicy {
-            max_attempts: 5,
-            backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_millis(350),
-        };
-        assert_eq!(p.delay(1), Duration::from_millis(100));
-        assert_eq!(p.delay(2), Duration::from_millis(200));
-        assert_eq!(p.delay(3), Duration::from_millis(350));
-        assert_eq!(p.delay(40), Duration::from_millis(350));
     }
 }

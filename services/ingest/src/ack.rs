@@ -20,6 +20,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use shadowkpi_runtime::retry::Backoff;
 use shadowkpi_store::{Store, StoreError, StreamEntry};
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -297,42 +298,6 @@ pub(crate) fn note_error(stats: &Stats, e: &StoreError, what: &str) {
         }
     } else {
         tracing::warn!(error = %e, "{what}");
-    }
-}
-
-/// Exponential backoff from 100 ms to 2 s.
-#[derive(Debug, Default)]
-pub(crate) struct Backoff {
-    delay: Option<Duration>,
-    until: Option<tokio::time::Instant>,
-}
-
-impl Backoff {
-    const MIN: Duration = Duration::from_millis(100);
-    const MAX: Duration = Duration::from_secs(2);
-
-    /// Records a failure and returns the delay before the next attempt.
-    pub fn fail(&mut self) -> Duration {
-        let d = self.delay.map_or(Self::MIN, |d| (d * 2).min(Self::MAX));
-        self.delay = Some(d);
-        self.until = Some(tokio::time::Instant::now() + d);
-        d
-    }
-
-    /// Records a success.
-    pub fn reset(&mut self) {
-        self.delay = None;
-        self.until = None;
-    }
-
-    /// The current delay, while failing.
-    pub fn current(&self) -> Option<Duration> {
-        self.delay
-    }
-
-    /// True when the delay has passed.
-    pub fn due(&self) -> bool {
-        self.until.is_none_or(|u| tokio::time::Instant::now() >= u)
     }
 }
 

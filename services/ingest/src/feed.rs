@@ -40,10 +40,19 @@ use shadowkpi_domain::feed::replay::{ReplayError, TardisMerge, jsonl, tardis_csv
 use shadowkpi_domain::feed::synthetic::{SymbolCounts, SyntheticConfig, SyntheticFeed};
 use shadowkpi_domain::symbol::normalize_symbol;
 use shadowkpi_domain::tick::Tick;
+use shadowkpi_runtime::retry::RetryPolicy;
 use shadowkpi_store::{Store, StoreError};
 pub use tokio_util::sync::CancellationToken;
 
 use crate::error::IngestError;
+
+/// A failed pipeline of the feed is written again up to four times, 200 ms
+/// then doubling.
+const WRITE_RETRY: RetryPolicy = RetryPolicy {
+    max_attempts: 5,
+    backoff: Duration::from_millis(200),
+    max_backoff: Duration::from_secs(2),
+};
 
 /// How to write a feed.
 #[derive(Debug, Clone, PartialEq)]
@@ -245,7 +254,6 @@ impl<'a> Sink<'a> {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let mut delay = Duration::from_millis(200);
         let mut attempt = 1;
         loop {
             match self
@@ -254,10 +262,13 @@ impl<'a> Sink<'a> {
                 .await
             {
                 Ok(_) => break,
-                Err(e) if e.is_transient() && attempt < 5 && !self.cancel.is_cancelled() => {
+                Err(e)
+                    if e.is_transient()
+                        && WRITE_RETRY.retries_after(attempt)
+                        && !self.cancel.is_cancelled() =>
+                {
                     tracing::warn!(error = %e, attempt, "feed write failed, retrying");
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
+                    tokio::time::sleep(WRITE_RETRY.delay(attempt)).await;
                     attempt += 1;
                 }
                 Err(e) => return Err(IngestError::Store(e)),

@@ -23,7 +23,9 @@ use shadowkpi_store::{Store, StoreError, StreamEntry};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::ack::{Acks, Backoff, note_error};
+use shadowkpi_runtime::retry::Backoff;
+
+use crate::ack::{Acks, note_error};
 use crate::config::IngestConfig;
 use crate::hub::{Hub, Session};
 use crate::metrics::METRICS;
