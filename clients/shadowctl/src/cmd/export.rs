@@ -51,7 +51,7 @@ pub enum AggregationArg {
 #[derive(Debug, Clone, clap::Args)]
 #[command(
     group(clap::ArgGroup::new("mode").args(["hash_mode", "flat_keys", "stream"]).multiple(false)),
-    after_help = "Examples:\n  shadowctl export --src artifacts/soak/latest --env dev --exchange bybit\n  shadowctl export --dry-run                      # print the commands, write nothing\n  shadowctl export --flat-keys --ttl 600 --batch-size 100 --show-metrics\n  shadowctl export --stream --kpis edge_bps,p95_latency_ms\n  REDIS_URL=rediss://user:pass@redis:6380 shadowctl export --aggregation last\n\nKeys: {env}:{exchange}:shadow:latest:{SYMBOL} (hash), …:latest:{SYMBOL}:{kpi} (flat),\n…:shadow:stream:{SYMBOL} (stream), and …:shadow:meta:{SYMBOL} (provenance).\nExit codes: 0 written, 1 exportd failed, 2 bad flags or files, 3 Redis unreachable\n(a preview of the commands is printed, nothing was written)."
+    after_help = "Examples:\n  shadowctl export --src artifacts/soak/latest --env dev --exchange bybit\n  shadowctl export --dry-run                      # print the commands, write nothing\n  shadowctl export --flat-keys --ttl 600 --batch-size 100 --show-metrics\n  shadowctl export --stream --kpis edge_bps,p95_latency_ms\n  REDIS_URL=rediss://user:pass@redis:6380 shadowctl export --aggregation last\n\nKeys: {env}:{exchange}:shadow:latest:{SYMBOL} (hash), …:latest:{SYMBOL}:{kpi} (flat),\n…:shadow:stream:{SYMBOL} (stream), and …:shadow:meta:{SYMBOL} (provenance).\nExit codes: 0 written, 1 exportd failed, 2 bad flags or files, 3 Redis unreachable, timed out or\nrefusing the credentials (a preview of the commands is printed, nothing was written)."
 )]
 pub struct ExportArgs {
     /// Soak folder with ITER_SUMMARY_*.json files (or one summary file).
@@ -248,6 +248,16 @@ pub async fn export_summaries(
         .export_summaries(tokio_stream::iter(messages))
         .await?;
     Ok(resp.into_inner().report.unwrap_or_default())
+}
+
+/// True when every failed batch of `report` failed because the store could
+/// not be used ([`batch_store_unusable`]): exit 3 rather than 1.
+pub fn failures_store_unusable(report: &v1::ExportReport) -> bool {
+    report
+        .batch_reports
+        .iter()
+        .filter(|b| !b.success)
+        .all(batch_store_unusable)
 }
 
 /// True when a batch's reason says the store could not be used at all
@@ -503,10 +513,13 @@ async fn run_export(
                 if !global.json {
                     print_pipeline(&report);
                 }
-                let failed: Vec<&v1::BatchReport> =
-                    report.batch_reports.iter().filter(|b| !b.success).collect();
-                let reason = failed.first().map(|b| b.error.clone()).unwrap_or_default();
-                let unusable = failed.iter().all(|b| batch_store_unusable(b));
+                let reason = report
+                    .batch_reports
+                    .iter()
+                    .find(|b| !b.success)
+                    .map(|b| b.error.clone())
+                    .unwrap_or_default();
+                let unusable = failures_store_unusable(&report);
                 let warning = format!(
                     "{} of {} symbols did not land ({} of {} batches failed): {}; failed symbols: {}",
                     report.failed_symbols.len(),

@@ -360,6 +360,7 @@ impl ShadowEngine {
             instruments,
             ..config
         };
+        let path_step = path_step_ms(config.window_ms);
         let mut engine = Self {
             config,
             symbols: Vec::new(),
@@ -372,9 +373,8 @@ impl ShadowEngine {
             emitted: 0,
             finished: false,
             scratch: Scratch::default(),
-            path_step_ms: 0,
+            path_step_ms: path_step,
         };
-        engine.path_step_ms = path_step_ms(engine.config.window_ms);
         let listed: Vec<String> = engine.config.symbols.iter().cloned().collect();
         for s in listed {
             engine.add_symbol(s, i64::MIN);
