@@ -9,12 +9,12 @@ mod ingest_common;
 use std::io::Write;
 
 use ingest_common::*;
-use ingestd::feed::{
-    CancellationToken, MergeClock, PublishOptions, ReplayFormat, ReplaySource, publish_replay,
-};
 use shadowkpi_domain::feed::decode::{decode_pairs, encode};
 use shadowkpi_domain::feed::synthetic::{FeedEntry, SyntheticConfig, SyntheticFeed};
 use shadowkpi_domain::tick::{Side, Tick};
+use shadowkpi_feed::{
+    CancellationToken, MergeClock, PublishOptions, ReplayFormat, ReplaySource, publish_replay,
+};
 use shadowkpi_testkit::RedisServer;
 
 fn stream_ticks(redis: &RedisServer, stream: &str) -> Vec<Tick> {

@@ -5,8 +5,8 @@
 mod ingest_common;
 
 use ingest_common::*;
-use ingestd::feed::{CancellationToken, PublishOptions, publish_synthetic};
 use shadowkpi_domain::feed::synthetic::SyntheticConfig;
+use shadowkpi_feed::{CancellationToken, PublishOptions, publish_synthetic};
 use shadowkpi_testkit::{RedisServer, wait_until};
 
 fn metric(name: &str) -> Option<f64> {

@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use ingest_common::*;
-use ingestd::feed::{CancellationToken, PublishOptions, publish_synthetic};
 use shadowkpi_domain::feed::synthetic::SyntheticConfig;
+use shadowkpi_feed::{CancellationToken, PublishOptions, publish_synthetic};
 use shadowkpi_testkit::{RedisServer, wait_until};
 
 /// Ids pending for `consumer` (`XPENDING stream group - + n consumer`).

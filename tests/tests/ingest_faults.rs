@@ -9,9 +9,9 @@ mod ingest_common;
 use std::collections::BTreeMap;
 
 use ingest_common::*;
-use ingestd::feed::{CancellationToken, PublishOptions, publish_synthetic};
 use shadowkpi_domain::feed::decode::RejectReason;
 use shadowkpi_domain::feed::synthetic::{FaultRates, FeedEntry, SyntheticConfig, SyntheticFeed};
+use shadowkpi_feed::{CancellationToken, PublishOptions, publish_synthetic};
 use shadowkpi_proto::v1::Tick;
 use shadowkpi_testkit::{RedisServer, wait_until};
 

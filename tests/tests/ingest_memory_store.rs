@@ -6,8 +6,8 @@ mod ingest_common;
 use std::sync::Arc;
 
 use ingest_common::*;
-use ingestd::feed::{CancellationToken, PublishOptions, publish_synthetic};
 use shadowkpi_domain::feed::synthetic::{FaultRates, SyntheticConfig};
+use shadowkpi_feed::{CancellationToken, PublishOptions, publish_synthetic};
 use shadowkpi_store::{MemoryStore, Store};
 use shadowkpi_testkit::wait_until;
 

@@ -8,8 +8,8 @@ mod ingest_common;
 use std::collections::BTreeSet;
 
 use ingest_common::*;
-use ingestd::feed::{CancellationToken, PublishOptions, publish_synthetic};
 use shadowkpi_domain::feed::synthetic::SyntheticConfig;
+use shadowkpi_feed::{CancellationToken, PublishOptions, publish_synthetic};
 use shadowkpi_proto::v1::SubscribeRequest;
 use shadowkpi_runtime::status::{Reason, field_of};
 use shadowkpi_testkit::{RedisServer, wait_until};
@@ -18,7 +18,7 @@ async fn publish(
     store: &dyn shadowkpi_store::Store,
     symbols: &[&str],
     ms: i64,
-) -> ingestd::feed::FeedReport {
+) -> shadowkpi_feed::FeedReport {
     publish_synthetic(
         store,
         SyntheticConfig {

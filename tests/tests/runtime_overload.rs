@@ -89,7 +89,10 @@ async fn requests_over_the_concurrency_limit_get_resource_exhausted() {
             if slot.1.is_finished() {
                 let (tx, call) = open_call(channel.clone());
                 let (_, old) = std::mem::replace(slot, (tx, call));
-                let status = old.await.unwrap().expect_err("an open stream cannot finish");
+                let status = old
+                    .await
+                    .unwrap()
+                    .expect_err("an open stream cannot finish");
                 assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
                 reopened += 1;
                 slot.0.send(options()).await.unwrap();

@@ -5,7 +5,7 @@
 //! Either feed this process publishes goes out in two parts: the soak's before
 //! the soak, the rest once the dry run starts ([`FeedTask::continue_for_dry_run`]).
 //! A recording is read and split by [`ReplayRecording`] (the `feed replay`
-//! readers, [`ingestd::feed::read_replay`]) as
+//! readers, [`shadowkpi_feed::read_replay`]) as
 //! [`shadowkpi_domain::feed::split::plan_split`] plans it.
 
 use std::collections::BTreeSet;
@@ -13,7 +13,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ingestd::feed::{MergeClock, ReplayFormat, ReplaySource, read_replay};
 use shadowkpi_domain::feed::decode::{TS_WALL_UNPACED, encode, field};
 use shadowkpi_domain::feed::split::{
     ReplaySplit, SplitRequest, format_span, format_utc, plan_split,
@@ -21,6 +20,7 @@ use shadowkpi_domain::feed::split::{
 use shadowkpi_domain::feed::synthetic::{DEFAULT_START_MS, SyntheticConfig, SyntheticFeed};
 use shadowkpi_domain::symbol::normalize_symbol;
 use shadowkpi_domain::tick::Tick;
+use shadowkpi_feed::{MergeClock, ReplayFormat, ReplaySource, read_replay};
 use shadowkpi_store::{Store, StoreError};
 use tokio::task::JoinHandle;
 
@@ -243,7 +243,7 @@ pub struct ReplayRecording {
     pub skipped: u64,
 }
 
-fn usage(e: ingestd::IngestError) -> CliError {
+fn usage(e: shadowkpi_feed::FeedError) -> CliError {
     CliError::Usage(e.to_string())
 }
 

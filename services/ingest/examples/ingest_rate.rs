@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ingestd::IngestConfig;
-use ingestd::feed::{CancellationToken, PublishOptions, publish_synthetic};
 use shadowkpi_domain::feed::synthetic::SyntheticConfig;
+use shadowkpi_feed::{CancellationToken, PublishOptions, publish_synthetic};
 use shadowkpi_proto::v1::SubscribeRequest;
 use shadowkpi_proto::v1::ingest_service_client::IngestServiceClient;
 use shadowkpi_runtime::Shutdown;

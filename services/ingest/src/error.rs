@@ -27,9 +27,6 @@ pub enum IngestError {
     /// The store failed (Redis unreachable, command error).
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// A replay file cannot be read.
-    #[error("{0}")]
-    Input(String),
 }
 
 impl IngestError {
@@ -49,7 +46,6 @@ impl From<IngestError> for tonic::Status {
             IngestError::InvalidArgument { field, message } => {
                 status::invalid_argument(field, message, msg)
             }
-            IngestError::Input(_) => status::status(Reason::InvalidArgument, msg),
             IngestError::TooManySubscribers { .. } => status::status(Reason::Overloaded, msg),
             IngestError::ShuttingDown => status::status(Reason::ShuttingDown, msg),
             IngestError::Store(s) => status::store_status(&s, msg),
@@ -87,11 +83,6 @@ mod tests {
         let cases: Vec<(IngestError, tonic::Code, &str)> = vec![
             (
                 IngestError::invalid("symbols", "empty"),
-                tonic::Code::InvalidArgument,
-                "INVALID_ARGUMENT",
-            ),
-            (
-                IngestError::Input("a.jsonl: no such file".into()),
                 tonic::Code::InvalidArgument,
                 "INVALID_ARGUMENT",
             ),

@@ -26,15 +26,15 @@
 //! - [`IngestServer`]: the gRPC service; [`host`], [`spawn`],
 //!   [`spawn_with_config`], [`run`] serve it.
 //! - [`IngestError`]: errors and their single mapping to gRPC codes.
-//! - [`feed`]: publishing a synthetic or replayed feed into the stream (the
-//!   engine of `shadowctl feed`, also used in-process by the all-in-one mode).
+//!
+//! Publishing into the stream is not ingestd's job: the `shadowkpi-feed` crate
+//! writes synthetic or replayed feeds (the engine of `shadowctl feed`).
 //! - [`metrics`]: the Prometheus metrics.
 #![warn(clippy::unwrap_used)]
 
 mod ack;
 pub mod config;
 pub mod error;
-pub mod feed;
 mod hub;
 pub mod metrics;
 mod pipeline;

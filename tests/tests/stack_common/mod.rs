@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use ingestd::feed::{CancellationToken, PublishOptions, publish_synthetic};
 use shadowkpi_domain::feed::synthetic::{Scenario, SyntheticConfig};
+use shadowkpi_feed::{CancellationToken, PublishOptions, publish_synthetic};
 use shadowkpi_runtime::{ServingHandle, Shutdown};
 use shadowkpi_store::{RedisStore, Store, StoreOptions};
 use shadowkpi_testkit::RedisServer;

@@ -8,8 +8,8 @@
 //!   and `trades` files, merged by arrival time, or by exchange time with
 //!   `--clock exchange`); gzipped files are read as they are.
 //!
-//! Both write through [`ingestd::feed`] and print a one-line summary (or the
-//! [`ingestd::feed::FeedReport`] with `--json`). Ctrl-C stops the feed and
+//! Both write through [`shadowkpi_feed`] and print a one-line summary (or the
+//! [`shadowkpi_feed::FeedReport`] with `--json`). Ctrl-C stops the feed and
 //! still prints what was written. The Redis is `--redis-url`/`REDIS_URL`
 //! (default `redis://127.0.0.1:6379`); when it cannot be reached the command
 //! exits 3.
@@ -18,12 +18,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ingestd::IngestError;
-use ingestd::feed::{
-    CancellationToken, FeedReport, MergeClock, PublishOptions, ReplayFormat, ReplaySource,
-};
 use shadowkpi_domain::feed::synthetic::{
     DEFAULT_REORDER_MAX_MS, DEFAULT_START_MS, FaultRates, Scenario, SyntheticConfig,
+};
+use shadowkpi_feed::FeedError;
+use shadowkpi_feed::{
+    CancellationToken, FeedReport, MergeClock, PublishOptions, ReplayFormat, ReplaySource,
 };
 use shadowkpi_runtime::config::redact_url;
 use shadowkpi_runtime::parse_duration;
@@ -233,17 +233,15 @@ async fn connect(global: &GlobalArgs) -> CliResult<RedisStore> {
         })
 }
 
-fn cli_error(e: IngestError) -> CliError {
+fn cli_error(e: FeedError) -> CliError {
     match e {
-        IngestError::Store(s) if Reason::of_store(&s).is_store_unusable() => {
+        FeedError::Store(s) if Reason::of_store(&s).is_store_unusable() => {
             CliError::StoreUnreachable {
                 message: format!("redis became unusable while publishing: {s}"),
                 hint: Some(REDIS_HINT.into()),
             }
         }
-        IngestError::InvalidArgument { .. } | IngestError::Input(_) => {
-            CliError::Usage(e.to_string())
-        }
+        FeedError::InvalidArgument { .. } | FeedError::Input(_) => CliError::Usage(e.to_string()),
         other => CliError::Service(other.to_string()),
     }
 }
@@ -289,7 +287,7 @@ pub async fn synthetic(
     cancel: CancellationToken,
 ) -> CliResult<FeedReport> {
     let speed = args.realtime.then_some(1.0);
-    ingestd::feed::publish_synthetic(store, args.config(), &args.output.options(speed), cancel)
+    shadowkpi_feed::publish_synthetic(store, args.config(), &args.output.options(speed), cancel)
         .await
         .map_err(cli_error)
 }
@@ -309,7 +307,7 @@ pub async fn replay(
         FormatArg::Jsonl => ReplayFormat::Jsonl,
         FormatArg::Tardis => ReplayFormat::Tardis,
     };
-    ingestd::feed::publish_replay(
+    shadowkpi_feed::publish_replay(
         store,
         sources,
         format,

@@ -232,9 +232,9 @@ fn replay_feed(args: &PipelineArgs) -> CliResult<ReplayFeed> {
         ));
     }
     let format = match args.format {
-        FormatArg::Auto => ingestd::feed::ReplayFormat::Auto,
-        FormatArg::Jsonl => ingestd::feed::ReplayFormat::Jsonl,
-        FormatArg::Tardis => ingestd::feed::ReplayFormat::Tardis,
+        FormatArg::Auto => shadowkpi_feed::ReplayFormat::Auto,
+        FormatArg::Jsonl => shadowkpi_feed::ReplayFormat::Jsonl,
+        FormatArg::Tardis => shadowkpi_feed::ReplayFormat::Tardis,
     };
     let asked = args.given.symbols.then_some(args.soak.symbols.as_slice());
     let recording = ReplayRecording::load(&args.replay, format, args.clock.into(), asked)?;

@@ -1,6 +1,6 @@
 //! `shadowctl simulate FILE…`: the shadow engine offline on recorded files,
 //! no services and no Redis. Reads the files with the `feed replay` readers
-//! ([`ingestd::feed::read_replay`]), runs
+//! ([`shadowkpi_feed::read_replay`]), runs
 //! [`shadowkpi_domain::simulate::simulate`], and prints a table per symbol
 //! (one row per window) and the gate's verdict, or the report as one JSON
 //! document with `--json`. This module only parses flags and prints.
@@ -10,12 +10,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-use ingestd::feed::{ReplayFormat, ReplaySource, read_replay};
 use shadowkpi_domain::feed::split::format_utc;
 use shadowkpi_domain::gate::GateThresholds;
 use shadowkpi_domain::simulate::{
     DEFAULT_MODEL, Recording, SimulateConfig, SimulationReport, simulate,
 };
+use shadowkpi_feed::{ReplayFormat, ReplaySource, read_replay};
 
 use crate::cmd::feed::{ClockArg, FormatArg};
 use crate::error::{CliError, CliResult, EXIT_GATE};

@@ -1,6 +1,7 @@
-//! Publishing a market feed into the stream: the engine of `shadowctl feed`,
-//! reusable in-process (the all-in-one mode runs the synthetic feed through
-//! it).
+//! Publishing a market feed into the tick stream: the engine of `shadowctl
+//! feed`, reusable in-process (the all-in-one mode runs the synthetic feed
+//! through it). A publisher needs only the store and the domain crate, not the
+//! consumer service (ingestd) that reads the stream.
 //!
 //! - [`publish_synthetic`]: the deterministic synthetic market of
 //!   [`shadowkpi_domain::feed::synthetic`], with optional fault injection.
@@ -25,6 +26,8 @@
 //! few times with backoff; a retried pipeline may write some entries twice,
 //! which the sequence guard of ingestd drops.
 
+#![warn(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -41,10 +44,12 @@ use shadowkpi_domain::feed::synthetic::{SymbolCounts, SyntheticConfig, Synthetic
 use shadowkpi_domain::symbol::normalize_symbol;
 use shadowkpi_domain::tick::Tick;
 use shadowkpi_runtime::retry::RetryPolicy;
-use shadowkpi_store::{Store, StoreError};
+use shadowkpi_store::Store;
 pub use tokio_util::sync::CancellationToken;
 
-use crate::error::IngestError;
+mod error;
+
+pub use error::FeedError;
 
 /// A failed pipeline of the feed is written again up to four times, 200 ms
 /// then doubling.
@@ -184,17 +189,17 @@ impl<'a> Sink<'a> {
         opts: &'a PublishOptions,
         cancel: &'a CancellationToken,
         origin_ms: Option<i64>,
-    ) -> Result<Self, IngestError> {
+    ) -> Result<Self, FeedError> {
         if let Some(s) = opts.speed
             && !(s.is_finite() && s > 0.0)
         {
-            return Err(IngestError::invalid(
+            return Err(FeedError::invalid(
                 "speed",
                 format!("must be a positive number, got {s}"),
             ));
         }
         if opts.stream.is_empty() {
-            return Err(IngestError::invalid("stream", "must not be empty"));
+            return Err(FeedError::invalid("stream", "must not be empty"));
         }
         Ok(Self {
             store,
@@ -214,7 +219,7 @@ impl<'a> Sink<'a> {
         &mut self,
         ts: i64,
         mut fields: Vec<(String, String)>,
-    ) -> Result<bool, IngestError> {
+    ) -> Result<bool, FeedError> {
         if self.cancel.is_cancelled() {
             return Ok(false);
         }
@@ -242,7 +247,7 @@ impl<'a> Sink<'a> {
         self.queue(fields).await
     }
 
-    async fn queue(&mut self, fields: Vec<(String, String)>) -> Result<bool, IngestError> {
+    async fn queue(&mut self, fields: Vec<(String, String)>) -> Result<bool, FeedError> {
         self.batch.push(fields);
         if self.batch.len() >= self.opts.batch_size.max(1) {
             self.flush().await?;
@@ -250,7 +255,7 @@ impl<'a> Sink<'a> {
         Ok(true)
     }
 
-    async fn flush(&mut self) -> Result<(), IngestError> {
+    async fn flush(&mut self) -> Result<(), FeedError> {
         if self.batch.is_empty() {
             return Ok(());
         }
@@ -271,7 +276,7 @@ impl<'a> Sink<'a> {
                     tokio::time::sleep(WRITE_RETRY.delay(attempt)).await;
                     attempt += 1;
                 }
-                Err(e) => return Err(IngestError::Store(e)),
+                Err(e) => return Err(FeedError::Store(e)),
             }
         }
         self.written += self.batch.len() as u64;
@@ -317,7 +322,7 @@ pub async fn publish_synthetic(
     config: SyntheticConfig,
     opts: &PublishOptions,
     cancel: CancellationToken,
-) -> Result<FeedReport, IngestError> {
+) -> Result<FeedReport, FeedError> {
     let mut feed = SyntheticFeed::new(config).map_err(|e| {
         let field = match &e {
             shadowkpi_domain::feed::synthetic::SyntheticError::Symbols(_) => "symbols",
@@ -325,7 +330,7 @@ pub async fn publish_synthetic(
             shadowkpi_domain::feed::synthetic::SyntheticError::Duration(_) => "duration",
             shadowkpi_domain::feed::synthetic::SyntheticError::FaultRate { name, .. } => name,
         };
-        IngestError::invalid(field, e.to_string())
+        FeedError::invalid(field, e.to_string())
     })?;
     let source = {
         let c = feed.config();
@@ -389,14 +394,14 @@ impl std::fmt::Debug for ReplaySource {
 impl ReplaySource {
     /// Opens a file; a gzip file (told by its magic bytes, whatever its name:
     /// Tardis ships `.csv.gz`) is decompressed as it is read.
-    pub fn open(path: &Path) -> Result<Self, IngestError> {
+    pub fn open(path: &Path) -> Result<Self, FeedError> {
         let name = path.display().to_string();
         let file =
-            File::open(path).map_err(|e| IngestError::Input(format!("cannot open {name}: {e}")))?;
+            File::open(path).map_err(|e| FeedError::Input(format!("cannot open {name}: {e}")))?;
         let mut reader = BufReader::new(file);
         let head = reader
             .fill_buf()
-            .map_err(|e| IngestError::Input(format!("cannot read {name}: {e}")))?;
+            .map_err(|e| FeedError::Input(format!("cannot read {name}: {e}")))?;
         if head.starts_with(&GZIP_MAGIC) {
             // Multi-member: `cat a.gz b.gz` is a valid gzip file too.
             let inflated = BufReader::new(flate2::bufread::MultiGzDecoder::new(reader));
@@ -419,7 +424,7 @@ impl ReplaySource {
         &self.name
     }
 
-    fn format(&mut self, asked: ReplayFormat) -> Result<ReplayFormat, IngestError> {
+    fn format(&mut self, asked: ReplayFormat) -> Result<ReplayFormat, FeedError> {
         if asked != ReplayFormat::Auto {
             return Ok(asked);
         }
@@ -437,7 +442,7 @@ impl ReplaySource {
         let head = self
             .reader
             .fill_buf()
-            .map_err(|e| IngestError::Input(format!("cannot read {}: {e}", self.name)))?;
+            .map_err(|e| FeedError::Input(format!("cannot read {}: {e}", self.name)))?;
         let first = head.iter().find(|b| !b.is_ascii_whitespace());
         Ok(if first == Some(&b'{') {
             ReplayFormat::Jsonl
@@ -447,8 +452,8 @@ impl ReplaySource {
     }
 }
 
-fn replay_error(e: ReplayError) -> IngestError {
-    IngestError::Input(e.to_string())
+fn replay_error(e: ReplayError) -> FeedError {
+    FeedError::Input(e.to_string())
 }
 
 /// The ticks of replay files, in feed order.
@@ -490,9 +495,9 @@ fn replay_ticks(
     sources: Vec<ReplaySource>,
     format: ReplayFormat,
     clock: MergeClock,
-) -> Result<OpenReplay, IngestError> {
+) -> Result<OpenReplay, FeedError> {
     if sources.is_empty() {
-        return Err(IngestError::invalid("file", "no replay file given"));
+        return Err(FeedError::invalid("file", "no replay file given"));
     }
     let mut sources = sources;
     let mut formats = Vec::new();
@@ -522,7 +527,7 @@ fn replay_ticks(
         }
         Box::new(TardisMerge::new(csvs))
     } else {
-        return Err(IngestError::invalid(
+        return Err(FeedError::invalid(
             "file",
             "cannot mix JSON Lines and CSV files in one replay",
         ));
@@ -551,7 +556,7 @@ pub fn read_replay(
     sources: Vec<ReplaySource>,
     format: ReplayFormat,
     clock: MergeClock,
-) -> Result<ReplayTicks, IngestError> {
+) -> Result<ReplayTicks, FeedError> {
     let OpenReplay { names, rows, ticks } = replay_ticks(sources, format, clock)?;
     let mut out = ReplayTicks {
         names,
@@ -575,7 +580,7 @@ pub fn read_replay(
                 Some(e) => format!(" (first bad line: {e})"),
                 None => String::new(),
             };
-            return Err(IngestError::Input(format!(
+            return Err(FeedError::Input(format!(
                 "{name}: no usable row: the file is empty or holds no tick{why}"
             )));
         }
@@ -597,14 +602,14 @@ pub async fn publish_replay(
     symbols: &[String],
     opts: &PublishOptions,
     cancel: CancellationToken,
-) -> Result<FeedReport, IngestError> {
+) -> Result<FeedReport, FeedError> {
     if sources.is_empty() {
-        return Err(IngestError::invalid("file", "no replay file given"));
+        return Err(FeedError::invalid("file", "no replay file given"));
     }
     let mut keep = Vec::new();
     for s in symbols {
         keep.push(normalize_symbol(s).ok_or_else(|| {
-            IngestError::invalid("symbols", format!("`{s}` is empty once normalised"))
+            FeedError::invalid("symbols", format!("`{s}` is empty once normalised"))
         })?);
     }
     let OpenReplay { names, ticks, .. } = replay_ticks(sources, format, clock)?;
@@ -642,7 +647,7 @@ impl ReplayTally {
         item: Result<Tick, ReplayError>,
         keep: &[String],
         sink: &mut Sink<'_>,
-    ) -> Result<bool, IngestError> {
+    ) -> Result<bool, FeedError> {
         let tick = match item {
             Ok(t) => t,
             Err(e) if e.fatal => return Err(replay_error(e)),
@@ -675,16 +680,6 @@ impl ReplayTally {
         }
         Ok(written)
     }
-}
-
-/// True when a publish error means the store could not be reached.
-pub fn is_store_unreachable(e: &IngestError) -> bool {
-    matches!(
-        e,
-        IngestError::Store(
-            StoreError::Unavailable(_) | StoreError::Timeout(_) | StoreError::Auth(_)
-        )
-    )
 }
 
 #[cfg(test)]
