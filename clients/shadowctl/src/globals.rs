@@ -31,3 +31,16 @@ pub struct GlobalArgs {
     #[arg(long, env = "SHADOWKPI_LOG", global = true, default_value = "warn")]
     pub log_level: String,
 }
+
+impl GlobalArgs {
+    /// Where the services and the store are, as these options say.
+    pub fn services(&self) -> shadowkpi_client::services::ServiceAddrs {
+        shadowkpi_client::services::ServiceAddrs {
+            redis_url: self.redis_url.clone(),
+            ingest_addr: self.ingest_addr.clone(),
+            shadow_addr: self.shadow_addr.clone(),
+            export_addr: self.export_addr.clone(),
+            dryrun_addr: self.dryrun_addr.clone(),
+        }
+    }
+}

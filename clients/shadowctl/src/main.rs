@@ -7,25 +7,22 @@
 //! # Layout
 //! - [`cli`]: the clap command tree and global options.
 //! - [`cmd`]: one module per subcommand.
-//! - [`error`]: [`error::CliError`] and the exit codes of the contract.
+//! - [`error`]: the library's errors under the CLI's names, and the exit codes.
 //! - [`config`]: the `shadowkpi.toml` file (flags > env > file > defaults).
-//! - [`cluster`]: deployed services, or all four started in-process.
-//! - [`feedplan`]: the synthetic feed of all-in-one runs.
-//! - [`artifacts`]: artifact files and `latest` links.
 //! - [`progress`]: progress bars.
-//! - [`report`]: the dry-run accuracy report (Markdown, JSON, HTML with SVG).
+//!
+//! What is not parsing or printing lives in libraries: `shadowkpi-client`
+//! (the services deployed or all-in-one, the export client, the feed of a
+//! run, artifacts, the accuracy report), `shadowkpi-feed` (publishing) and
+//! `shadowkpi-bench` (the benchmark).
 #![warn(clippy::unwrap_used)]
 
-mod artifacts;
 mod cli;
-mod cluster;
 mod cmd;
 mod config;
 mod error;
-mod feedplan;
 mod globals;
 mod progress;
-mod report;
 
 use std::process::ExitCode;
 

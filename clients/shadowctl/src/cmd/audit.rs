@@ -62,7 +62,7 @@ pub async fn run(args: AuditArgs, global: &GlobalArgs) -> CliResult<ExitCode> {
         .map_err(|e| CliError::Service(format!("bundled schema: {e}")))?;
     let validator = jsonschema::validator_for(&schema)
         .map_err(|e| CliError::Service(format!("bundled schema: {e}")))?;
-    let files = crate::cmd::export::summary_files(&args.dir)
+    let files = shadowkpi_client::export::summary_files(&args.dir)
         .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", args.dir.display())))?;
     if files.is_empty() {
         return Err(CliError::Usage(format!(

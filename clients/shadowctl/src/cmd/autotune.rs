@@ -14,10 +14,10 @@ use shadowkpi_domain::params::ParamOverrides;
 use shadowkpi_domain::profile::Profile;
 use shadowkpi_domain::tick::Tick;
 
-use crate::artifacts::write_text;
 use crate::cmd::soak::{MODEL_HELP, resolve_model};
 use crate::error::{CliError, CliResult, EXIT_GATE};
 use crate::globals::GlobalArgs;
+use shadowkpi_client::artifacts::write_text;
 
 /// Flags of `shadowctl autotune`.
 #[derive(Debug, clap::Args)]
@@ -143,7 +143,7 @@ pub async fn run(args: AutotuneArgs, global: &GlobalArgs) -> CliResult<ExitCode>
     }
     let written = if any_passed {
         if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-            crate::artifacts::create_dir(dir)?;
+            shadowkpi_client::artifacts::create_dir(dir)?;
         }
         write_text(&args.out, &profile.to_json_string())?;
         Some(args.out.display().to_string())

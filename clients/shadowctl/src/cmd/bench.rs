@@ -167,7 +167,7 @@ impl Env {
                 "redis at {} is unreachable: {e}",
                 shadowkpi_runtime::config::redact_url(url)
             ),
-            hint: Some(crate::cluster::REDIS_HINT.into()),
+            hint: Some(shadowkpi_client::services::REDIS_HINT.into()),
         };
         let store = RedisStore::connect(url, StoreOptions::default())
             .await

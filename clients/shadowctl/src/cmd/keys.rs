@@ -6,9 +6,9 @@ use serde::Serialize;
 use shadowkpi_domain::export::keys::KeySchema;
 use shadowkpi_domain::symbol::normalize_symbol;
 
-use crate::cluster::connect_redis;
 use crate::error::{CliError, CliResult};
 use crate::globals::GlobalArgs;
+use shadowkpi_client::services::connect_redis;
 
 /// Flags of `shadowctl keys`.
 #[derive(Debug, clap::Args)]
@@ -60,7 +60,7 @@ pub async fn run(args: KeysArgs, global: &GlobalArgs) -> CliResult<ExitCode> {
         };
     let err = |e: shadowkpi_store::StoreError| CliError::StoreUnreachable {
         message: e.to_string(),
-        hint: Some(crate::cluster::REDIS_HINT.into()),
+        hint: Some(shadowkpi_client::services::REDIS_HINT.into()),
     };
     let mut rows = Vec::new();
     for key in store

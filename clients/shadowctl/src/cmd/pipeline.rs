@@ -11,20 +11,19 @@ use serde::Serialize;
 use shadowkpi_domain::accuracy::AccuracyStatus;
 use shadowkpi_domain::gate::Verdict;
 use shadowkpi_domain::summary::IterSummary;
-use shadowkpi_proto::v1::export_service_client::ExportServiceClient;
-use shadowkpi_proto::v1::{
-    self, ExportMode, ExportOptions, ExportSummariesRequest, export_summaries_request,
-};
+use shadowkpi_proto::v1::{self, ExportMode, ExportOptions};
 use tracing::Instrument;
 
-use crate::artifacts::{create_dir, update_latest, write_json};
-use crate::cluster::{Cluster, REDIS_HINT};
 use crate::cmd::feed::{ClockArg, FormatArg};
 use crate::cmd::soak::{SoakFlags, print_table as print_soak};
 use crate::cmd::validate::{ValidateFlags, print_table as print_accuracy};
 use crate::error::{CliError, CliResult, EXIT_GATE};
-use crate::feedplan::{FeedChoice, FeedPlan, REPLAY_TAIL_MARGIN_MS, ReplayFeed, ReplayRecording};
 use crate::globals::GlobalArgs;
+use shadowkpi_client::artifacts::{create_dir, update_latest, write_json};
+use shadowkpi_client::feedplan::{
+    FeedChoice, FeedPlan, REPLAY_TAIL_MARGIN_MS, ReplayFeed, ReplayRecording,
+};
+use shadowkpi_client::services::{Cluster, REDIS_HINT};
 use shadowkpi_domain::feed::split::{ReplaySplit, SplitAt, SplitRequest};
 
 /// Flags of `shadowctl pipeline`.
@@ -171,28 +170,6 @@ pub struct SymbolOutcome {
     pub accuracy: Option<AccuracyStatus>,
 }
 
-/// Streams `summaries` to exportd with `options`; a store reason is exit 3.
-pub async fn export(
-    cluster: &Cluster,
-    options: ExportOptions,
-    summaries: &[v1::IterSummary],
-) -> CliResult<v1::ExportReport> {
-    let channel = shadowkpi_runtime::client::connect("exportd", &cluster.export)
-        .await
-        .map_err(|e| CliError::Service(e.to_string()))?;
-    let mut msgs = vec![ExportSummariesRequest {
-        payload: Some(export_summaries_request::Payload::Options(options)),
-    }];
-    msgs.extend(summaries.iter().map(|s| ExportSummariesRequest {
-        payload: Some(export_summaries_request::Payload::Summary(s.clone())),
-    }));
-    let resp = ExportServiceClient::new(channel)
-        .export_summaries(tokio_stream::iter(msgs))
-        .await
-        .map_err(|s| CliError::from_status("export", &s))?;
-    Ok(resp.into_inner().report.unwrap_or_default())
-}
-
 /// Runs the command.
 pub async fn run(args: PipelineArgs, global: &GlobalArgs) -> CliResult<ExitCode> {
     let span = tracing::info_span!("shadowctl.pipeline");
@@ -217,7 +194,7 @@ async fn run_traced(mut args: PipelineArgs, global: &GlobalArgs) -> CliResult<Ex
         }
         Some(feed)
     };
-    let cluster = Cluster::start(global).await?;
+    let cluster = Cluster::start(&global.services()).await?;
     eprintln!("{}", cluster.describe());
     let result = phases(&args, global, &cluster, replay).await;
     cluster.stop().await;
@@ -301,7 +278,7 @@ async fn phases(
         None
     } else {
         FeedPlan::for_run(
-            &args.soak,
+            &args.soak.feed_spec(),
             soak_windows,
             dry_windows,
             args.validate_duration,
@@ -316,7 +293,7 @@ async fn phases(
     let root = args.soak.artifacts.join("pipeline");
     let (run_id, run_dir, summaries, soak_doc) = match &args.from_artifacts {
         Some(dir) => {
-            let loaded = crate::cmd::export::load_summaries(dir)?.summaries;
+            let loaded = shadowkpi_client::export::load_summaries(dir)?.summaries;
             let run_id = crate::cmd::soak::new_run_id("pipeline");
             let run_dir = root.join(&run_id);
             create_dir(&run_dir)?;
@@ -366,7 +343,13 @@ async fn phases(
         batch_size: 50,
         ..Default::default()
     };
-    let report = export(cluster, options, &summaries).await?;
+    let report = shadowkpi_client::export::export_summaries(
+        &cluster.export,
+        options,
+        summaries.iter().cloned(),
+    )
+    .await
+    .map_err(|s| CliError::from_status("export", &s))?;
     write_json(
         &run_dir.join("EXPORT_REPORT.json"),
         &ExportReportDoc::from(&report),
@@ -387,14 +370,16 @@ async fn phases(
         );
         // Exit 3 when the store could not be used (by the batches' reasons);
         // a command the store refused is a failure of the export (exit 1).
-        return Err(if crate::cmd::export::failures_store_unusable(&report) {
-            CliError::StoreUnreachable {
-                message,
-                hint: Some(REDIS_HINT.into()),
-            }
-        } else {
-            CliError::Service(message)
-        });
+        return Err(
+            if shadowkpi_client::export::failures_store_unusable(&report) {
+                CliError::StoreUnreachable {
+                    message,
+                    hint: Some(REDIS_HINT.into()),
+                }
+            } else {
+                CliError::Service(message)
+            },
+        );
     }
 
     // Phase 3: validate.

@@ -19,11 +19,11 @@ use shadowkpi_proto::v1::run_soak_response::Event;
 use shadowkpi_proto::v1::shadow_service_client::ShadowServiceClient;
 use shadowkpi_proto::v1::{self, ExecutionModel, RunSoakRequest};
 
-use crate::artifacts::{create_dir, update_latest, write_json};
-use crate::cluster::Cluster;
 use crate::error::{CliError, CliResult, EXIT_GATE};
-use crate::feedplan::{FeedChoice, FeedPlan};
 use crate::globals::GlobalArgs;
+use shadowkpi_client::artifacts::{create_dir, update_latest, write_json};
+use shadowkpi_client::feedplan::{FeedChoice, FeedPlan, SyntheticFeedSpec};
+use shadowkpi_client::services::Cluster;
 
 /// Help of every `--model` flag.
 pub const MODEL_HELP: &str = "Execution model set: a built-in one (lenient, shadow, dryrun) or one of the profile's `models` (list them with `shadowctl config show`)";
@@ -81,6 +81,20 @@ pub struct SoakFlags {
     /// a market maker earns on; docs/synthetic-market.md).
     #[arg(long, default_value_t = Scenario::Calibrated)]
     pub scenario: Scenario,
+}
+
+impl SoakFlags {
+    /// The synthetic feed these flags ask for.
+    pub fn feed_spec(&self) -> SyntheticFeedSpec {
+        SyntheticFeedSpec {
+            feed: self.feed,
+            window: self.duration,
+            rate: self.feed_rate,
+            symbols: self.symbols.clone(),
+            seed: self.seed,
+            scenario: self.scenario,
+        }
+    }
 }
 
 /// Flags of `shadowctl soak`.
@@ -406,10 +420,10 @@ pub fn print_table(doc: &SoakSummaryDoc) {
 
 /// Runs the command.
 pub async fn run(args: SoakArgs, global: &GlobalArgs) -> CliResult<ExitCode> {
-    let cluster = Cluster::start(global).await?;
+    let cluster = Cluster::start(&global.services()).await?;
     eprintln!("{}", cluster.describe());
     let feed = FeedPlan::for_run(
-        &args.soak,
+        &args.soak.feed_spec(),
         args.soak.iterations,
         0,
         Duration::ZERO,

@@ -14,11 +14,11 @@ use shadowkpi_proto::v1::dry_run_service_client::DryRunServiceClient;
 use shadowkpi_proto::v1::validate_response::Event;
 use shadowkpi_proto::v1::{self, ValidateRequest};
 
-use crate::artifacts::update_latest;
-use crate::cluster::Cluster;
 use crate::error::{CliError, CliResult, EXIT_GATE};
 use crate::globals::GlobalArgs;
-use crate::report::{ReportDoc, fmt_pct, fmt_value, write_all};
+use shadowkpi_client::artifacts::update_latest;
+use shadowkpi_client::report::{ReportDoc, fmt_pct, fmt_value, write_all};
+use shadowkpi_client::services::Cluster;
 
 /// Flags shared by `validate` and `pipeline`.
 #[derive(Debug, Clone, clap::Args)]
@@ -217,7 +217,7 @@ pub async fn run(args: ValidateArgs, global: &GlobalArgs) -> CliResult<ExitCode>
         Some(p) => crate::cmd::soak::read_profile(p)?,
         None => String::new(),
     };
-    let cluster = Cluster::start(global).await?;
+    let cluster = Cluster::start(&global.services()).await?;
     eprintln!("{}", cluster.describe());
     let req = request(
         &args.symbols,

@@ -17,22 +17,24 @@ use shadowkpi_domain::feed::decode::{TS_WALL_UNPACED, encode, field};
 use shadowkpi_domain::feed::split::{
     ReplaySplit, SplitRequest, format_span, format_utc, plan_split,
 };
-use shadowkpi_domain::feed::synthetic::{DEFAULT_START_MS, SyntheticConfig, SyntheticFeed};
+use shadowkpi_domain::feed::synthetic::{
+    DEFAULT_START_MS, Scenario, SyntheticConfig, SyntheticFeed,
+};
 use shadowkpi_domain::symbol::normalize_symbol;
 use shadowkpi_domain::tick::Tick;
 use shadowkpi_feed::{MergeClock, ReplayFormat, ReplaySource, read_replay};
 use shadowkpi_store::{Store, StoreError};
 use tokio::task::JoinHandle;
 
-use crate::cluster::Cluster;
-use crate::cmd::soak::SoakFlags;
-use crate::error::{CliError, CliResult};
+use crate::error::{ClientError, ClientResult};
+use crate::services::Cluster;
 
 /// The stream the feed is written to (the contract's default).
 pub const FEED_STREAM: &str = "lob:ticks";
 
 /// Which feed to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum FeedChoice {
     /// Synthetic in all-in-one mode, external otherwise.
     Auto,
@@ -40,6 +42,23 @@ pub enum FeedChoice {
     Synthetic,
     /// Do not publish: an order-book process feeds the stream.
     External,
+}
+
+/// The synthetic feed a soak asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyntheticFeedSpec {
+    /// Which feed.
+    pub feed: FeedChoice,
+    /// The soak's window length.
+    pub window: Duration,
+    /// Ticks per second per symbol (`--feed-rate`).
+    pub rate: f64,
+    /// The symbols.
+    pub symbols: Vec<String>,
+    /// Seed of the synthetic market.
+    pub seed: u64,
+    /// The market's scenario.
+    pub scenario: Scenario,
 }
 
 /// A planned feed this process publishes (or none).
@@ -55,18 +74,18 @@ impl FeedPlan {
     /// A feed for a soak of `soak_windows` windows followed by a dry run of
     /// `dry_windows` windows (0 for none) on fresh data.
     pub fn for_run(
-        flags: &SoakFlags,
+        flags: &SyntheticFeedSpec,
         soak_windows: u32,
         dry_windows: u32,
         dry_window: Duration,
         cluster: &Cluster,
-    ) -> CliResult<FeedPlan> {
+    ) -> ClientResult<FeedPlan> {
         let synthetic = match flags.feed {
             FeedChoice::Auto => cluster.in_process,
             FeedChoice::Synthetic => true,
             FeedChoice::External => false,
         };
-        let window_ms = flags.duration.as_millis() as i64;
+        let window_ms = flags.window.as_millis() as i64;
         // Slack past the last window: the engine emits a window once its
         // mark-outs are known, so event time must run a little beyond it.
         let slack_ms = 10_000 + window_ms / 10;
@@ -78,10 +97,10 @@ impl FeedPlan {
                 replay: None,
             });
         }
-        if !(flags.feed_rate.is_finite() && flags.feed_rate > 0.0) {
-            return Err(CliError::Usage(format!(
+        if !(flags.rate.is_finite() && flags.rate > 0.0) {
+            return Err(ClientError::Usage(format!(
                 "--feed-rate must be a positive number, got {}",
-                flags.feed_rate
+                flags.rate
             )));
         }
         let dry_ms = if dry_windows == 0 {
@@ -95,7 +114,7 @@ impl FeedPlan {
                 seed: flags.seed,
                 start_ms: DEFAULT_START_MS,
                 duration_ms: soak_ms + dry_ms,
-                rate: flags.feed_rate * flags.symbols.len() as f64,
+                rate: flags.rate * flags.symbols.len() as f64,
                 scenario: flags.scenario,
                 ..SyntheticConfig::default()
             }),
@@ -115,7 +134,7 @@ impl FeedPlan {
 
     /// Starts publishing the soak's part of the feed in the background. `None`
     /// for an external feed.
-    pub async fn start(&self, cluster: &Cluster) -> CliResult<Option<FeedTask>> {
+    pub async fn start(&self, cluster: &Cluster) -> ClientResult<Option<FeedTask>> {
         if let Some(r) = &self.replay {
             return r.start(cluster).map(Some);
         }
@@ -123,13 +142,13 @@ impl FeedPlan {
             return Ok(None);
         };
         let store = cluster.store.clone().ok_or_else(|| {
-            CliError::Usage(
+            ClientError::Usage(
                 "--feed synthetic with deployed services needs --redis-url (the services' Redis)"
                     .into(),
             )
         })?;
         let feed = SyntheticFeed::new(cfg.clone())
-            .map_err(|e| CliError::Usage(format!("synthetic feed: {e}")))?;
+            .map_err(|e| ClientError::Usage(format!("synthetic feed: {e}")))?;
         eprintln!(
             "feed: synthetic ({}), {} symbols, {:.0} ticks/s of event time, {} of event time, seed {} → {FEED_STREAM}",
             cfg.scenario,
@@ -205,14 +224,14 @@ impl std::fmt::Debug for FeedTask {
 impl FeedTask {
     /// Publishes the rest of the feed (the dry run's fresh data) once the
     /// soak's part is written.
-    pub async fn continue_for_dry_run(self) -> CliResult<FeedTask> {
+    pub async fn continue_for_dry_run(self) -> ClientResult<FeedTask> {
         let part = self
             .running
             .await
-            .map_err(|e| CliError::Service(format!("feed: {e}")))?
-            .map_err(|e| CliError::StoreUnreachable {
+            .map_err(|e| ClientError::Service(format!("feed: {e}")))?
+            .map_err(|e| ClientError::StoreUnreachable {
                 message: format!("feed: {e}"),
-                hint: Some(crate::cluster::REDIS_HINT.into()),
+                hint: Some(crate::services::REDIS_HINT.into()),
             })?;
         Ok(FeedTask {
             running: tokio::spawn(part.publish_until(None)),
@@ -243,11 +262,11 @@ pub struct ReplayRecording {
     pub skipped: u64,
 }
 
-fn usage(e: shadowkpi_feed::FeedError) -> CliError {
-    CliError::Usage(e.to_string())
+fn usage(e: shadowkpi_feed::FeedError) -> ClientError {
+    ClientError::Usage(e.to_string())
 }
 
-fn open_all(files: &[PathBuf]) -> CliResult<Vec<ReplaySource>> {
+fn open_all(files: &[PathBuf]) -> ClientResult<Vec<ReplaySource>> {
     files
         .iter()
         .map(|f| ReplaySource::open(f).map_err(usage))
@@ -264,11 +283,11 @@ impl ReplayRecording {
         format: ReplayFormat,
         clock: MergeClock,
         asked: Option<&[String]>,
-    ) -> CliResult<ReplayRecording> {
+    ) -> ClientResult<ReplayRecording> {
         let mut wanted = BTreeSet::new();
         for s in asked.unwrap_or_default() {
             wanted.insert(normalize_symbol(s).ok_or_else(|| {
-                CliError::Usage(format!("--symbols: `{s}` is empty once normalised"))
+                ClientError::Usage(format!("--symbols: `{s}` is empty once normalised"))
             })?);
         }
         // Each file alone first: which file holds what.
@@ -286,7 +305,7 @@ impl ReplayRecording {
                 .map(String::as_str)
                 .collect();
             if !extra.is_empty() {
-                return Err(CliError::Usage(format!(
+                return Err(ClientError::Usage(format!(
                     "{name} holds {} but --symbols asks for {} only: {} not asked for (replay files of the symbols asked for, or drop --symbols to run every symbol of the files)",
                     join(&held),
                     join(&wanted),
@@ -307,7 +326,7 @@ impl ReplayRecording {
             .collect::<Vec<_>>()
             .join(", ");
         if !missing.is_empty() {
-            return Err(CliError::Usage(format!(
+            return Err(ClientError::Usage(format!(
                 "--symbols {}: not in {label}, which hold {}",
                 missing.join(", "),
                 join(&found)
@@ -330,9 +349,10 @@ impl ReplayRecording {
 
     /// Splits the recording as `req` says; a part too short for its windows,
     /// or a split outside the recording, is a usage error naming the numbers.
-    pub fn split(self, req: &SplitRequest) -> CliResult<ReplayFeed> {
+    pub fn split(self, req: &SplitRequest) -> ClientResult<ReplayFeed> {
         let ts: Vec<i64> = self.ticks.iter().map(|t| t.ts_server_ms).collect();
-        let plan = plan_split(&ts, req, &self.label).map_err(|e| CliError::Usage(e.to_string()))?;
+        let plan =
+            plan_split(&ts, req, &self.label).map_err(|e| ClientError::Usage(e.to_string()))?;
         let (mut soak, mut dry) = (Vec::new(), Vec::new());
         for t in self.ticks {
             let ts = t.ts_server_ms;
@@ -415,9 +435,9 @@ impl ReplayFeed {
         out
     }
 
-    fn start(&self, cluster: &Cluster) -> CliResult<FeedTask> {
+    fn start(&self, cluster: &Cluster) -> ClientResult<FeedTask> {
         let store = cluster.store.clone().ok_or_else(|| {
-            CliError::Usage(
+            ClientError::Usage(
                 "--replay with deployed services needs --redis-url (the services' Redis) to publish the recording into the feed stream"
                     .into(),
             )

@@ -23,7 +23,7 @@ use shadowkpi_proto::convert::accuracy_status_from_wire;
 use shadowkpi_proto::v1::{AccuracyReport, KpiAccuracy};
 
 use crate::artifacts::{write_json, write_text};
-use crate::error::CliResult;
+use crate::error::ClientResult;
 
 /// `DRYRUN_ACCURACY_REPORT.json`.
 #[derive(Debug, Clone, Serialize)]
@@ -1032,7 +1032,7 @@ fn html_paths(s: &mut String, sym: &SymbolDoc) {
 }
 
 /// Writes the three report files into `dir`.
-pub fn write_all(dir: &Path, doc: &ReportDoc) -> CliResult<()> {
+pub fn write_all(dir: &Path, doc: &ReportDoc) -> ClientResult<()> {
     crate::artifacts::create_dir(dir)?;
     write_json(&dir.join("DRYRUN_ACCURACY_REPORT.json"), doc)?;
     write_text(&dir.join("DRYRUN_ACCURACY_REPORT.md"), &markdown(doc))?;

@@ -5,31 +5,31 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::error::{CliError, CliResult};
+use crate::error::{ClientError, ClientResult};
 
 /// Creates `dir` and its parents.
-pub fn create_dir(dir: &Path) -> CliResult<()> {
+pub fn create_dir(dir: &Path) -> ClientResult<()> {
     std::fs::create_dir_all(dir)
-        .map_err(|e| CliError::Usage(format!("cannot create {}: {e}", dir.display())))
+        .map_err(|e| ClientError::Usage(format!("cannot create {}: {e}", dir.display())))
 }
 
 /// Writes `value` as pretty JSON (with a trailing newline).
-pub fn write_json<T: Serialize>(path: &Path, value: &T) -> CliResult<()> {
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> ClientResult<()> {
     let mut text = serde_json::to_string_pretty(value)
-        .map_err(|e| CliError::Service(format!("cannot serialise {}: {e}", path.display())))?;
+        .map_err(|e| ClientError::Service(format!("cannot serialise {}: {e}", path.display())))?;
     text.push('\n');
     write_text(path, &text)
 }
 
 /// Writes a text file.
-pub fn write_text(path: &Path, text: &str) -> CliResult<()> {
+pub fn write_text(path: &Path, text: &str) -> ClientResult<()> {
     std::fs::write(path, text)
-        .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", path.display())))
+        .map_err(|e| ClientError::Usage(format!("cannot write {}: {e}", path.display())))
 }
 
 /// Points `<parent>/latest` at `<parent>/<name>` (a relative symlink where the
 /// platform has them, otherwise a `latest` file holding the name).
-pub fn update_latest(parent: &Path, name: &str) -> CliResult<PathBuf> {
+pub fn update_latest(parent: &Path, name: &str) -> ClientResult<PathBuf> {
     let link = parent.join("latest");
     // Replace an old link or file; a real directory named `latest` is left alone.
     if let Ok(meta) = std::fs::symlink_metadata(&link)
@@ -40,7 +40,7 @@ pub fn update_latest(parent: &Path, name: &str) -> CliResult<PathBuf> {
     #[cfg(unix)]
     {
         std::os::unix::fs::symlink(name, &link)
-            .map_err(|e| CliError::Usage(format!("cannot link {}: {e}", link.display())))?;
+            .map_err(|e| ClientError::Usage(format!("cannot link {}: {e}", link.display())))?;
     }
     #[cfg(not(unix))]
     {

@@ -12,11 +12,27 @@ use shadowkpi_runtime::{ServingHandle, Shutdown, normalize_endpoint};
 use shadowkpi_store::{MemoryStore, RedisStore, Store, StoreOptions};
 use tokio::net::TcpListener;
 
-use crate::error::{CliError, CliResult};
-use crate::globals::GlobalArgs;
+use crate::error::{ClientError, ClientResult};
 
 /// Hint printed when Redis cannot be reached.
 pub const REDIS_HINT: &str = "start Redis (e.g. `redis-server --port 6379 --save ''` or `docker compose up -d redis`), check REDIS_URL, or unset REDIS_URL to use the in-process store";
+
+/// Where the services are: every address unset (and no other) means
+/// all-in-one; a Redis URL is the store (and, deployed, the one this process
+/// reads directly).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceAddrs {
+    /// Redis URL of the feed and KPI store.
+    pub redis_url: Option<String>,
+    /// Address of ingestd.
+    pub ingest_addr: Option<String>,
+    /// Address of shadowd.
+    pub shadow_addr: Option<String>,
+    /// Address of exportd.
+    pub export_addr: Option<String>,
+    /// Address of dryrund.
+    pub dryrun_addr: Option<String>,
+}
 
 /// The services a command talks to.
 #[derive(Debug)]
@@ -38,10 +54,10 @@ pub struct Cluster {
 }
 
 /// Connects to a Redis URL and checks it answers; exit 3 otherwise.
-pub async fn connect_redis(url: &str) -> CliResult<Arc<dyn Store>> {
+pub async fn connect_redis(url: &str) -> ClientResult<Arc<dyn Store>> {
     let store = RedisStore::connect(url, StoreOptions::default())
         .await
-        .map_err(|e| CliError::StoreUnreachable {
+        .map_err(|e| ClientError::StoreUnreachable {
             message: format!(
                 "redis at {} is unreachable: {e}",
                 shadowkpi_runtime::config::redact_url(url)
@@ -51,20 +67,20 @@ pub async fn connect_redis(url: &str) -> CliResult<Arc<dyn Store>> {
     Ok(Arc::new(store))
 }
 
-async fn loopback() -> CliResult<TcpListener> {
+async fn loopback() -> ClientResult<TcpListener> {
     TcpListener::bind("127.0.0.1:0")
         .await
-        .map_err(|e| CliError::Service(format!("cannot bind a loopback port: {e}")))
+        .map_err(|e| ClientError::Service(format!("cannot bind a loopback port: {e}")))
 }
 
-fn serve_err(e: shadowkpi_runtime::server::ServeError) -> CliError {
-    CliError::Service(format!("cannot start an in-process service: {e}"))
+fn serve_err(e: shadowkpi_runtime::server::ServeError) -> ClientError {
+    ClientError::Service(format!("cannot start an in-process service: {e}"))
 }
 
 impl Cluster {
     /// Uses the configured addresses, or starts all four services in-process
     /// when none is configured.
-    pub async fn start(global: &GlobalArgs) -> CliResult<Cluster> {
+    pub async fn start(global: &ServiceAddrs) -> ClientResult<Cluster> {
         let any_remote = global.ingest_addr.is_some()
             || global.shadow_addr.is_some()
             || global.export_addr.is_some()
@@ -96,7 +112,7 @@ impl Cluster {
     }
 
     /// Starts all four services in-process on loopback ports over `store`.
-    pub async fn in_process(store: Arc<dyn Store>) -> CliResult<Cluster> {
+    pub async fn in_process(store: Arc<dyn Store>) -> ClientResult<Cluster> {
         let shutdown = Shutdown::new();
         let (li, ls, le, ld) = (
             loopback().await?,
@@ -107,7 +123,7 @@ impl Cluster {
         let url = |l: &TcpListener| {
             l.local_addr()
                 .map(|a| format!("http://{a}"))
-                .map_err(|e| CliError::Service(e.to_string()))
+                .map_err(|e| ClientError::Service(e.to_string()))
         };
         let (ingest, shadow, export, dryrun) = (url(&li)?, url(&ls)?, url(&le)?, url(&ld)?);
         let handles = vec![

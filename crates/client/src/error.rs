@@ -1,0 +1,175 @@
+//! CLI errors and the exit codes of the contract: 0 success, 1 a gate or
+//! validation failed, 2 usage or input error, 3 the store was unreachable.
+
+use std::process::ExitCode;
+
+use shadowkpi_runtime::status::Reason;
+
+/// Exit code: a gate or validation failed.
+pub const EXIT_GATE: u8 = 1;
+/// Exit code: usage or input error.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: the store (Redis) was unreachable.
+pub const EXIT_STORE: u8 = 3;
+/// Exit code: a service failed (also [`EXIT_GATE`]'s number).
+pub const EXIT_SERVICE: u8 = 1;
+
+/// An error that ends the command.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Bad flags, bad files, bad input (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// The store could not be reached (exit 3).
+    #[error("{message}")]
+    StoreUnreachable {
+        /// What failed, naming the URL without password.
+        message: String,
+        /// How to fix it.
+        hint: Option<String>,
+    },
+    /// A service failed or could not be reached (exit 1).
+    #[error("{0}")]
+    Service(String),
+}
+
+impl ClientError {
+    /// The process exit code.
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(match self {
+            ClientError::Usage(_) => EXIT_USAGE,
+            ClientError::StoreUnreachable { .. } => EXIT_STORE,
+            ClientError::Service(_) => EXIT_SERVICE,
+        })
+    }
+
+    /// A hint to print after the error, if any.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            ClientError::StoreUnreachable { hint, .. } => hint.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Maps a gRPC status to a CLI error from its code and its `ErrorInfo`
+    /// reason only, never its message: a store reason that says the store
+    /// could not be used is exit 3, `INVALID_ARGUMENT`, `FAILED_PRECONDITION`
+    /// and `NOT_FOUND` otherwise are exit 2, anything else exit 1.
+    pub fn from_status(what: &str, s: &tonic::Status) -> Self {
+        let message = format!("{what}: {}", s.message());
+        match exit_code_of(s) {
+            EXIT_STORE => ClientError::StoreUnreachable {
+                message,
+                hint: Some(crate::services::REDIS_HINT.into()),
+            },
+            EXIT_USAGE => ClientError::Usage(message),
+            _ => ClientError::Service(format!("{message} ({:?})", s.code())),
+        }
+    }
+}
+
+/// The exit code of a reason when a command fails with it.
+pub fn exit_code_of_reason(r: Reason) -> u8 {
+    if r.is_store_unusable() {
+        EXIT_STORE
+    } else {
+        match r.code() {
+            tonic::Code::InvalidArgument
+            | tonic::Code::FailedPrecondition
+            | tonic::Code::NotFound => EXIT_USAGE,
+            _ => EXIT_SERVICE,
+        }
+    }
+}
+
+/// The exit code of a failed call: from the status's reason when it carries
+/// one of ours, else from its code alone.
+pub fn exit_code_of(s: &tonic::Status) -> u8 {
+    match Reason::of_status(s) {
+        Some(r) => exit_code_of_reason(r),
+        None => match s.code() {
+            tonic::Code::InvalidArgument
+            | tonic::Code::FailedPrecondition
+            | tonic::Code::NotFound => EXIT_USAGE,
+            _ => EXIT_SERVICE,
+        },
+    }
+}
+
+/// Result alias of the CLI.
+pub type ClientResult<T> = Result<T, ClientError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shadowkpi_runtime::status;
+
+    /// The exit code of every reason, by name; the same as the contract's
+    /// table of reasons says.
+    #[test]
+    fn every_reason_has_the_exit_code_of_the_contract() {
+        let expected = [
+            ("STORE_UNREACHABLE", 3),
+            ("STORE_TIMEOUT", 3),
+            ("STORE_AUTH", 3),
+            ("STORE_CONFIG", 3),
+            ("STORE_COMMAND", 1),
+            ("STORE_CIRCUIT_OPEN", 3),
+            ("INVALID_ARGUMENT", 2),
+            ("FEED_UNAVAILABLE", 1),
+            ("EXPORT_FAILED", 1),
+            ("OVERLOADED", 1),
+            ("DEADLINE_EXCEEDED", 1),
+            ("SHUTTING_DOWN", 1),
+        ];
+        assert_eq!(Reason::ALL.len(), expected.len());
+        let contract = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/contract.md"),
+        )
+        .unwrap();
+        for (name, exit) in expected {
+            let r = Reason::parse(name).unwrap();
+            assert_eq!(exit_code_of_reason(r), exit, "{name}");
+            let s = status::status(r, "any wording at all");
+            assert_eq!(exit_code_of(&s), exit, "{name}");
+            assert_eq!(
+                ClientError::from_status("x", &s).exit_code(),
+                ExitCode::from(exit),
+                "{name}"
+            );
+            // The contract's row: | `REASON` | `CODE` | when | exit |
+            let code = format!("{:?}", r.code());
+            let row = contract
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{name}` |")))
+                .unwrap_or_else(|| panic!("docs/contract.md has no row for {name}"));
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            assert_eq!(
+                cells[2].trim_matches('`').replace('_', "").to_lowercase(),
+                code.to_lowercase(),
+                "{row}"
+            );
+            assert_eq!(cells[4], exit.to_string(), "{row}");
+        }
+    }
+
+    #[test]
+    fn the_message_never_decides_the_exit_code() {
+        // A store-like message without the reason is just UNAVAILABLE: exit 1.
+        let s = tonic::Status::unavailable("kpi store: store unavailable: redis down");
+        assert_eq!(exit_code_of(&s), EXIT_SERVICE);
+        // The reason with any message is exit 3.
+        let s = status::status(Reason::StoreUnreachable, "reworded entirely");
+        assert_eq!(exit_code_of(&s), EXIT_STORE);
+        // Codes without a reason keep their meaning.
+        assert_eq!(
+            exit_code_of(&tonic::Status::invalid_argument("x")),
+            EXIT_USAGE
+        );
+        assert_eq!(exit_code_of(&tonic::Status::not_found("x")), EXIT_USAGE);
+        assert_eq!(exit_code_of(&tonic::Status::internal("x")), EXIT_SERVICE);
+        let e = ClientError::from_status("validate", &status::status(Reason::StoreAuth, "no"));
+        assert!(matches!(e, ClientError::StoreUnreachable { .. }), "{e:?}");
+        assert!(e.hint().is_some());
+    }
+}
