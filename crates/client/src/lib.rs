@@ -9,6 +9,8 @@
 //!   in this process, and what a failed batch says about the store.
 //! - [`feedplan`]: the feed of a soak or pipeline (synthetic, a split
 //!   recording, or external), published in two parts.
+//! - [`soak`], [`validate`]: the soak and dry-run clients; each writes its
+//!   artifacts as the stream delivers them and tells an [`soak::Observer`].
 //! - [`artifacts`]: artifact files and `latest` links.
 //! - [`report`]: the dry-run accuracy report (Markdown, JSON, HTML with SVG).
 //! - [`error`]: [`ClientError`], decided from gRPC codes and reasons only, and
@@ -21,5 +23,7 @@ pub mod export;
 pub mod feedplan;
 pub mod report;
 pub mod services;
+pub mod soak;
+pub mod validate;
 
 pub use error::{ClientError, ClientResult};

@@ -308,15 +308,16 @@ async fn phases(
         None => {
             let req = crate::cmd::soak::request(&args.soak, None)?;
             let mut run_dir = PathBuf::new();
-            let outcome = crate::cmd::soak::soak(
+            let mut progress =
+                crate::progress::RunProgress::new(u64::from(req.iterations), "soak", quiet);
+            let outcome = shadowkpi_client::soak::run_soak(
                 cluster,
-                &args.soak,
                 req,
                 |id| {
                     run_dir = root.join(id);
                     run_dir.join("soak")
                 },
-                quiet,
+                &mut progress,
             )
             .await?;
             eprintln!(
@@ -412,11 +413,13 @@ async fn phases(
             Some(dir) => format!("the ITER_SUMMARY files in {}", dir.display()),
             None => format!("the ITER_SUMMARY files of soak {run_id}"),
         };
-        let (doc, _) = crate::cmd::validate::validate(
+        let mut progress =
+            crate::progress::RunProgress::new(u64::from(req.iterations), "dry run", quiet);
+        let (doc, _) = shadowkpi_client::validate::run_validate(
             cluster,
             req,
             |_| run_dir.join("dryrun"),
-            quiet,
+            &mut progress,
             Some((&soak, source)),
         )
         .await?;

@@ -1,29 +1,23 @@
 //! `shadowctl soak`: run a shadow soak and write its artifacts.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-use serde::Serialize;
 use shadowkpi_domain::engine::ModelSetSpec;
 use shadowkpi_domain::engine::model_spec::DEFAULT_SOAK_MODEL;
 use shadowkpi_domain::feed::synthetic::Scenario;
-use shadowkpi_domain::gate::{GateThresholds, SoakVerdict, Verdict};
-use shadowkpi_domain::kpi::KpiSet;
 use shadowkpi_domain::params::StrategyParams;
 use shadowkpi_domain::profile::Profile;
-use shadowkpi_domain::summary::IterSummary;
-use shadowkpi_proto::v1::run_soak_response::Event;
-use shadowkpi_proto::v1::shadow_service_client::ShadowServiceClient;
 use shadowkpi_proto::v1::{self, ExecutionModel, RunSoakRequest};
 
 use crate::error::{CliError, CliResult, EXIT_GATE};
 use crate::globals::GlobalArgs;
-use shadowkpi_client::artifacts::{create_dir, update_latest, write_json};
+use shadowkpi_client::artifacts::update_latest;
 use shadowkpi_client::feedplan::{FeedChoice, FeedPlan, SyntheticFeedSpec};
 use shadowkpi_client::services::Cluster;
+use shadowkpi_client::soak::{SoakSummaryDoc, run_soak};
 
 /// Help of every `--model` flag.
 pub const MODEL_HELP: &str = "Execution model set: a built-in one (lenient, shadow, dryrun) or one of the profile's `models` (list them with `shadowctl config show`)";
@@ -123,74 +117,6 @@ pub struct SoakArgs {
     pub run_id: Option<String>,
 }
 
-/// `SOAK_SUMMARY.json`.
-#[derive(Debug, Clone, Serialize)]
-pub struct SoakSummaryDoc {
-    /// Format version.
-    pub schema_version: String,
-    /// Run id.
-    pub run_id: String,
-    /// GO or HOLD.
-    pub verdict: Verdict,
-    /// Windows completed.
-    pub windows: u32,
-    /// Windows requested.
-    pub iterations: u32,
-    /// Window length, ms.
-    pub window_ms: u64,
-    /// Profile or preset.
-    pub profile: String,
-    /// Feed description.
-    pub source: String,
-    /// The execution model set of the soak.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub model: Option<shadowkpi_domain::summary::ModelSetInfo>,
-    /// Gate thresholds.
-    pub thresholds: GateThresholds,
-    /// Per-symbol verdict, aggregates and reasons.
-    pub symbols: BTreeMap<String, SymbolDoc>,
-}
-
-/// One symbol of `SOAK_SUMMARY.json`.
-#[derive(Debug, Clone, Serialize)]
-pub struct SymbolDoc {
-    /// GO or HOLD.
-    pub verdict: Verdict,
-    /// Median KPIs over the windows.
-    pub aggregate: KpiSet,
-    /// Windows with data.
-    pub windows: u32,
-    /// Every missed threshold.
-    pub reasons: Vec<String>,
-    /// Effective parameters.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub params: Option<StrategyParams>,
-    /// Where each parameter came from, by field: `built-in`, `defaults`,
-    /// `symbols.<SYMBOL>`, `presets.<NAME>` or `request`.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub param_sources: BTreeMap<String, String>,
-    /// The price and size grid: the profile's, or `inferred`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub grid: Option<String>,
-}
-
-/// What a soak produced.
-#[derive(Debug, Clone)]
-pub struct SoakOutcome {
-    /// Run id.
-    pub run_id: String,
-    /// Folder of the artifacts.
-    pub dir: PathBuf,
-    /// The summaries, in order.
-    pub summaries: Vec<v1::IterSummary>,
-    /// The gate verdict.
-    pub verdict: SoakVerdict,
-    /// The summary document written.
-    pub doc: SoakSummaryDoc,
-    /// The auto-export report, if requested.
-    pub export_report: Option<v1::ExportReport>,
-}
-
 /// Reads a profile file with its latency recordings (relative to the file)
 /// and returns it as self-contained JSON for a service.
 pub fn read_profile(path: &Path) -> CliResult<String> {
@@ -203,141 +129,13 @@ pub fn new_run_id(prefix: &str) -> String {
     shadowd::soak::new_run_id(prefix)
 }
 
-/// Runs a soak on `cluster` and writes its artifacts into `dir` (created).
-pub async fn soak(
-    cluster: &Cluster,
-    flags: &SoakFlags,
-    request: RunSoakRequest,
-    dir_for: impl FnOnce(&str) -> PathBuf,
-    quiet: bool,
-) -> CliResult<SoakOutcome> {
-    let channel = shadowkpi_runtime::client::connect("shadowd", &cluster.shadow)
-        .await
-        .map_err(|e| CliError::Service(e.to_string()))?;
-    // A window summary carries every symbol's equity path: more than the
-    // default 4 MiB for a few thousand symbols.
-    let mut stream = ShadowServiceClient::new(channel)
-        .max_decoding_message_size(exportd::MAX_MESSAGE_BYTES)
-        .run_soak(request.clone())
-        .await
-        .map_err(|s| CliError::from_status("soak", &s))?
-        .into_inner();
-
-    let progress = crate::progress::bar(u64::from(request.iterations), "soak", quiet);
-    let mut run_id = String::new();
-    let mut dir = PathBuf::new();
-    let mut summaries = Vec::new();
-    let mut params = BTreeMap::new();
-    let mut profile = String::new();
-    let mut model = None;
-    let mut sources = BTreeMap::new();
-    let mut verdict_wire = None;
-    let mut export_report = None;
-    let mut dir_for = Some(dir_for);
-    while let Some(msg) = stream
-        .message()
-        .await
-        .map_err(|s| CliError::from_status("soak", &s))?
-    {
-        match msg.event {
-            Some(Event::Started(s)) => {
-                run_id = s.run_id.clone();
-                profile = s.profile.clone();
-                model = s.model.map(Into::into);
-                params = s.params;
-                sources = s.param_sources;
-                if !quiet {
-                    print_started(&run_id, &profile, model.as_ref(), &params, &sources);
-                }
-                dir = dir_for.take().map(|f| f(&run_id)).unwrap_or_default();
-                create_dir(&dir)?;
-                progress.set_message(format!("soak {run_id}"));
-            }
-            Some(Event::Summary(s)) => {
-                let doc = IterSummary::from(&s);
-                write_json(
-                    &dir.join(format!("ITER_SUMMARY_{:03}.json", s.iteration)),
-                    &doc,
-                )?;
-                progress.inc(1);
-                summaries.push(s);
-            }
-            Some(Event::Verdict(v)) => verdict_wire = Some(v),
-            Some(Event::ExportReport(r)) => export_report = Some(r),
-            None => {}
-        }
-    }
-    progress.finish_and_clear();
-    let verdict_wire = verdict_wire
-        .ok_or_else(|| CliError::Service("shadowd ended the soak without a verdict".into()))?;
-    let verdict = SoakVerdict::from(&verdict_wire);
-    let thresholds: GateThresholds = verdict_wire
-        .thresholds
-        .as_ref()
-        .map(Into::into)
-        .unwrap_or_default();
-    let base = StrategyParams::default();
-    let doc = SoakSummaryDoc {
-        schema_version: shadowkpi_domain::summary::SCHEMA_VERSION.into(),
-        run_id: run_id.clone(),
-        verdict: verdict.verdict,
-        windows: verdict_wire.windows,
-        iterations: request.iterations,
-        window_ms: request.window_ms,
-        profile,
-        source: summaries
-            .first()
-            .map(|s| s.source.clone())
-            .unwrap_or_default(),
-        model,
-        thresholds,
-        symbols: verdict
-            .symbols
-            .iter()
-            .map(|s| {
-                (
-                    s.symbol.clone(),
-                    SymbolDoc {
-                        verdict: s.verdict,
-                        aggregate: s.aggregate.clone(),
-                        windows: s.windows,
-                        reasons: s.reasons.clone(),
-                        params: params
-                            .get(&s.symbol)
-                            .map(|p| shadowkpi_proto::convert::params_over(&base, p)),
-                        param_sources: sources
-                            .get(&s.symbol)
-                            .map(|p| p.sources.clone())
-                            .unwrap_or_default(),
-                        grid: sources.get(&s.symbol).map(|p| p.grid.clone()),
-                    },
-                )
-            })
-            .collect(),
-    };
-    write_json(&dir.join("SOAK_SUMMARY.json"), &doc)?;
-    let _ = flags;
-    Ok(SoakOutcome {
-        run_id,
-        dir,
-        summaries,
-        verdict,
-        doc,
-        export_report,
-    })
-}
-
 /// The soak's first lines (stderr): its model set and each symbol's effective
 /// parameters with where each came from.
-fn print_started(
-    run_id: &str,
-    profile: &str,
-    model: Option<&shadowkpi_domain::summary::ModelSetInfo>,
-    params: &BTreeMap<String, v1::StrategyParams>,
-    sources: &BTreeMap<String, v1::ParamSources>,
-) {
+pub fn print_started(s: &v1::SoakStarted) {
+    let (run_id, profile, params, sources) = (&s.run_id, &s.profile, &s.params, &s.param_sources);
+    let model: Option<shadowkpi_domain::summary::ModelSetInfo> = s.model.clone().map(Into::into);
     eprintln!("soak {run_id} (profile: {profile})");
-    if let Some(m) = model {
+    if let Some(m) = &model {
         eprintln!("model set {}: {}", m.name, m.description);
     }
     let base = StrategyParams::default();
@@ -440,7 +238,9 @@ pub async fn run(args: SoakArgs, global: &GlobalArgs) -> CliResult<ExitCode> {
         });
     }
     let root = args.soak.artifacts.join("soak");
-    let result = soak(&cluster, &args.soak, req, |id| root.join(id), global.json).await;
+    let mut progress =
+        crate::progress::RunProgress::new(u64::from(req.iterations), "soak", global.json);
+    let result = run_soak(&cluster, req, |id| root.join(id), &mut progress).await;
     if let Some(t) = feed_task {
         t.abort();
     }

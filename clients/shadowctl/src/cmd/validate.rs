@@ -9,16 +9,14 @@ use std::time::Duration;
 use comfy_table::{Cell, Color, Table, presets::UTF8_FULL_CONDENSED};
 use shadowkpi_domain::accuracy::AccuracyStatus;
 use shadowkpi_domain::engine::model_spec::DEFAULT_DRYRUN_MODEL;
-use shadowkpi_domain::summary::IterSummary;
-use shadowkpi_proto::v1::dry_run_service_client::DryRunServiceClient;
-use shadowkpi_proto::v1::validate_response::Event;
 use shadowkpi_proto::v1::{self, ValidateRequest};
 
 use crate::error::{CliError, CliResult, EXIT_GATE};
 use crate::globals::GlobalArgs;
 use shadowkpi_client::artifacts::update_latest;
-use shadowkpi_client::report::{ReportDoc, fmt_pct, fmt_value, write_all};
+use shadowkpi_client::report::{ReportDoc, fmt_pct, fmt_value};
 use shadowkpi_client::services::Cluster;
+use shadowkpi_client::validate::run_validate;
 
 /// Flags shared by `validate` and `pipeline`.
 #[derive(Debug, Clone, clap::Args)]
@@ -108,60 +106,6 @@ pub fn request(
     }
 }
 
-/// The soak's window summaries for the report (see
-/// [`ReportDoc::attach_soak`]) and where they came from.
-pub type SoakSeries<'a> = (&'a [IterSummary], String);
-
-/// Runs a validation on `cluster`; the report is written under
-/// `dir_for(run_id)`, with the soak's per-window series when `soak` has them.
-pub async fn validate(
-    cluster: &Cluster,
-    req: ValidateRequest,
-    dir_for: impl FnOnce(&str) -> PathBuf,
-    quiet: bool,
-    soak: Option<SoakSeries<'_>>,
-) -> CliResult<(ReportDoc, PathBuf)> {
-    let channel = shadowkpi_runtime::client::connect("dryrund", &cluster.dryrun)
-        .await
-        .map_err(|e| CliError::Service(e.to_string()))?;
-    // The report carries every symbol's equity path over all iterations.
-    let mut stream = DryRunServiceClient::new(channel)
-        .max_decoding_message_size(exportd::MAX_MESSAGE_BYTES)
-        .validate(req.clone())
-        .await
-        .map_err(status_err)?
-        .into_inner();
-    let bar = crate::progress::bar(u64::from(req.iterations), "dry run", quiet);
-    let mut report = None;
-    let mut last_iteration = 0;
-    while let Some(msg) = stream.message().await.map_err(status_err)? {
-        match msg.event {
-            Some(Event::Progress(p)) if p.iteration != last_iteration => {
-                last_iteration = p.iteration;
-                bar.set_position(u64::from(p.iteration));
-            }
-            Some(Event::Progress(_)) => {}
-            Some(Event::Report(r)) => report = Some(r),
-            None => {}
-        }
-    }
-    bar.finish_and_clear();
-    let report =
-        report.ok_or_else(|| CliError::Service("dryrund ended without a report".into()))?;
-    let mut doc = ReportDoc::from_wire(&report);
-    if let Some((summaries, source)) = soak {
-        doc.attach_soak(summaries, source);
-    }
-    let dir = dir_for(&doc.run_id);
-    write_all(&dir, &doc)?;
-    Ok((doc, dir))
-}
-
-/// A store reason from dryrund is exit 3; everything else keeps its kind.
-fn status_err(s: tonic::Status) -> CliError {
-    CliError::from_status("validate", &s)
-}
-
 fn color(s: AccuracyStatus) -> Color {
     match s {
         AccuracyStatus::Pass => Color::Green,
@@ -232,7 +176,9 @@ pub async fn run(args: ValidateArgs, global: &GlobalArgs) -> CliResult<ExitCode>
         profile_json,
     );
     let root = args.artifacts.join("dryrun");
-    let result = validate(&cluster, req, |id| root.join(id), global.json, None).await;
+    let mut progress =
+        crate::progress::RunProgress::new(u64::from(req.iterations), "dry run", global.json);
+    let result = run_validate(&cluster, req, |id| root.join(id), &mut progress, None).await;
     cluster.stop().await;
     let (doc, dir) = result?;
     update_latest(&root, &doc.run_id)?;
