@@ -25,37 +25,49 @@ pub fn bar(len: u64, phase: &str, quiet: bool) -> ProgressBar {
     pb
 }
 
-/// A soak or dry run shown on stderr: a bar of its windows and, for a soak,
-/// its first lines (model set and each symbol's parameters with where each
-/// came from). Nothing with `quiet`.
+/// A soak, dry run or pipeline shown on stderr: a bar of each phase's
+/// windows, the soak's first lines (model set and each symbol's parameters
+/// with where each came from) and each phase's outcome line. Only the
+/// outcome lines with `quiet`.
 pub struct RunProgress {
-    bar: ProgressBar,
+    bar: Option<ProgressBar>,
     quiet: bool,
 }
 
 impl RunProgress {
-    /// A run of `len` windows labelled `phase`.
-    pub fn new(len: u64, phase: &str, quiet: bool) -> Self {
-        Self {
-            bar: bar(len, phase, quiet),
-            quiet,
-        }
+    /// Progress shown unless `quiet`.
+    pub fn new(quiet: bool) -> Self {
+        Self { bar: None, quiet }
     }
 }
 
 impl Observer for RunProgress {
+    fn phase_started(&mut self, phase: &str, len: u64) {
+        self.bar = Some(bar(len, phase, self.quiet));
+    }
+
+    fn note(&mut self, line: &str) {
+        eprintln!("{line}");
+    }
+
     fn soak_started(&mut self, s: &v1::SoakStarted) {
         if !self.quiet {
             crate::cmd::soak::print_started(s);
         }
-        self.bar.set_message(format!("soak {}", s.run_id));
+        if let Some(b) = &self.bar {
+            b.set_message(format!("soak {}", s.run_id));
+        }
     }
 
     fn advanced(&mut self, position: u64) {
-        self.bar.set_position(position);
+        if let Some(b) = &self.bar {
+            b.set_position(position);
+        }
     }
 
     fn finished(&mut self) {
-        self.bar.finish_and_clear();
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
     }
 }

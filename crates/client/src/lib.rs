@@ -11,6 +11,7 @@
 //!   recording, or external), published in two parts.
 //! - [`soak`], [`validate`]: the soak and dry-run clients; each writes its
 //!   artifacts as the stream delivers them and tells an [`soak::Observer`].
+//! - [`pipeline`]: soak → export → dry run → gate in one run folder.
 //! - [`artifacts`]: artifact files and `latest` links.
 //! - [`report`]: the dry-run accuracy report (Markdown, JSON, HTML with SVG).
 //! - [`error`]: [`ClientError`], decided from gRPC codes and reasons only, and
@@ -21,6 +22,7 @@ pub mod artifacts;
 pub mod error;
 pub mod export;
 pub mod feedplan;
+pub mod pipeline;
 pub mod report;
 pub mod services;
 pub mod soak;

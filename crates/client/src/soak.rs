@@ -20,6 +20,10 @@ use crate::services::Cluster;
 /// What a caller sees of a running soak or dry run (a progress bar, the
 /// soak's first lines); every method does nothing by default.
 pub trait Observer {
+    /// A phase (`soak`, `dry run`) of `len` windows begins.
+    fn phase_started(&mut self, _phase: &str, _len: u64) {}
+    /// A line worth telling a person (what a phase did).
+    fn note(&mut self, _line: &str) {}
     /// The soak started: run id, profile, model set, each symbol's
     /// parameters and where they came from.
     fn soak_started(&mut self, _started: &v1::SoakStarted) {}
@@ -123,6 +127,7 @@ pub async fn run_soak(
         .map_err(|s| ClientError::from_status("soak", &s))?
         .into_inner();
 
+    observer.phase_started("soak", u64::from(request.iterations));
     let mut run_id = String::new();
     let mut dir = PathBuf::new();
     let mut summaries = Vec::new();

@@ -36,6 +36,7 @@ pub async fn run_validate(
         .await
         .map_err(status_err)?
         .into_inner();
+    observer.phase_started("dry run", u64::from(req.iterations));
     let mut report = None;
     let mut last_iteration = 0;
     while let Some(msg) = stream.message().await.map_err(status_err)? {

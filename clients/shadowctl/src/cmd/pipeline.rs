@@ -1,17 +1,12 @@
 //! `shadowctl pipeline`: soak → export → validate → gate, as one traced
 //! operation with every phase's artifacts in one run folder.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-use serde::Serialize;
-use shadowkpi_domain::accuracy::AccuracyStatus;
-use shadowkpi_domain::gate::Verdict;
-use shadowkpi_domain::summary::IterSummary;
-use shadowkpi_proto::v1::{self, ExportMode, ExportOptions};
+use shadowkpi_proto::v1::{ExportMode, ExportOptions};
 use tracing::Instrument;
 
 use crate::cmd::feed::{ClockArg, FormatArg};
@@ -19,12 +14,14 @@ use crate::cmd::soak::{SoakFlags, print_table as print_soak};
 use crate::cmd::validate::{ValidateFlags, print_table as print_accuracy};
 use crate::error::{CliError, CliResult, EXIT_GATE};
 use crate::globals::GlobalArgs;
-use shadowkpi_client::artifacts::{create_dir, update_latest, write_json};
 use shadowkpi_client::feedplan::{
     FeedChoice, FeedPlan, REPLAY_TAIL_MARGIN_MS, ReplayFeed, ReplayRecording,
 };
-use shadowkpi_client::services::{Cluster, REDIS_HINT};
-use shadowkpi_domain::feed::split::{ReplaySplit, SplitAt, SplitRequest};
+use shadowkpi_client::pipeline::{
+    PipelineOutcome, PipelinePlan, PipelineSummary, ReplayDoc, run_pipeline,
+};
+use shadowkpi_client::services::Cluster;
+use shadowkpi_domain::feed::split::{SplitAt, SplitRequest};
 
 /// Flags of `shadowctl pipeline`.
 #[derive(Debug, clap::Args)]
@@ -119,57 +116,6 @@ impl GivenFlags {
     }
 }
 
-/// `PIPELINE_SUMMARY.json`.
-#[derive(Debug, Serialize)]
-pub struct PipelineSummary {
-    /// Pipeline run id (also the soak's).
-    pub run_id: String,
-    /// Where the services ran.
-    pub services: String,
-    /// Soak verdict (absent with --from-artifacts).
-    pub soak_verdict: Option<Verdict>,
-    /// Windows soaked or loaded.
-    pub windows: usize,
-    /// Keys written by the export.
-    pub exported_keys: u64,
-    /// Export batches that failed.
-    pub export_batches_failed: u32,
-    /// Overall accuracy (absent with --skip-validate).
-    pub accuracy: Option<AccuracyStatus>,
-    /// Per-symbol outcome.
-    pub symbols: BTreeMap<String, SymbolOutcome>,
-    /// Final decision: GO only when the soak is GO and no KPI blocks.
-    pub decision: &'static str,
-    /// Wall time of each phase, ms.
-    pub phase_ms: BTreeMap<&'static str, u64>,
-    /// With --replay: the files and where they split.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub replay: Option<ReplayDoc>,
-}
-
-/// The `replay` section of `PIPELINE_SUMMARY.json`.
-#[derive(Debug, Serialize)]
-pub struct ReplayDoc {
-    /// The files, as given.
-    pub files: Vec<String>,
-    /// The split as asked (`70%` or an event time).
-    pub split: String,
-    /// Where it split and what each part ran.
-    #[serde(flatten)]
-    pub plan: ReplaySplit,
-}
-
-/// One symbol of the pipeline summary.
-#[derive(Debug, Default, Serialize)]
-pub struct SymbolOutcome {
-    /// Soak verdict.
-    pub soak: Option<Verdict>,
-    /// Keys exported for the symbol.
-    pub exported_keys: u64,
-    /// Accuracy status.
-    pub accuracy: Option<AccuracyStatus>,
-}
-
 /// Runs the command.
 pub async fn run(args: PipelineArgs, global: &GlobalArgs) -> CliResult<ExitCode> {
     let span = tracing::info_span!("shadowctl.pipeline");
@@ -245,14 +191,13 @@ fn replay_feed(args: &PipelineArgs) -> CliResult<ReplayFeed> {
     recording.split(&req)
 }
 
+/// Plans the phases from the flags and runs them on `cluster`.
 async fn phases(
     args: &PipelineArgs,
     global: &GlobalArgs,
     cluster: &Cluster,
     replay: Option<ReplayFeed>,
 ) -> CliResult<ExitCode> {
-    let quiet = global.json;
-    let mut phase_ms = BTreeMap::new();
     let soak_windows = if args.from_artifacts.is_some() {
         0
     } else {
@@ -272,203 +217,59 @@ async fn phases(
         split: args.split.to_string(),
         plan: r.plan.clone(),
     });
-    let mut feed = if let Some(r) = replay {
-        FeedPlan::replay(r).start(cluster).await?
+    let feed = if let Some(r) = replay {
+        Some(FeedPlan::replay(r))
     } else if soak_windows + dry_windows == 0 {
         None
     } else {
-        FeedPlan::for_run(
+        Some(FeedPlan::for_run(
             &args.soak.feed_spec(),
             soak_windows,
             dry_windows,
             args.validate_duration,
             cluster,
-        )?
-        .start(cluster)
-        .await?
+        )?)
     };
-
-    // Phase 1: soak (or load).
-    let t = Instant::now();
-    let root = args.soak.artifacts.join("pipeline");
-    let (run_id, run_dir, summaries, soak_doc) = match &args.from_artifacts {
-        Some(dir) => {
-            let loaded = shadowkpi_client::export::load_summaries(dir)?.summaries;
-            let run_id = crate::cmd::soak::new_run_id("pipeline");
-            let run_dir = root.join(&run_id);
-            create_dir(&run_dir)?;
-            eprintln!(
-                "soak: skipped, {} summaries loaded from {}",
-                loaded.len(),
-                dir.display()
-            );
-            let wire: Vec<v1::IterSummary> = loaded.iter().map(Into::into).collect();
-            (run_id, run_dir, wire, None)
-        }
-        None => {
-            let req = crate::cmd::soak::request(&args.soak, None)?;
-            let mut run_dir = PathBuf::new();
-            let mut progress =
-                crate::progress::RunProgress::new(u64::from(req.iterations), "soak", quiet);
-            let outcome = shadowkpi_client::soak::run_soak(
-                cluster,
-                req,
-                |id| {
-                    run_dir = root.join(id);
-                    run_dir.join("soak")
-                },
-                &mut progress,
+    let profile_json = match &args.soak.profile {
+        Some(p) => crate::cmd::soak::read_profile(p)?,
+        None => String::new(),
+    };
+    let plan = PipelinePlan {
+        artifacts: args.soak.artifacts.join("pipeline"),
+        soak: crate::cmd::soak::request(&args.soak, None)?,
+        from_artifacts: args.from_artifacts.clone(),
+        export: ExportOptions {
+            env: args.env.clone(),
+            exchange: args.exchange.clone(),
+            ttl_seconds: args.ttl,
+            mode: ExportMode::Hash as i32,
+            batch_size: 50,
+            ..Default::default()
+        },
+        validate: (!args.skip_validate).then(|| {
+            crate::cmd::validate::request(
+                &[],
+                args.validate_iterations,
+                args.validate_duration,
+                &args.env,
+                &args.exchange,
+                args.soak.seed,
+                args.soak.idle_timeout,
+                &args.thresholds,
+                &args.validate_model,
+                profile_json,
             )
-            .await?;
-            eprintln!(
-                "soak: {} after {} windows",
-                outcome.doc.verdict, outcome.doc.windows
-            );
-            (
-                outcome.run_id.clone(),
-                run_dir,
-                outcome.summaries.clone(),
-                Some(outcome.doc),
-            )
-        }
+        }),
+        feed,
+        replay_doc,
     };
-    phase_ms.insert("soak", t.elapsed().as_millis() as u64);
-
-    // Phase 2: export.
-    let t = Instant::now();
-    let options = ExportOptions {
-        env: args.env.clone(),
-        exchange: args.exchange.clone(),
-        ttl_seconds: args.ttl,
-        mode: ExportMode::Hash as i32,
-        batch_size: 50,
-        ..Default::default()
-    };
-    let report = shadowkpi_client::export::export_summaries(
-        &cluster.export,
-        options,
-        summaries.iter().cloned(),
-    )
-    .await
-    .map_err(|s| CliError::from_status("export", &s))?;
-    write_json(
-        &run_dir.join("EXPORT_REPORT.json"),
-        &ExportReportDoc::from(&report),
-    )?;
-    eprintln!(
-        "export: {} keys for {} symbols in {} batches, {} failed",
-        report.keys_written,
-        report.symbols.len(),
-        report.batches,
-        report.batches_failed
-    );
-    phase_ms.insert("export", t.elapsed().as_millis() as u64);
-    if report.batches_failed > 0 {
-        let message = format!(
-            "export: {} batches failed, symbols not written: {}",
-            report.batches_failed,
-            report.failed_symbols.join(", ")
-        );
-        // Exit 3 when the store could not be used (by the batches' reasons);
-        // a command the store refused is a failure of the export (exit 1).
-        return Err(
-            if shadowkpi_client::export::failures_store_unusable(&report) {
-                CliError::StoreUnreachable {
-                    message,
-                    hint: Some(REDIS_HINT.into()),
-                }
-            } else {
-                CliError::Service(message)
-            },
-        );
-    }
-
-    // Phase 3: validate.
-    let accuracy = if args.skip_validate {
-        None
-    } else {
-        let t = Instant::now();
-        // The dry run gets fresh data: the rest of the feed goes out now.
-        if let Some(f) = feed.take() {
-            feed = Some(f.continue_for_dry_run().await?);
-        }
-        let symbols: Vec<String> = report.symbols.clone();
-        let req = crate::cmd::validate::request(
-            &symbols,
-            args.validate_iterations,
-            args.validate_duration,
-            &args.env,
-            &args.exchange,
-            args.soak.seed,
-            args.soak.idle_timeout,
-            &args.thresholds,
-            &args.validate_model,
-            match &args.soak.profile {
-                Some(p) => crate::cmd::soak::read_profile(p)?,
-                None => String::new(),
-            },
-        );
-        let soak: Vec<IterSummary> = summaries.iter().map(Into::into).collect();
-        let source = match &args.from_artifacts {
-            Some(dir) => format!("the ITER_SUMMARY files in {}", dir.display()),
-            None => format!("the ITER_SUMMARY files of soak {run_id}"),
-        };
-        let mut progress =
-            crate::progress::RunProgress::new(u64::from(req.iterations), "dry run", quiet);
-        let (doc, _) = shadowkpi_client::validate::run_validate(
-            cluster,
-            req,
-            |_| run_dir.join("dryrun"),
-            &mut progress,
-            Some((&soak, source)),
-        )
-        .await?;
-        phase_ms.insert("validate", t.elapsed().as_millis() as u64);
-        Some(doc)
-    };
-    if let Some(t) = feed {
-        t.abort();
-    }
-
-    // Gate.
-    let mut symbols: BTreeMap<String, SymbolOutcome> = BTreeMap::new();
-    if let Some(doc) = &soak_doc {
-        for (s, d) in &doc.symbols {
-            symbols.entry(s.clone()).or_default().soak = Some(d.verdict);
-        }
-    }
-    for b in &report.batch_reports {
-        let per = if b.symbols.is_empty() {
-            0
-        } else {
-            b.keys / b.symbols.len() as u64
-        };
-        for s in &b.symbols {
-            symbols.entry(s.clone()).or_default().exported_keys = per;
-        }
-    }
-    if let Some(doc) = &accuracy {
-        for s in &doc.symbols {
-            symbols.entry(s.symbol.clone()).or_default().accuracy = Some(s.status);
-        }
-    }
-    let soak_go = soak_doc.as_ref().is_none_or(|d| d.verdict.is_go());
-    let accuracy_ok = accuracy.as_ref().is_none_or(|d| !d.blocks());
-    let summary = PipelineSummary {
-        run_id: run_id.clone(),
-        services: cluster.describe(),
-        soak_verdict: soak_doc.as_ref().map(|d| d.verdict),
-        windows: summaries.len(),
-        exported_keys: report.keys_written,
-        export_batches_failed: report.batches_failed,
-        accuracy: accuracy.as_ref().map(|d| d.overall),
-        symbols,
-        decision: if soak_go && accuracy_ok { "GO" } else { "HOLD" },
-        phase_ms,
-        replay: replay_doc,
-    };
-    write_json(&run_dir.join("PIPELINE_SUMMARY.json"), &summary)?;
-    update_latest(&root, &run_id)?;
+    let mut progress = crate::progress::RunProgress::new(global.json);
+    let PipelineOutcome {
+        summary,
+        soak: soak_doc,
+        accuracy,
+        run_dir,
+    } = run_pipeline(cluster, &plan, &mut progress).await?;
     if global.json {
         println!(
             "{}",
@@ -515,40 +316,4 @@ fn print_summary(s: &PipelineSummary) {
         s.accuracy
             .map_or("skipped".into(), |a| a.label().to_string())
     );
-}
-
-/// `EXPORT_REPORT.json`.
-#[derive(Debug, Serialize)]
-pub struct ExportReportDoc {
-    /// Symbols exported.
-    pub symbols: Vec<String>,
-    /// Keys written.
-    pub keys_written: u64,
-    /// Pipelines.
-    pub batches: u32,
-    /// Pipelines that succeeded.
-    pub batches_succeeded: u32,
-    /// Pipelines that failed.
-    pub batches_failed: u32,
-    /// Symbols that did not land.
-    pub failed_symbols: Vec<String>,
-    /// Wall time, ms.
-    pub duration_ms: f64,
-    /// Summaries received.
-    pub summaries: u32,
-}
-
-impl From<&v1::ExportReport> for ExportReportDoc {
-    fn from(r: &v1::ExportReport) -> Self {
-        Self {
-            symbols: r.symbols.clone(),
-            keys_written: r.keys_written,
-            batches: r.batches,
-            batches_succeeded: r.batches_succeeded,
-            batches_failed: r.batches_failed,
-            failed_symbols: r.failed_symbols.clone(),
-            duration_ms: r.duration_ms,
-            summaries: r.summaries,
-        }
-    }
 }

@@ -124,11 +124,6 @@ pub fn read_profile(path: &Path) -> CliResult<String> {
     Ok(profile.to_json_string())
 }
 
-/// A run id from the wall clock: `<prefix>-YYYYMMDDTHHMMSSZ-<4 hex>`.
-pub fn new_run_id(prefix: &str) -> String {
-    shadowd::soak::new_run_id(prefix)
-}
-
 /// The soak's first lines (stderr): its model set and each symbol's effective
 /// parameters with where each came from.
 pub fn print_started(s: &v1::SoakStarted) {
@@ -238,8 +233,7 @@ pub async fn run(args: SoakArgs, global: &GlobalArgs) -> CliResult<ExitCode> {
         });
     }
     let root = args.soak.artifacts.join("soak");
-    let mut progress =
-        crate::progress::RunProgress::new(u64::from(req.iterations), "soak", global.json);
+    let mut progress = crate::progress::RunProgress::new(global.json);
     let result = run_soak(&cluster, req, |id| root.join(id), &mut progress).await;
     if let Some(t) = feed_task {
         t.abort();

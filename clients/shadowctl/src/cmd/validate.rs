@@ -176,8 +176,7 @@ pub async fn run(args: ValidateArgs, global: &GlobalArgs) -> CliResult<ExitCode>
         profile_json,
     );
     let root = args.artifacts.join("dryrun");
-    let mut progress =
-        crate::progress::RunProgress::new(u64::from(req.iterations), "dry run", global.json);
+    let mut progress = crate::progress::RunProgress::new(global.json);
     let result = run_validate(&cluster, req, |id| root.join(id), &mut progress, None).await;
     cluster.stop().await;
     let (doc, dir) = result?;
