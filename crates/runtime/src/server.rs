@@ -64,11 +64,14 @@ impl From<&ServiceArgs> for Limits {
 }
 
 /// A set of gRPC services served together, with `grpc.health.v1` and server
-/// reflection (v1 and v1alpha) added automatically.
+/// reflection (v1 and v1alpha) added automatically. Reflection describes the
+/// health service and every descriptor set the service registered with
+/// [`ServiceHost::reflect`].
 pub struct ServiceHost {
     name: String,
     routes: RoutesBuilder,
     service_names: Vec<&'static str>,
+    descriptor_sets: Vec<&'static [u8]>,
     long_lived: Vec<String>,
     limits: Limits,
 }
@@ -122,6 +125,7 @@ impl ServiceHost {
             name: name.into(),
             routes: RoutesBuilder::default(),
             service_names: Vec::new(),
+            descriptor_sets: Vec::new(),
             long_lived: Vec::new(),
             limits: Limits::default(),
         }
@@ -138,6 +142,14 @@ impl ServiceHost {
     /// everything, which may take longer than any server-side limit.
     pub fn long_lived(mut self, path: &str) -> Self {
         self.long_lived.push(path.to_string());
+        self
+    }
+
+    /// Registers an encoded file descriptor set (the `FILE_DESCRIPTOR_SET` a
+    /// `tonic-prost-build` crate emits) with server reflection, so clients can
+    /// list and describe the services it defines.
+    pub fn reflect(mut self, file_descriptor_set: &'static [u8]) -> Self {
+        self.descriptor_sets.push(file_descriptor_set);
         self
     }
 
@@ -185,6 +197,16 @@ impl ServiceHost {
         })
     }
 
+    /// A reflection builder knowing the health service and every registered
+    /// descriptor set.
+    fn reflection_builder(&self) -> tonic_reflection::server::Builder<'static> {
+        self.descriptor_sets.iter().fold(
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET),
+            |b, set| b.register_encoded_file_descriptor_set(set),
+        )
+    }
+
     /// Serves until `shutdown` triggers, then drains open streams for at most the
     /// drain timeout.
     pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> Result<(), ServeError> {
@@ -198,14 +220,12 @@ impl ServiceHost {
                 .set_service_status(*name, ServingStatus::Serving)
                 .await;
         }
-        let reflection_v1 = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(shadowkpi_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        let reflection_v1 = self
+            .reflection_builder()
             .build_v1()
             .map_err(|e| ServeError::Listener(std::io::Error::other(e.to_string())))?;
-        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(shadowkpi_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        let reflection_v1alpha = self
+            .reflection_builder()
             .build_v1alpha()
             .map_err(|e| ServeError::Listener(std::io::Error::other(e.to_string())))?;
 

@@ -127,7 +127,9 @@ impl DryRunService for DryRunServer {
 
 /// The gRPC host of the service.
 pub fn host(server: DryRunServer) -> ServiceHost {
-    ServiceHost::new("dryrund").add_service(DryRunServiceServer::new(server))
+    ServiceHost::new("dryrund")
+        .reflect(shadowkpi_proto::FILE_DESCRIPTOR_SET)
+        .add_service(DryRunServiceServer::new(server))
 }
 
 /// Serves the service on `listener` in the background (tests, all-in-one).

@@ -127,6 +127,7 @@ impl ExportFlags {
 /// The gRPC host of the service.
 pub fn host(server: ExportServer) -> ServiceHost {
     ServiceHost::new("exportd")
+        .reflect(shadowkpi_proto::FILE_DESCRIPTOR_SET)
         .long_lived("/shadowkpi.v1.ExportService/ExportSummaries")
         .add_service(
             ExportServiceServer::new(server)

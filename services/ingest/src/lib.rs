@@ -85,7 +85,9 @@ pub struct Args {
 
 /// The gRPC host of the service.
 pub fn host(server: IngestServer) -> ServiceHost {
-    ServiceHost::new("ingestd").add_service(IngestServiceServer::new(server))
+    ServiceHost::new("ingestd")
+        .reflect(shadowkpi_proto::FILE_DESCRIPTOR_SET)
+        .add_service(IngestServiceServer::new(server))
 }
 
 /// Serves the service on `listener` in the background with the default

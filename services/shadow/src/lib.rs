@@ -153,7 +153,9 @@ impl ShadowService for ShadowServer {
 
 /// The gRPC host of the service.
 pub fn host(server: ShadowServer) -> ServiceHost {
-    ServiceHost::new("shadowd").add_service(ShadowServiceServer::new(server))
+    ServiceHost::new("shadowd")
+        .reflect(shadowkpi_proto::FILE_DESCRIPTOR_SET)
+        .add_service(ShadowServiceServer::new(server))
 }
 
 /// Serves the service on `listener` in the background (tests, all-in-one).
