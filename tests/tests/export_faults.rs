@@ -6,6 +6,7 @@
 //! [`METRICS_LOCK`] and run one at a time.
 
 mod export_common;
+mod store_hooks;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -14,8 +15,9 @@ use std::time::Duration;
 use export_common::*;
 use shadowkpi_domain::summary::IterSummary;
 use shadowkpi_runtime::status::Reason;
-use shadowkpi_store::{AutoClaimed, Store, StoreResult, StreamEntry, WriteCommand};
+use shadowkpi_store::Store;
 use shadowkpi_testkit::{RedisServer, http_get, wait_until};
+use store_hooks::{Hooked, Hooks};
 use tokio_util::sync::CancellationToken;
 
 static METRICS_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -148,83 +150,18 @@ async fn n_symbols_with_batch_size_b_make_ceil_n_over_b_batches_and_metrics() {
     assert!(text.contains("redis_export_batch_duration_ms_bucket"));
 }
 
-/// A Redis store that kills its server right before the `kill_at`-th pipeline
-/// (1-based): a crash at an exact point of an export.
+/// Kills the Redis server right before the `kill_at`-th pipeline (1-based):
+/// a crash at an exact point of an export.
 #[derive(Debug)]
 struct DiesMidExport {
-    inner: Arc<dyn Store>,
     server: Mutex<RedisServer>,
     applied: Mutex<usize>,
     kill_at: usize,
 }
 
 #[async_trait::async_trait]
-impl Store for DiesMidExport {
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
-    async fn ping(&self) -> StoreResult<()> {
-        self.inner.ping().await
-    }
-    async fn create_group(&self, stream: &str, group: &str) -> StoreResult<()> {
-        self.inner.create_group(stream, group).await
-    }
-    async fn read_group(
-        &self,
-        stream: &str,
-        group: &str,
-        consumer: &str,
-        count: usize,
-        block: Option<Duration>,
-        pending: bool,
-    ) -> StoreResult<Vec<StreamEntry>> {
-        self.inner
-            .read_group(stream, group, consumer, count, block, pending)
-            .await
-    }
-    async fn ack(&self, stream: &str, group: &str, ids: &[String]) -> StoreResult<u64> {
-        self.inner.ack(stream, group, ids).await
-    }
-    async fn autoclaim(
-        &self,
-        stream: &str,
-        group: &str,
-        consumer: &str,
-        min_idle: Duration,
-        start: &str,
-        count: usize,
-    ) -> StoreResult<AutoClaimed> {
-        self.inner
-            .autoclaim(stream, group, consumer, min_idle, start, count)
-            .await
-    }
-    async fn append(
-        &self,
-        stream: &str,
-        entries: &[Vec<(String, String)>],
-        maxlen: Option<u64>,
-    ) -> StoreResult<Vec<String>> {
-        self.inner.append(stream, entries, maxlen).await
-    }
-    async fn group_lag(&self, stream: &str, group: &str) -> StoreResult<Option<u64>> {
-        self.inner.group_lag(stream, group).await
-    }
-    async fn pending_count(&self, stream: &str, group: &str) -> StoreResult<u64> {
-        self.inner.pending_count(stream, group).await
-    }
-    async fn stream_len(&self, stream: &str) -> StoreResult<u64> {
-        self.inner.stream_len(stream).await
-    }
-    async fn stream_range(
-        &self,
-        stream: &str,
-        start: &str,
-        end: &str,
-        count: Option<usize>,
-    ) -> StoreResult<Vec<StreamEntry>> {
-        self.inner.stream_range(stream, start, end, count).await
-    }
-    async fn apply(&self, commands: &[WriteCommand]) -> StoreResult<()> {
+impl Hooks for DiesMidExport {
+    async fn before_apply(&self) {
         let n = {
             let mut a = self.applied.lock().unwrap();
             *a += 1;
@@ -233,22 +170,6 @@ impl Store for DiesMidExport {
         if n == self.kill_at {
             self.server.lock().unwrap().stop();
         }
-        self.inner.apply(commands).await
-    }
-    async fn hgetall(&self, key: &str) -> StoreResult<BTreeMap<String, String>> {
-        self.inner.hgetall(key).await
-    }
-    async fn get(&self, key: &str) -> StoreResult<Option<String>> {
-        self.inner.get(key).await
-    }
-    async fn scan(&self, pattern: &str) -> StoreResult<Vec<String>> {
-        self.inner.scan(pattern).await
-    }
-    async fn pttl(&self, key: &str) -> StoreResult<Option<i64>> {
-        self.inner.pttl(key).await
-    }
-    async fn key_type(&self, key: &str) -> StoreResult<String> {
-        self.inner.key_type(key).await
     }
 }
 
@@ -257,11 +178,13 @@ async fn redis_dying_mid_export_fails_the_rest_and_claims_nothing_then_recovers(
     let _guard = METRICS_LOCK.lock().await;
     let server = RedisServer::start();
     let url = server.url();
-    let store = Arc::new(DiesMidExport {
+    let store = Arc::new(Hooked {
         inner: redis_store(&url),
-        server: Mutex::new(server),
-        applied: Mutex::new(0),
-        kill_at: 3,
+        hooks: DiesMidExport {
+            server: Mutex::new(server),
+            applied: Mutex::new(0),
+            kill_at: 3,
+        },
     });
     // One pipeline at a time, so "the third pipeline" is well defined.
     let exportd = start_exportd(store.clone(), fast_config(1)).await;
@@ -336,7 +259,7 @@ async fn redis_dying_mid_export_fails_the_rest_and_claims_nothing_then_recovers(
     );
 
     // Redis back: the same exportd recovers by itself.
-    store.server.lock().unwrap().restart();
+    store.hooks.server.lock().unwrap().restart();
     let report = wait_until(Duration::from_secs(20), || {
         let o = o.clone();
         let exportd = &exportd;
@@ -345,7 +268,7 @@ async fn redis_dying_mid_export_fails_the_rest_and_claims_nothing_then_recovers(
     .await
     .expect("export succeeds once Redis is back");
     assert_eq!((report.batches_succeeded, report.batches_failed), (5, 0));
-    let mut c = store.server.lock().unwrap().connection();
+    let mut c = store.hooks.server.lock().unwrap().connection();
     assert_eq!(scan(&mut c, "dev:bybit:shadow:latest:*").len(), 10);
 }
 

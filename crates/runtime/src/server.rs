@@ -2,7 +2,9 @@
 //! tower layers, metrics and graceful shutdown.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -74,6 +76,7 @@ pub struct ServiceHost {
     descriptor_sets: Vec<&'static [u8]>,
     long_lived: Vec<String>,
     limits: Limits,
+    drains: Vec<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
 impl std::fmt::Debug for ServiceHost {
@@ -82,6 +85,7 @@ impl std::fmt::Debug for ServiceHost {
             .field("name", &self.name)
             .field("services", &self.service_names)
             .field("limits", &self.limits)
+            .field("drains", &self.drains.len())
             .finish()
     }
 }
@@ -128,6 +132,7 @@ impl ServiceHost {
             descriptor_sets: Vec::new(),
             long_lived: Vec::new(),
             limits: Limits::default(),
+            drains: Vec::new(),
         }
     }
 
@@ -150,6 +155,17 @@ impl ServiceHost {
     /// list and describe the services it defines.
     pub fn reflect(mut self, file_descriptor_set: &'static [u8]) -> Self {
         self.descriptor_sets.push(file_descriptor_set);
+        self
+    }
+
+    /// Adds work to wait for once the gRPC server has stopped serving (a
+    /// service's background tasks finishing their last writes): [`serve`]
+    /// returns only after it completed, or after the drain timeout passed
+    /// once more.
+    ///
+    /// [`serve`]: ServiceHost::serve
+    pub fn on_stopped(mut self, drain: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.drains.push(Box::pin(drain));
         self
     }
 
@@ -208,7 +224,8 @@ impl ServiceHost {
     }
 
     /// Serves until `shutdown` triggers, then drains open streams for at most the
-    /// drain timeout.
+    /// drain timeout, then waits for the work added with
+    /// [`ServiceHost::on_stopped`] for at most the drain timeout again.
     pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> Result<(), ServeError> {
         let addr = listener.local_addr()?;
         let (reporter, health) = tonic_health::server::health_reporter();
@@ -275,7 +292,7 @@ impl ServiceHost {
         let mut server = tokio::spawn(server);
         let drain = self.limits.drain_timeout;
         let token = shutdown.token();
-        tokio::select! {
+        let served = tokio::select! {
             res = &mut server => flatten(res),
             () = async { token.cancelled().await; tokio::time::sleep(drain).await } => {
                 tracing::warn!(service = %self.name, drain_ms = drain.as_millis() as u64, "drain deadline passed, closing remaining streams");
@@ -283,7 +300,19 @@ impl ServiceHost {
                 Ok(())
             }
         }
-        .inspect(|()| tracing::info!(service = %self.name, "grpc server stopped"))
+        .inspect(|()| tracing::info!(service = %self.name, "grpc server stopped"));
+        if !self.drains.is_empty() {
+            let drains = futures::future::join_all(self.drains);
+            match tokio::time::timeout(drain, drains).await {
+                Ok(_) => tracing::info!(service = %self.name, "background tasks stopped"),
+                Err(_) => tracing::warn!(
+                    service = %self.name,
+                    drain_ms = drain.as_millis() as u64,
+                    "drain deadline passed, background tasks left unfinished"
+                ),
+            }
+        }
+        served
     }
 }
 

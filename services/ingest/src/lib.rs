@@ -85,8 +85,10 @@ pub struct Args {
 
 /// The gRPC host of the service.
 pub fn host(server: IngestServer) -> ServiceHost {
+    let stopped = server.stopped();
     ServiceHost::new("ingestd")
         .reflect(shadowkpi_proto::FILE_DESCRIPTOR_SET)
+        .on_stopped(stopped)
         .add_service(IngestServiceServer::new(server))
 }
 
@@ -105,8 +107,9 @@ pub fn spawn(
 ///
 /// `config` says which stream, group and consumer to read and how
 /// ([`IngestConfig::for_stream`] for the defaults on another stream). The
-/// background tasks stop when `shutdown` triggers. Must be called inside a
-/// Tokio runtime.
+/// background tasks stop when `shutdown` triggers; the handle's
+/// [`ServingHandle::join`] (and `stop`) returns once they have finished, the
+/// last acknowledgements written. Must be called inside a Tokio runtime.
 pub fn spawn_with_config(
     store: Arc<dyn Store>,
     config: IngestConfig,

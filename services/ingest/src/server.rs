@@ -10,6 +10,7 @@ use shadowkpi_proto::v1::{GetStatsRequest, GetStatsResponse, IngestCounters, Sub
 use shadowkpi_runtime::Shutdown;
 use shadowkpi_store::Store;
 use tokio::sync::mpsc;
+use tokio_util::task::TaskTracker;
 use tonic::{Request, Response, Status};
 
 use crate::ack::{Acks, run_acker};
@@ -32,11 +33,12 @@ struct Inner {
     hub: Arc<Hub>,
     stats: Arc<Stats>,
     shutdown: Shutdown,
+    tasks: TaskTracker,
 }
 
 /// The `IngestService` implementation. Creating it starts the reader,
 /// pipeline, acker and lag tasks on the current Tokio runtime; they stop when
-/// `shutdown` triggers.
+/// `shutdown` triggers, and [`IngestServer::stopped`] waits for them.
 #[derive(Debug, Clone)]
 pub struct IngestServer {
     inner: Arc<Inner>,
@@ -49,6 +51,7 @@ impl IngestServer {
         let acks = Arc::new(Acks::default());
         let stats = Arc::new(Stats::new());
         let token = shutdown.token();
+        let tasks = TaskTracker::new();
         let (tx, rx) = mpsc::channel(4);
         tracing::info!(
             store = %store.describe(),
@@ -58,8 +61,8 @@ impl IngestServer {
             "ingest ready; the feed is read while subscribers are connected"
         );
         let pipeline = Pipeline::new(cfg.clone(), hub.clone(), acks.clone(), stats.clone());
-        tokio::spawn(pipeline.run(rx, token.clone()));
-        tokio::spawn(
+        tasks.spawn(pipeline.run(rx, token.clone()));
+        tasks.spawn(
             Reader {
                 store: store.clone(),
                 cfg: cfg.clone(),
@@ -71,7 +74,7 @@ impl IngestServer {
             }
             .run(),
         );
-        tokio::spawn(run_acker(
+        tasks.spawn(run_acker(
             acks,
             store.clone(),
             cfg.clone(),
@@ -83,14 +86,27 @@ impl IngestServer {
             token.clone(),
             ACK_DRAIN,
         ));
-        tokio::spawn(run_lag(store, cfg.clone(), stats.clone(), token));
+        tasks.spawn(run_lag(store, cfg.clone(), stats.clone(), token));
         Self {
             inner: Arc::new(Inner {
                 cfg,
                 hub,
                 stats,
                 shutdown,
+                tasks,
             }),
+        }
+    }
+
+    /// Resolves once every background task has finished, the acker's last
+    /// round of acknowledgements included. They finish after `shutdown`
+    /// triggered and the last subscriber left; the host awaits this once the
+    /// gRPC server stopped serving.
+    pub fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let tasks = self.inner.tasks.clone();
+        async move {
+            tasks.close();
+            tasks.wait().await;
         }
     }
 
