@@ -36,11 +36,45 @@ conformance!(
     explicit_stream_ids_are_added_once,
     scan_finds_matching_keys_only,
     consumer_group_pending_ack_and_claim,
-    blocking_read_wakes_on_append,
     autoclaim_leaves_recently_delivered_entries,
     wrong_type_is_a_command_error,
     hdel_removes_fields_and_the_emptied_key,
 );
+
+/// A read blocked in the backend returns what is appended after it blocked.
+/// Each backend says how the test knows the read is blocked before it appends.
+mod blocking_read_wakes_on_append {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn memory() {
+        let store = Arc::new(shadowkpi_store::MemoryStore::new());
+        // The in-process read has no await before its wait: polled once
+        // without finding anything, it is already waiting for an append.
+        super::blocking_read_wakes_on_append(store, async || {}).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis() {
+        let server = shadowkpi_testkit::RedisServer::start();
+        let store = super::redis_store(&server).await;
+        super::blocking_read_wakes_on_append(store, async || {
+            shadowkpi_testkit::wait_until(Duration::from_secs(10), || async {
+                let info: String = redis::cmd("INFO")
+                    .arg("clients")
+                    .query(&mut server.connection())
+                    .unwrap();
+                info.lines()
+                    .any(|l| l.trim() == "blocked_clients:1")
+                    .then_some(())
+            })
+            .await
+            .expect("the XREADGROUP never blocked in redis-server");
+        })
+        .await;
+    }
+}
 
 async fn redis_store(server: &RedisServer) -> Arc<RedisStore> {
     Arc::new(
@@ -331,27 +365,26 @@ async fn consumer_group_pending_ack_and_claim<S: Store>(s: Arc<S>) {
     assert_eq!(s.group_lag("feed", "nogroup").await.unwrap(), None);
 }
 
-async fn blocking_read_wakes_on_append<S: Store>(s: Arc<S>) {
+async fn blocking_read_wakes_on_append<S: Store>(s: Arc<S>, blocked: impl AsyncFn()) {
     s.create_group("feed", "g").await.unwrap();
     let empty = s
         .read_group("feed", "g", "c", 10, Some(Duration::from_millis(50)), false)
         .await
         .unwrap();
     assert!(empty.is_empty(), "a block timeout reads nothing");
-    let reader = {
-        let s = s.clone();
-        tokio::spawn(async move {
-            s.read_group("feed", "g", "c", 10, Some(Duration::from_secs(10)), false)
-                .await
-        })
-    };
-    // Give the reader time to block, then append; the read must return the entry.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let reader = s.read_group("feed", "g", "c", 10, Some(Duration::from_secs(10)), false);
+    let mut reader = std::pin::pin!(reader);
+    // Drive the read (first, `biased`) until the backend holds it blocked, then
+    // append; the read must return the entry.
+    tokio::select! {
+        biased;
+        early = &mut reader => panic!("the read returned before the append: {early:?}"),
+        () = blocked() => {}
+    }
     s.append("feed", &[fields(42)], Some(1000)).await.unwrap();
     let got = tokio::time::timeout(Duration::from_secs(10), reader)
         .await
         .expect("blocked read did not wake")
-        .unwrap()
         .unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].get("n"), Some("42"));
