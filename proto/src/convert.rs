@@ -357,6 +357,26 @@ impl From<&v1::SymbolVerdict> for d::gate::SymbolVerdict {
     }
 }
 
+impl From<d::export::ExportMode> for v1::ExportMode {
+    fn from(mode: d::export::ExportMode) -> Self {
+        match mode {
+            d::export::ExportMode::Hash => v1::ExportMode::Hash,
+            d::export::ExportMode::Flat => v1::ExportMode::Flat,
+            d::export::ExportMode::Stream => v1::ExportMode::Stream,
+        }
+    }
+}
+
+impl From<d::aggregate::Aggregation> for v1::Aggregation {
+    fn from(a: d::aggregate::Aggregation) -> Self {
+        match a {
+            d::aggregate::Aggregation::Median => v1::Aggregation::Median,
+            d::aggregate::Aggregation::Mean => v1::Aggregation::Mean,
+            d::aggregate::Aggregation::Last => v1::Aggregation::Last,
+        }
+    }
+}
+
 /// The wire form of a soak verdict.
 pub fn soak_verdict_to_wire(
     run_id: &str,

@@ -31,24 +31,6 @@ pub struct ExportJob {
     pub aggregation: Aggregation,
 }
 
-/// The wire value of a mode.
-pub fn mode_to_wire(mode: ExportMode) -> v1::ExportMode {
-    match mode {
-        ExportMode::Hash => v1::ExportMode::Hash,
-        ExportMode::Flat => v1::ExportMode::Flat,
-        ExportMode::Stream => v1::ExportMode::Stream,
-    }
-}
-
-/// The wire value of an aggregation.
-pub fn aggregation_to_wire(a: Aggregation) -> v1::Aggregation {
-    match a {
-        Aggregation::Median => v1::Aggregation::Median,
-        Aggregation::Mean => v1::Aggregation::Mean,
-        Aggregation::Last => v1::Aggregation::Last,
-    }
-}
-
 impl ExportJob {
     /// Validates the options; zero values take the documented defaults (`dev`,
     /// `bybit`, TTL 3600 s, hash mode, batch size 50, the four KPIs, median,

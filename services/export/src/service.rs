@@ -20,7 +20,7 @@ use tracing::Instrument;
 
 use crate::breaker::{BreakerConfig, CircuitBreaker};
 use crate::error::ExportError;
-use crate::job::{ExportJob, mode_to_wire};
+use crate::job::ExportJob;
 use crate::metrics::{METRICS, NO_LABELS};
 
 /// Retries of a failed batch: the runtime's one retry policy.
@@ -186,7 +186,7 @@ impl ExportServer {
         let mut report = ExportReport {
             symbols: symbols.iter().map(|s| s.symbol.clone()).collect(),
             batches: u32::try_from(batch_count).unwrap_or(u32::MAX),
-            mode: mode_to_wire(job.spec.mode) as i32,
+            mode: shadowkpi_proto::v1::ExportMode::from(job.spec.mode) as i32,
             summaries: u32::try_from(summaries.len()).unwrap_or(u32::MAX),
             dry_run: job.dry_run,
             ..ExportReport::default()
