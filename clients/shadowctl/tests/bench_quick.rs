@@ -16,6 +16,16 @@ const SECTIONS: [&str; 6] = [
     "scaling",
 ];
 
+/// The ids of the report's sections, in order.
+fn section_ids(report: &Value) -> Vec<&str> {
+    report["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect()
+}
+
 #[test]
 fn quick_bench_reports_every_section_with_positive_figures() {
     let redis = RedisServer::start();
@@ -40,12 +50,7 @@ fn quick_bench_reports_every_section_with_positive_figures() {
     assert_eq!(report["schema"], "shadowkpi.bench/1");
     assert_eq!(report["quick"], true);
     assert_eq!(report["runs"], 1);
-    let ids: Vec<&str> = report["sections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap())
-        .collect();
+    let ids = section_ids(&report);
     assert_eq!(ids, SECTIONS);
 
     for section in report["sections"].as_array().unwrap() {
@@ -132,4 +137,68 @@ fn quick_bench_reports_every_section_with_positive_figures() {
     let mut c = redis.connection();
     let left: u64 = redis::cmd("DBSIZE").query(&mut c).unwrap();
     assert_eq!(left, 0, "keys left behind");
+}
+
+/// Without `--redis-url` the benchmark starts its own `redis-server` (the
+/// testkit's), names it in the report and stops it again.
+#[test]
+fn without_a_redis_url_the_bench_runs_on_a_private_redis_server() {
+    let out = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_shadowctl"))
+        .args(["bench", "--quick", "--only", "export", "--out"])
+        .arg(out.path())
+        .env_remove("SHADOWKPI_CONFIG")
+        .env_remove("REDIS_URL")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "bench failed: {stderr}");
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("BENCH_REPORT.json")).unwrap())
+            .unwrap();
+    let redis = report["redis"].as_str().unwrap();
+    assert!(
+        redis.contains("a private redis-server started by the benchmark"),
+        "{redis}"
+    );
+    let port: u16 = redis
+        .split("127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {redis}"));
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the private redis-server on {port} is still listening after the bench"
+    );
+    let ids = section_ids(&report);
+    assert_eq!(ids, ["export_throughput"]);
+}
+
+/// No `redis-server` on `PATH` and no `--redis-url`: exit 3 (the store is
+/// unusable), naming the missing program and how to fix it.
+#[test]
+fn without_redis_server_on_path_the_bench_exits_3_and_says_why() {
+    let out = tempfile::tempdir().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_shadowctl"))
+        .args(["bench", "--quick", "--only", "export", "--out"])
+        .arg(out.path())
+        .env("PATH", empty.path())
+        .env_remove("SHADOWKPI_CONFIG")
+        .env_remove("REDIS_URL")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("cannot start a private redis-server")
+            && stderr.contains("cannot run redis-server (is it on PATH?)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: install redis-server") && stderr.contains("--redis-url"),
+        "{stderr}"
+    );
+    assert!(!out.path().join("BENCH_REPORT.json").exists());
 }

@@ -89,16 +89,30 @@ pub struct RedisServer {
 
 /// Returns an unused TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
+    try_free_port().unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+/// [`free_port`] for callers that report the failure instead of panicking.
+pub fn try_free_port() -> std::io::Result<u16> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free port: {e}"))
 }
 
 impl RedisServer {
     /// Starts a plain server.
     pub fn start() -> Self {
         Self::start_with(RedisConfig::default())
+    }
+
+    /// Starts a plain server, or says why it could not (no `redis-server` on
+    /// `PATH`, it exited at start, it never answered `PING`): for programs
+    /// that report the failure instead of panicking (`shadowctl bench`).
+    pub fn try_start() -> Result<Self, String> {
+        Self::start_inner(RedisConfig::default(), false).map_err(|e| match e {
+            StartError::Tls(t) => t.to_string(),
+            StartError::Other(m) => m,
+        })
     }
 
     /// Starts a server with extra configuration.

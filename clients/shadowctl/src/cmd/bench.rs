@@ -1,59 +1,14 @@
-//! `shadowctl bench`: how much feed shadowkpi keeps up with and how fast it
-//! publishes, each figure next to a bare Redis client doing the same Redis work
-//! in the same run (machines are shared and absolute times drift; ratios hold).
-//!
-//! The services run in this process over real gRPC and a real Redis (a private
-//! `redis-server` on a free port unless `--redis-url` is given); the memory
-//! part runs the real `ingestd` binary as a child process when it sits next to
-//! `shadowctl`. Each figure is the median of several runs, shadowkpi and bare
-//! runs interleaved. The table goes to the terminal, the report to
-//! `<out>/BENCH_REPORT.md` and `<out>/BENCH_REPORT.json`. Targets are checked
-//! by the report (PASS/BELOW), never by the exit code.
-//!
-//! # Layout
-//! - [`ingest`]: ingest throughput, latency and scaling.
-//! - [`export`]: export throughput and scaling.
-//! - [`engine`]: engine replay throughput.
-//! - [`memory`]: RSS of ingestd with a stalled subscriber.
-//! - [`report`]: rows, sections, the table, Markdown and JSON.
-//! - [`server`]: the private `redis-server`.
-
-pub mod engine;
-pub mod export;
-pub mod ingest;
-pub mod memory;
-pub mod report;
-pub mod server;
+//! `shadowctl bench`: the flags of the benchmark and its output. The harness
+//! (the parts, the private `redis-server`, the report) is `shadowkpi-bench`;
+//! this prints its table (or the JSON report with `--json`) on stdout.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::{Duration, Instant};
 
-use redis::aio::MultiplexedConnection;
-use shadowkpi_store::{RedisStore, Store, StoreOptions};
+use shadowkpi_bench::{BenchError, BenchOptions, Part};
 
 use crate::error::{CliError, CliResult};
 use crate::globals::GlobalArgs;
-use report::{BenchReport, Machine, Section};
-
-/// The parts of the benchmark.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Part {
-    /// 1. Ingest throughput.
-    Ingest,
-    /// 2. Ingest latency.
-    Latency,
-    /// 3. Export throughput.
-    Export,
-    /// 4. Engine throughput.
-    Engine,
-    /// 5. Memory of ingestd.
-    Memory,
-    /// 6. Scaling with symbols and subscribers.
-    Scaling,
-}
 
 /// Flags of `shadowctl bench`.
 #[derive(Debug, clap::Args)]
@@ -82,387 +37,56 @@ pub struct BenchArgs {
     pub ingestd_bin: Option<PathBuf>,
 }
 
-/// Sizes of one benchmark run.
-#[derive(Debug, Clone)]
-struct Plan {
-    runs: usize,
-    ingest_ticks: u64,
-    ingest_symbols: u64,
-    latency_rate: f64,
-    latency_duration: Duration,
-    export_symbols: usize,
-    engine_one_symbol_s: i64,
-    engine_hundred_symbols_s: i64,
-    memory_duration: Duration,
-    scale_ticks: u64,
-    scale_symbols: Vec<u64>,
-    scale_subscribers: Vec<usize>,
-    scale_export: Vec<usize>,
-}
-
-impl Plan {
-    fn new(args: &BenchArgs) -> Self {
-        let mut p = if args.quick {
-            Self {
-                runs: 1,
-                ingest_ticks: 20_000,
-                ingest_symbols: 100,
-                latency_rate: 5_000.0,
-                latency_duration: Duration::from_millis(600),
-                export_symbols: 2_000,
-                engine_one_symbol_s: 60,
-                engine_hundred_symbols_s: 5,
-                memory_duration: Duration::from_millis(1_200),
-                scale_ticks: 5_000,
-                scale_symbols: vec![1, 10, 100, 1_000],
-                scale_subscribers: vec![1, 2, 4],
-                scale_export: vec![100, 1_000, 2_000],
-            }
-        } else {
-            Self {
-                runs: 3,
-                ingest_ticks: 1_000_000,
-                ingest_symbols: 100,
-                latency_rate: 20_000.0,
-                latency_duration: Duration::from_secs(4),
-                export_symbols: 10_000,
-                engine_one_symbol_s: 1_800,
-                engine_hundred_symbols_s: 120,
-                memory_duration: Duration::from_secs(10),
-                scale_ticks: 200_000,
-                scale_symbols: vec![1, 10, 100, 1_000],
-                scale_subscribers: vec![1, 2, 4],
-                scale_export: vec![100, 1_000, 10_000, 100_000],
-            }
-        };
-        if let Some(r) = args.runs {
-            p.runs = usize::from(r);
-        }
-        if let Some(t) = args.ticks {
-            p.ingest_ticks = t;
-        }
-        p
-    }
-}
-
-/// What every part shares: the Redis under test and a bare client of it.
-pub struct Env {
-    /// Redis URL.
-    pub url: String,
-    /// The store the services use.
-    pub store: Arc<dyn Store>,
-    /// The bare client's connection.
-    pub conn: MultiplexedConnection,
-    client: redis::Client,
-    prefix: String,
-    /// Runs per figure.
-    pub runs: usize,
-    counter: AtomicU64,
-}
-
-impl Env {
-    async fn open(url: &str, runs: usize) -> CliResult<Self> {
-        let unreachable = |e: String| CliError::StoreUnreachable {
-            message: format!(
-                "redis at {} is unreachable: {e}",
-                shadowkpi_runtime::config::redact_url(url)
-            ),
-            hint: Some(shadowkpi_client::services::REDIS_HINT.into()),
-        };
-        let store = RedisStore::connect(url, StoreOptions::default())
-            .await
-            .map_err(|e| unreachable(e.to_string()))?;
-        let client =
-            redis::Client::open(url).map_err(|e| unreachable(format!("{:?}", e.kind())))?;
-        let conn = connection(&client, Duration::from_secs(30))
-            .await
-            .map_err(|e| unreachable(format!("{:?}", e.kind())))?;
-        Ok(Self {
-            url: url.to_string(),
-            store: Arc::new(store),
-            conn,
-            client,
-            prefix: format!("shadowkpi-bench:{}", std::process::id()),
-            runs,
-            counter: AtomicU64::new(0),
-        })
-    }
-
-    /// A new store on the same Redis (its own connections).
-    pub fn fresh_store(&self) -> CliResult<Arc<dyn Store>> {
-        Ok(Arc::new(
-            RedisStore::open(&self.url, StoreOptions::default())
-                .map_err(|e| bench_err("store", e))?,
-        ))
-    }
-
-    /// A key under this run's prefix.
-    pub fn key(&self, name: &str) -> String {
-        format!("{}:{name}", self.prefix)
-    }
-
-    /// A name not used before in this run (`group-7`).
-    pub fn unique(&self, name: &str) -> String {
-        format!("{name}-{}", self.counter.fetch_add(1, Relaxed))
-    }
-
-    /// A fresh connection for a feed publisher.
-    pub async fn publisher(&self) -> CliResult<MultiplexedConnection> {
-        connection(&self.client, Duration::from_secs(30))
-            .await
-            .map_err(redis_err)
-    }
-
-    /// A fresh connection for blocking reads.
-    pub async fn dedicated(&self, timeout: Duration) -> CliResult<MultiplexedConnection> {
-        connection(&self.client, timeout).await.map_err(redis_err)
-    }
-
-    /// The longest a pass over `n` ticks may take before it counts as hung.
-    pub fn hang_guard(&self, n: u64) -> Duration {
-        Duration::from_secs(60 + n / 5_000)
-    }
-
-    /// Deletes every key of this run (streams, groups with them).
-    async fn cleanup(&self) -> CliResult<()> {
-        let mut conn = self.conn.clone();
-        for pattern in [
-            format!("{}:*", self.prefix),
-            "shadowkpibench:*".to_string(),
-            "shadowkpibare:*".to_string(),
-        ] {
-            let keys = self
-                .store
-                .scan(&pattern)
-                .await
-                .map_err(|e| bench_err("cleanup", e))?;
-            for chunk in keys.chunks(1_000) {
-                redis::cmd("DEL")
-                    .arg(chunk)
-                    .query_async::<()>(&mut conn)
-                    .await
-                    .map_err(redis_err)?;
-            }
-        }
-        Ok(())
-    }
-
-    async fn redis_version(&self) -> String {
-        let mut conn = self.conn.clone();
-        let info: String = redis::cmd("INFO")
-            .arg("server")
-            .query_async(&mut conn)
-            .await
-            .unwrap_or_default();
-        info.lines()
-            .find_map(|l| l.strip_prefix("redis_version:"))
-            .map_or_else(|| "unknown".into(), |v| v.trim().to_string())
-    }
-}
-
-async fn connection(
-    client: &redis::Client,
-    timeout: Duration,
-) -> Result<MultiplexedConnection, redis::RedisError> {
-    let cfg = redis::AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(5)))
-        .set_response_timeout(Some(timeout));
-    client
-        .get_multiplexed_async_connection_with_config(&cfg)
-        .await
-}
-
-/// A benchmark step failed.
-pub fn bench_err(what: &str, e: impl std::fmt::Display) -> CliError {
-    CliError::Service(format!("bench: {what}: {e}"))
-}
-
-/// A bare-client Redis error (no URL in it).
-pub fn redis_err(e: redis::RedisError) -> CliError {
-    if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() || e.is_timeout() {
-        CliError::StoreUnreachable {
-            message: format!("bench: redis went away: {:?}", e.kind()),
-            hint: None,
-        }
-    } else {
-        CliError::Service(format!(
-            "bench: redis refused a command: {}",
-            e.detail().unwrap_or("unknown error")
-        ))
-    }
-}
-
-/// Runs `ours` and `bare` `runs` times each, alternating which goes first,
-/// and returns both lists of figures.
-pub async fn interleave(
-    runs: usize,
-    mut ours: impl AsyncFnMut() -> CliResult<f64>,
-    mut bare: impl AsyncFnMut() -> CliResult<f64>,
-) -> CliResult<(Vec<f64>, Vec<f64>)> {
-    let mut a = Vec::with_capacity(runs);
-    let mut b = Vec::with_capacity(runs);
-    for i in 0..runs {
-        if i % 2 == 0 {
-            a.push(ours().await?);
-            b.push(bare().await?);
-        } else {
-            b.push(bare().await?);
-            a.push(ours().await?);
+impl BenchArgs {
+    fn options(self, global: &GlobalArgs) -> BenchOptions {
+        BenchOptions {
+            quick: self.quick,
+            out: self.out,
+            runs: self.runs.map(usize::from),
+            ticks: self.ticks,
+            only: self.only,
+            ingestd_bin: self.ingestd_bin,
+            redis_url: global.redis_url.clone(),
+            redis_hint: Some(shadowkpi_client::services::REDIS_HINT.into()),
         }
     }
-    Ok((a, b))
+}
+
+/// The CLI's error (and so its exit code: 3, 2, 1) of a benchmark error.
+fn cli_error(e: BenchError) -> CliError {
+    match e {
+        BenchError::StoreUnreachable { message, hint } => {
+            CliError::StoreUnreachable { message, hint }
+        }
+        BenchError::Usage(m) => CliError::Usage(m),
+        BenchError::Failed(m) => CliError::Service(m),
+    }
 }
 
 /// Runs the command.
 pub async fn run(args: BenchArgs, global: &GlobalArgs) -> CliResult<ExitCode> {
-    let plan = Plan::new(&args);
-    let started = Instant::now();
-    let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let private;
-    let (url, private_note) = match &global.redis_url {
-        Some(u) => (u.clone(), false),
-        None => {
-            private = server::PrivateRedis::start()?;
-            (private.url(), true)
-        }
-    };
-    let env = Env::open(&url, plan.runs).await?;
-    let version = env.redis_version().await;
-    let redis = format!(
-        "{version} on {}{}",
-        shadowkpi_runtime::config::redact_url(&url),
-        if private_note {
-            " (a private redis-server started by the benchmark, no persistence)"
-        } else {
-            ""
-        }
-    );
-    let wants = |p: Part| args.only.is_empty() || args.only.contains(&p);
-    eprintln!(
-        "benchmarking against redis {redis}{}",
-        if args.quick { " (quick)" } else { "" }
-    );
-
-    let mut sections: Vec<Section> = Vec::new();
-    let step = |name: &str| eprintln!("[{:>5.1} s] {name}", started.elapsed().as_secs_f64());
-    let result: CliResult<()> = async {
-        if wants(Part::Ingest) {
-            step("ingest throughput");
-            sections.push(ingest::throughput(&env, plan.ingest_ticks, plan.ingest_symbols).await?);
-        }
-        if wants(Part::Latency) {
-            step("ingest latency");
-            let lp = ingest::LatencyPlan::new(plan.latency_rate, plan.latency_duration, 100);
-            sections.push(ingest::latency(&env, &lp).await?);
-        }
-        if wants(Part::Export) {
-            step("export throughput");
-            sections.push(export::throughput(&env, plan.export_symbols).await?);
-        }
-        if wants(Part::Engine) {
-            step("engine throughput");
-            sections.push(
-                engine::throughput(plan.runs, plan.engine_one_symbol_s, plan.engine_hundred_symbols_s)
-                    .await?,
-            );
-        }
-        if wants(Part::Memory) {
-            step("memory");
-            sections.push(
-                memory::measure(&env, args.ingestd_bin.as_deref(), plan.memory_duration).await?,
-            );
-        }
-        if wants(Part::Scaling) {
-            step("scaling");
-            let mut s = Section::new(
-                "scaling",
-                "6. Scaling",
-                format!(
-                    "Ingest: backlogs of {} ticks through ingestd for 1–1,000 symbols (1 subscriber) and 1, 2, 4 \
-                     subscribers (100 symbols; each subscriber gets every tick), against the bare XREADGROUP + XACK \
-                     loop on the same stream. Export: one summary of 100 to 100,000 symbols, batch 50, against the \
-                     bare pipelines of the same writes.",
-                    report::fmt_number(plan.scale_ticks as f64)
-                ),
-            );
-            ingest::scaling(
-                &env,
-                plan.scale_ticks,
-                &plan.scale_symbols,
-                &plan.scale_subscribers,
-                &mut s,
-            )
-            .await?;
-            export::scaling(&env, &plan.scale_export, &mut s).await?;
-            sections.push(s);
-        }
-        Ok(())
-    }
-    .await;
-    let cleaned = env.cleanup().await;
-    result?;
-    cleaned?;
-    step("done");
-
-    let report = BenchReport {
-        schema: "shadowkpi.bench/1",
-        quick: args.quick,
-        command: command_line(),
-        started_at,
-        elapsed_s: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
-        machine: Machine::detect(),
-        redis,
-        runs: plan.runs,
-        sections,
-    };
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| CliError::Usage(format!("cannot create {}: {e}", args.out.display())))?;
-    let md = args.out.join("BENCH_REPORT.md");
-    let json = args.out.join("BENCH_REPORT.json");
-    let write = |path: &PathBuf, text: String| {
-        std::fs::write(path, text)
-            .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", path.display())))
-    };
-    write(&md, report.markdown())?;
-    let body = serde_json::to_string_pretty(&report)
-        .map_err(|e| CliError::Service(format!("bench: report: {e}")))?;
-    write(&json, body.clone())?;
+    let done = shadowkpi_bench::run(&args.options(global))
+        .await
+        .map_err(cli_error)?;
+    let report = &done.report;
     if global.json {
-        println!("{body}");
+        println!("{}", report.json().map_err(cli_error)?);
     } else {
         println!("{}", report.table());
         let (n, pass) = report.targets();
         println!(
             "targets met: {pass} of {n}{}",
-            if args.quick {
+            if report.quick {
                 " (quick run: sizes too small for the figures to mean anything)"
             } else {
                 ""
             }
         );
-        println!("report: {} and {}", md.display(), json.display());
+        println!(
+            "report: {} and {}",
+            done.markdown.display(),
+            done.json.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The command line as typed, without a password in a Redis URL.
-fn command_line() -> String {
-    let args: Vec<String> = std::env::args()
-        .map(|a| {
-            if a.contains("://") {
-                shadowkpi_runtime::config::redact_url(&a)
-            } else {
-                a
-            }
-        })
-        .collect();
-    let mut parts = args.into_iter();
-    let exe = parts.next().unwrap_or_default();
-    let name = std::path::Path::new(&exe)
-        .file_name()
-        .map_or_else(|| "shadowctl".into(), |n| n.to_string_lossy().into_owned());
-    std::iter::once(name)
-        .chain(parts)
-        .collect::<Vec<_>>()
-        .join(" ")
 }

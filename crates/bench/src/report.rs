@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use serde::Serialize;
 
+use crate::error::{BenchError, BenchResult};
+
 /// Whether a ratio meets its target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -297,6 +299,12 @@ impl BenchReport {
             }
         }
         t.to_string()
+    }
+
+    /// The JSON report, pretty-printed.
+    pub fn json(&self) -> BenchResult<String> {
+        serde_json::to_string_pretty(self)
+            .map_err(|e| BenchError::Failed(format!("bench: report: {e}")))
     }
 
     /// The Markdown report.

@@ -15,9 +15,8 @@ use shadowkpi_runtime::Shutdown;
 
 use super::ingest::{READ_COUNT, client, subscribe, tick_fields};
 use super::report::{Row, Section, fmt_number};
-use super::server::free_port;
 use super::{Env, bench_err, redis_err};
-use crate::error::CliResult;
+use crate::error::BenchResult;
 
 /// `MAXLEN ~` of the feed stream, so Redis stays bounded too.
 const STREAM_CAP: u64 = 200_000;
@@ -46,7 +45,7 @@ impl Drop for ChildIngestd {
     }
 }
 
-/// Where the ingestd binary is: `--ingestd-bin`, else next to this executable.
+/// Where the ingestd binary is: the one given, else next to this executable.
 fn find_binary(given: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = given {
         return Some(p.to_path_buf());
@@ -59,7 +58,7 @@ fn find_binary(given: Option<&Path>) -> Option<PathBuf> {
 }
 
 /// Section 5.
-pub async fn measure(env: &Env, binary: Option<&Path>, duration: Duration) -> CliResult<Section> {
+pub async fn measure(env: &Env, binary: Option<&Path>, duration: Duration) -> BenchResult<Section> {
     let stream = env.key("memory");
     let group = env.unique("group");
     let mut conn = env.conn.clone();
@@ -75,7 +74,8 @@ pub async fn measure(env: &Env, binary: Option<&Path>, duration: Duration) -> Cl
     let mut in_process = None;
     let (url, pid, source) = match &bin {
         Some(bin) => {
-            let port = free_port()?;
+            let port = shadowkpi_testkit::try_free_port()
+                .map_err(|e| crate::bench_err("a free loopback port", e))?;
             let child = Command::new(bin)
                 .args(["--redis-url", &env.url])
                 .args(["--listen", &format!("127.0.0.1:{port}")])

@@ -20,7 +20,7 @@ use tonic::transport::{Channel, Endpoint};
 
 use super::report::{Row, Section, fmt_number};
 use super::{Env, bench_err, interleave, redis_err};
-use crate::error::CliResult;
+use crate::error::BenchResult;
 
 /// Pipelines in flight on both sides (exportd's default).
 pub const IN_FLIGHT: usize = 4;
@@ -73,7 +73,7 @@ pub fn summary(symbols: usize) -> IterSummary {
 /// The writes exportd makes for `s` (from the same domain plan), keyed under
 /// the bare client's `env`: per symbol `HSET latest` (4 fields) + `EXPIRE`,
 /// then `HSET meta` (provenance) + `EXPIRE`.
-fn planned_writes(s: &IterSummary) -> CliResult<Vec<Vec<KeyWrite>>> {
+fn planned_writes(s: &IterSummary) -> BenchResult<Vec<Vec<KeyWrite>>> {
     let keys = KeySchema::new(BARE_ENV, EXCHANGE).map_err(|e| bench_err("key schema", e.reason))?;
     let spec = ExportSpec {
         keys,
@@ -114,7 +114,7 @@ async fn bare_pass(
     conn: &MultiplexedConnection,
     writes: &[Vec<KeyWrite>],
     batch: usize,
-) -> CliResult<f64> {
+) -> BenchResult<f64> {
     let started = Instant::now();
     let pipelines = writes.chunks(batch).map(|chunk| {
         let mut conn = conn.clone();
@@ -147,7 +147,7 @@ async fn bare_pass(
     Ok(started.elapsed().as_secs_f64())
 }
 
-async fn start_exportd(env: &Env) -> CliResult<ServingHandle> {
+async fn start_exportd(env: &Env) -> BenchResult<ServingHandle> {
     let config = exportd::ExportConfig {
         max_in_flight: IN_FLIGHT,
         ..exportd::ExportConfig::default()
@@ -157,7 +157,7 @@ async fn start_exportd(env: &Env) -> CliResult<ServingHandle> {
         .map_err(|e| bench_err("start exportd", e))
 }
 
-async fn export_client(url: &str) -> CliResult<ExportServiceClient<Channel>> {
+async fn export_client(url: &str) -> BenchResult<ExportServiceClient<Channel>> {
     let ch = Endpoint::from_shared(url.to_string())
         .map_err(|e| bench_err("endpoint", e))?
         .connect()
@@ -174,7 +174,7 @@ async fn exportd_pass(
     summary: &v1::IterSummary,
     batch: usize,
     symbols: usize,
-) -> CliResult<f64> {
+) -> BenchResult<f64> {
     let messages = vec![
         v1::ExportSummariesRequest {
             payload: Some(Payload::Options(v1::ExportOptions {
@@ -225,7 +225,7 @@ async fn measure(
     symbols: usize,
     batch: usize,
     latest: bool,
-) -> CliResult<Measured> {
+) -> BenchResult<Measured> {
     let s = summary(symbols);
     let wire = v1::IterSummary::from(&s);
     let writes = planned_writes(&s)?;
@@ -262,7 +262,7 @@ async fn measure(
 }
 
 /// Section 3: 10,000 symbols (or `symbols`), batch 50 and 100.
-pub async fn throughput(env: &Env, symbols: usize) -> CliResult<Section> {
+pub async fn throughput(env: &Env, symbols: usize) -> BenchResult<Section> {
     let handle = start_exportd(env).await?;
     let url = handle.url();
     let mut section = Section::new(
@@ -310,7 +310,7 @@ pub async fn throughput(env: &Env, symbols: usize) -> CliResult<Section> {
 }
 
 /// Section 6b: export rate for several symbol counts (batch 50).
-pub async fn scaling(env: &Env, sizes: &[usize], section: &mut Section) -> CliResult<()> {
+pub async fn scaling(env: &Env, sizes: &[usize], section: &mut Section) -> BenchResult<()> {
     let handle = start_exportd(env).await?;
     let url = handle.url();
     for &symbols in sizes {

@@ -14,7 +14,7 @@ use shadowkpi_domain::tick::Tick;
 
 use super::bench_err;
 use super::report::{Row, Section, fmt_number};
-use crate::error::CliResult;
+use crate::error::BenchResult;
 
 const T0: i64 = 1_700_000_000_000;
 
@@ -25,7 +25,7 @@ fn recording(symbols: usize, seconds: i64) -> Vec<Tick> {
 }
 
 /// Seconds to replay `ticks` once (one-minute windows, all windows emitted).
-fn replay(ticks: &[Tick], models: &ModelSet) -> CliResult<(f64, usize)> {
+fn replay(ticks: &[Tick], models: &ModelSet) -> BenchResult<(f64, usize)> {
     let cfg = EngineConfig::new(60_000)
         .with_params(StrategyParams::default())
         .with_models(models.clone())
@@ -45,13 +45,13 @@ pub async fn throughput(
     runs: usize,
     one_symbol_s: i64,
     hundred_symbols_s: i64,
-) -> CliResult<Section> {
+) -> BenchResult<Section> {
     tokio::task::spawn_blocking(move || measure(runs, one_symbol_s, hundred_symbols_s))
         .await
         .map_err(|e| bench_err("engine task", e))?
 }
 
-fn measure(runs: usize, one_symbol_s: i64, hundred_symbols_s: i64) -> CliResult<Section> {
+fn measure(runs: usize, one_symbol_s: i64, hundred_symbols_s: i64) -> BenchResult<Section> {
     let one = recording(1, one_symbol_s);
     let many = recording(100, hundred_symbols_s);
     let mut section = Section::new(

@@ -21,7 +21,7 @@ use tonic::transport::{Channel, Endpoint};
 
 use super::report::{Row, Section, fmt_number, quantile};
 use super::{Env, bench_err, interleave, redis_err};
-use crate::error::CliResult;
+use crate::error::BenchResult;
 
 /// `XREADGROUP … COUNT` of both sides (ingestd's default).
 pub const READ_COUNT: usize = 1_000;
@@ -72,7 +72,7 @@ pub async fn publish_backlog(
     stream: &str,
     n: u64,
     symbols: u64,
-) -> CliResult<()> {
+) -> BenchResult<()> {
     redis::cmd("DEL")
         .arg(stream)
         .query_async::<()>(conn)
@@ -127,7 +127,7 @@ fn ingest_config(env: &Env, stream: &str, reorder_ms: i64) -> IngestConfig {
     cfg
 }
 
-async fn start_ingestd(env: &Env, cfg: IngestConfig) -> CliResult<ServingHandle> {
+async fn start_ingestd(env: &Env, cfg: IngestConfig) -> BenchResult<ServingHandle> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
         .await
         .map_err(|e| bench_err("bind a loopback port", e))?;
@@ -143,7 +143,7 @@ async fn stop(handle: ServingHandle) {
 }
 
 /// A gRPC client of `url` on its own connection.
-pub async fn client(url: &str, small_window: bool) -> CliResult<IngestServiceClient<Channel>> {
+pub async fn client(url: &str, small_window: bool) -> BenchResult<IngestServiceClient<Channel>> {
     let mut ep = Endpoint::from_shared(url.to_string()).map_err(|e| bench_err("endpoint", e))?;
     if small_window {
         // A stalled reader then stops the server after a few batches instead
@@ -163,7 +163,7 @@ pub async fn client(url: &str, small_window: bool) -> CliResult<IngestServiceCli
 pub async fn subscribe(
     c: &mut IngestServiceClient<Channel>,
     name: &str,
-) -> CliResult<Streaming<SubscribeResponse>> {
+) -> BenchResult<Streaming<SubscribeResponse>> {
     Ok(c.subscribe(SubscribeRequest {
         symbols: Vec::new(),
         subscriber: name.to_string(),
@@ -194,7 +194,7 @@ async fn consume(
     mut stream: Streaming<SubscribeResponse>,
     n: u64,
     deadline: tokio::time::Instant,
-) -> CliResult<(Consumed, Streaming<SubscribeResponse>)> {
+) -> BenchResult<(Consumed, Streaming<SubscribeResponse>)> {
     let mut c = Consumed::default();
     while c.delivered + c.drops < n {
         let msg = tokio::time::timeout_at(deadline, stream.message())
@@ -223,7 +223,7 @@ pub async fn pending(
     conn: &mut MultiplexedConnection,
     stream: &str,
     group: &str,
-) -> CliResult<u64> {
+) -> BenchResult<u64> {
     let v: Value = redis::cmd("XPENDING")
         .arg(stream)
         .arg(group)
@@ -244,7 +244,7 @@ async fn wait_acked(
     stream: &str,
     group: &str,
     deadline: tokio::time::Instant,
-) -> CliResult<()> {
+) -> BenchResult<()> {
     let mut conn = env.conn.clone();
     loop {
         if pending(&mut conn, stream, group).await? == 0 {
@@ -268,7 +268,7 @@ pub async fn ingestd_pass(
     stream: &str,
     n: u64,
     subscribers: usize,
-) -> CliResult<IngestPass> {
+) -> BenchResult<IngestPass> {
     let cfg = ingest_config(env, stream, IngestConfig::default().reorder_window_ms);
     let group = cfg.group.clone();
     let handle = start_ingestd(env, cfg).await?;
@@ -329,7 +329,7 @@ fn as_array(v: &Value) -> &[Value] {
 
 /// One pass of the bare client: `XREADGROUP COUNT READ_COUNT` then `XACK` of
 /// what it read, until `n` entries; seconds taken.
-pub async fn bare_pass(env: &Env, stream: &str, n: u64) -> CliResult<f64> {
+pub async fn bare_pass(env: &Env, stream: &str, n: u64) -> BenchResult<f64> {
     let group = env.unique("bare");
     let mut conn = env.conn.clone();
     redis::cmd("XGROUP")
@@ -376,7 +376,7 @@ pub async fn bare_pass(env: &Env, stream: &str, n: u64) -> CliResult<f64> {
 }
 
 /// Section 1: a backlog through ingestd to one subscriber against the bare loop.
-pub async fn throughput(env: &Env, n: u64, symbols: u64) -> CliResult<Section> {
+pub async fn throughput(env: &Env, n: u64, symbols: u64) -> BenchResult<Section> {
     let stream = env.key("ingest");
     let mut conn = env.conn.clone();
     let t = Instant::now();
@@ -426,7 +426,7 @@ pub async fn scaling(
     symbol_counts: &[u64],
     subscriber_counts: &[usize],
     section: &mut Section,
-) -> CliResult<()> {
+) -> BenchResult<()> {
     let mut conn = env.conn.clone();
     let mut hundred = None;
     for &symbols in symbol_counts {
@@ -504,7 +504,7 @@ pub async fn scaling(
     Ok(())
 }
 
-async fn delete(env: &Env, key: &str) -> CliResult<()> {
+async fn delete(env: &Env, key: &str) -> BenchResult<()> {
     let mut conn = env.conn.clone();
     redis::cmd("DEL")
         .arg(key)
@@ -546,7 +546,7 @@ async fn paced_publisher(
     symbols: u64,
     rate: f64,
     sent: Arc<Sent>,
-) -> CliResult<()> {
+) -> BenchResult<()> {
     let mut timer = tokio::time::interval(Duration::from_millis(1));
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let started = Instant::now();
@@ -588,7 +588,7 @@ struct Samples {
     lost: u64,
 }
 
-async fn latency_ingestd(env: &Env, plan: &LatencyPlan, reorder_ms: i64) -> CliResult<Samples> {
+async fn latency_ingestd(env: &Env, plan: &LatencyPlan, reorder_ms: i64) -> BenchResult<Samples> {
     let stream = env.key("latency");
     delete(env, &stream).await?;
     let cfg = ingest_config(env, &stream, reorder_ms);
@@ -655,7 +655,7 @@ async fn wait_for_session(c: &mut IngestServiceClient<Channel>) {
     tokio::time::sleep(Duration::from_millis(50)).await;
 }
 
-async fn latency_bare(env: &Env, plan: &LatencyPlan) -> CliResult<Samples> {
+async fn latency_bare(env: &Env, plan: &LatencyPlan) -> BenchResult<Samples> {
     let stream = env.key("latency");
     delete(env, &stream).await?;
     let group = env.unique("bare");
@@ -783,7 +783,7 @@ impl LatencyPlan {
 }
 
 /// Section 2: time from `XADD` to the subscriber holding the tick.
-pub async fn latency(env: &Env, plan: &LatencyPlan) -> CliResult<Section> {
+pub async fn latency(env: &Env, plan: &LatencyPlan) -> BenchResult<Section> {
     let mut section = Section::new(
         "ingest_latency",
         "2. Ingest latency",
