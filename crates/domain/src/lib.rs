@@ -36,6 +36,7 @@
 pub mod accuracy;
 pub mod aggregate;
 pub mod autotune;
+mod draw;
 pub mod engine;
 pub mod export;
 pub mod feed;

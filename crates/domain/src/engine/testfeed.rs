@@ -1,6 +1,9 @@
 //! A small deterministic tick generator for tests, benches and auto-tune
-//! experiments. It is *not* the production synthetic feed; it only mimics its
-//! shape so the engine can be exercised without depending on it.
+//! experiments: one symbol per spec, a `Vec` of ticks, no faults, no
+//! calibration. It is *not* the synthetic market ([`crate::feed::synthetic`],
+//! calibrated on a real recording, with fault injection, streamed); the two
+//! share their random draws (`crate::draw`), and the engine's tests and
+//! benchmarks keep this one because their figures are pinned to its ticks.
 //!
 //! Per symbol: an efficient price following a Gaussian random walk in log
 //! space, plus optional mean-reverting microstructure noise (an AR(1) in basis
@@ -13,6 +16,7 @@
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::draw::{exponential, normal, unit};
 use crate::tick::{Side, Tick};
 
 /// Parameters of one generated symbol.
@@ -212,25 +216,9 @@ fn round_qty(x: f64) -> f64 {
     (x * 1e4).round() / 1e4
 }
 
-/// Uniform in `[0, 1)` from the top 53 bits.
-fn unit(rng: &mut ChaCha8Rng) -> f64 {
-    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-}
-
 /// Uniform in `0..n`.
 fn uniform_u32(rng: &mut ChaCha8Rng, n: u32) -> u32 {
     (rng.next_u64() % u64::from(n.max(1))) as u32
-}
-
-fn exponential(rng: &mut ChaCha8Rng, mean: f64) -> f64 {
-    -mean * (1.0 - unit(rng)).ln()
-}
-
-/// Standard normal by Box–Muller (one of the pair; simple beats fast here).
-fn normal(rng: &mut ChaCha8Rng) -> f64 {
-    let u1 = 1.0 - unit(rng);
-    let u2 = unit(rng);
-    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
 }
 
 #[cfg(test)]

@@ -54,6 +54,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::draw::{exponential, normal, unit};
 use crate::feed::decode::{RejectReason, encode, field};
 use crate::symbol::normalize_symbol;
 use crate::tick::{Side, Tick};
@@ -983,22 +984,6 @@ impl Below for ChaCha8Rng {
     fn next_u64_below(&mut self, n: u64) -> u64 {
         self.random_range(0..n.max(1))
     }
-}
-
-/// Uniform in `[0, 1)`.
-fn unit(rng: &mut ChaCha8Rng) -> f64 {
-    rng.random::<f64>()
-}
-
-fn exponential(rng: &mut ChaCha8Rng, mean: f64) -> f64 {
-    -mean * (1.0 - unit(rng)).ln()
-}
-
-/// Standard normal by Box–Muller.
-fn normal(rng: &mut ChaCha8Rng) -> f64 {
-    let u1 = 1.0 - unit(rng);
-    let u2 = unit(rng);
-    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
 }
 
 #[cfg(test)]
