@@ -6,47 +6,15 @@ use shadowkpi_domain::engine::{
 };
 use shadowkpi_domain::instrument::Instrument;
 use shadowkpi_domain::params::StrategyParams;
-use shadowkpi_domain::tick::{Side, Tick};
+use shadowkpi_domain::tick::Tick;
 
-const SYM: &str = "BTCUSDT";
-
-fn book(ts: i64, bid: f64, ask: f64) -> Tick {
-    Tick {
-        symbol: SYM.into(),
-        seq: ts as u64,
-        ts_server_ms: ts,
-        bid,
-        ask,
-        ..Tick::default()
-    }
-}
-
-fn sell_at(mut t: Tick, px: f64, qty: f64) -> Tick {
-    t.last_px = Some(px);
-    t.last_qty = qty;
-    t.side = Side::Sell;
-    t
-}
+mod ticks;
+use ticks::{SYM, book, sell_at, touch_params};
 
 fn with_sizes(mut t: Tick, bid_qty: f64, ask_qty: f64) -> Tick {
     t.bid_qty = Some(bid_qty);
     t.ask_qty = Some(ask_qty);
     t
-}
-
-/// Quotes join the touch (offset 0), one lot of 1.0, no requotes, no dwell,
-/// mark-out 0 (reference mid = mid in force at the fill).
-fn touch_params() -> StrategyParams {
-    StrategyParams {
-        touch_dwell_ms: 0.0,
-        min_lot: 1.0,
-        quote_offset_bps: 0.0,
-        inventory_limit: 10.0,
-        requote_threshold_bps: 1_000.0,
-        maker_fee_bps: -0.5,
-        taker_fee_bps: 5.5,
-        markout_ms: 0.0,
-    }
 }
 
 /// The grid of every scenario: 0.1 price ticks, 0.05 lots.

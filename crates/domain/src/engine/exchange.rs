@@ -130,8 +130,13 @@ pub enum OrderEvent {
         side: OrderSide,
         /// Executed size.
         qty: f64,
+        /// Execution price (a taker fill through several levels: their
+        /// size-weighted average).
+        price: f64,
         /// Maker or taker.
         liquidity: Liquidity,
+        /// Fee charged, basis points of the notional (negative: a rebate).
+        fee_bps: f64,
         /// True when nothing of the order is left.
         done: bool,
     },
@@ -501,7 +506,9 @@ impl SimExchange {
                 id,
                 side,
                 qty,
+                price: notional / qty,
                 liquidity: Liquidity::Taker,
+                fee_bps,
                 done: true,
             },
         );
@@ -650,7 +657,9 @@ impl SimExchange {
                     id: f.order_id,
                     side: f.side,
                     qty: f.qty,
+                    price: f.price,
                     liquidity: f.liquidity,
+                    fee_bps: f.fee_bps,
                     done: f.order_done,
                 },
             );

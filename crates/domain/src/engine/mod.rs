@@ -1,4 +1,5 @@
-//! The shadow engine: a simulated exchange and a quoting strategy per symbol,
+//! The shadow engine: a simulated exchange and a strategy per symbol (the
+//! built-in quoting market maker unless [`EngineConfig::strategy`] says else),
 //! measured in event-time KPI windows.
 //!
 //! Feed it ticks one by one with [`ShadowEngine::on_tick`]; it returns every
@@ -49,7 +50,8 @@
 //! - [`model_spec`]: model sets as configuration ([`ModelSetSpec`]).
 //! - [`queue`]: queue position models (front, risk-averse, probabilistic).
 //! - [`exchange`]: the exchange side for one symbol.
-//! - [`strategy`]: the quoting market maker for one symbol.
+//! - [`strategy`]: the [`Strategy`] interface and the built-in quoting market
+//!   maker for one symbol.
 //! - [`fill`]: [`Fill`] and the per-fill edge.
 //! - [`window`]: KPI accumulation and [`WindowResult`].
 //! - [`testfeed`]: a small deterministic tick generator for tests and benches.
@@ -67,6 +69,7 @@ pub mod window;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -85,7 +88,7 @@ pub use latency::{ConstantLatency, EmpiricalLatency, LatencyModel, UniformLatenc
 pub use model_spec::{ModelSetSpec, ModelSpecError};
 pub use models::{FeeModel, ModelSet, ModelSetBuilder, ParamsFee};
 pub use queue::{FrontOfQueue, ProbFunc, ProbQueue, QueueModel, QueuePos, RiskAverseQueue};
-pub use strategy::{BookView, QuotingStrategy};
+pub use strategy::{BookView, BuiltIn, QuotingStrategy, Strategy, StrategyFactory};
 pub use window::{DRIFT_EWMA_ALPHA, SymbolWindow, WindowResult};
 
 use window::KpiWindow;
@@ -136,6 +139,8 @@ pub struct EngineConfig {
     pub models: ModelSet,
     /// Seed of every random model.
     pub seed: u64,
+    /// Builds each symbol's strategy ([`BuiltIn`]: the quoting market maker).
+    pub strategy: Arc<dyn StrategyFactory>,
 }
 
 impl EngineConfig {
@@ -149,7 +154,14 @@ impl EngineConfig {
             instruments: BTreeMap::new(),
             models: ModelSet::lenient(),
             seed: 0,
+            strategy: Arc::new(BuiltIn),
         }
+    }
+
+    /// Sets what builds each symbol's strategy.
+    pub fn with_strategy(mut self, factory: Arc<dyn StrategyFactory>) -> Self {
+        self.strategy = factory;
+        self
     }
 
     /// Sets one symbol's instrument (the symbol is normalised).
@@ -227,7 +239,7 @@ struct SymbolState {
     slot: usize,
     params: StrategyParams,
     exchange: SimExchange,
-    strategy: QuotingStrategy,
+    strategy: Box<dyn Strategy>,
     /// The grid being inferred (`None` when the instrument is configured).
     grid: Option<GridInference>,
     /// Signed position at the exchange (the truth the KPIs use; the strategy
@@ -602,7 +614,7 @@ impl ShadowEngine {
                 ChaCha8Rng::seed_from_u64(seed),
                 instrument,
             ),
-            strategy: QuotingStrategy::new(params.clone()),
+            strategy: self.config.strategy.build(&name, &params),
             params,
             grid,
             position: 0.0,
@@ -885,10 +897,11 @@ fn run_until(
             sym.decisions.pop_front();
             sym.exchange.take_responses(d.at_ms, &mut scratch.events);
             for ev in scratch.events.drain(..) {
-                sym.strategy.on_event(&ev);
+                sym.strategy.on_event(d.at_ms, &ev);
             }
             let inst = sym.exchange.instrument();
-            sym.strategy.decide(&d.book, &inst, &mut scratch.actions);
+            sym.strategy
+                .decide(d.at_ms, &d.book, &inst, &mut scratch.actions);
             for a in scratch.actions.drain(..) {
                 sym.exchange.submit(a, d.at_ms);
             }

@@ -1,5 +1,19 @@
-//! The local (strategy) side: a quoting market maker for one symbol.
+//! The local (strategy) side of one symbol: the [`Strategy`] interface the
+//! engine drives, and the built-in quoting market maker that implements it.
 //!
+//! # The interface
+//! The engine owns one strategy per symbol, built by the run's
+//! [`StrategyFactory`] from the symbol and its parameters. In event time it
+//! hands the strategy the exchange's responses ([`Strategy::on_event`], each
+//! once it has arrived, after the response delay) and then asks for a decision
+//! on the book it is shown ([`Strategy::decide`], after the feed delay, at most
+//! one per millisecond); the orders a decision pushes reach the exchange after
+//! the order-entry delay. A strategy sees nothing else of the exchange: its
+//! position is what its fills told it. The built-in market maker is one
+//! implementation ([`QuotingStrategy`], [`BuiltIn`]), so any other goes
+//! through exactly the path it goes through.
+//!
+//! # The built-in market maker
 //! It sees the market through the book it is shown (after the feed delay) and
 //! its own orders only through the exchange's responses ([`OrderEvent`], after
 //! the response delay), exactly as a strategy connected to a venue would. At
@@ -22,6 +36,8 @@
 //! - **hedge**: when |inventory| exceeds the limit (possible with latency, when
 //!   a fill lands before a cancel), a market order brings it back to half the
 //!   limit. One hedge is in flight at a time.
+
+use std::fmt;
 
 use crate::instrument::Instrument;
 use crate::params::StrategyParams;
@@ -46,6 +62,75 @@ impl BookView {
     /// `(bid + ask) / 2`.
     pub fn mid(&self) -> f64 {
         (self.bid + self.ask) / 2.0
+    }
+}
+
+/// A strategy of one symbol, as the engine drives it (see the module docs).
+///
+/// Calls come in event-time order and `at_ms` never decreases. Order ids are
+/// the strategy's own: the exchange answers with them, and an id it does not
+/// know (a cancel of an order that is gone) is answered
+/// [`OrderEvent::CancelRejected`].
+pub trait Strategy: fmt::Debug + Send {
+    /// An exchange response the strategy takes in at `at_ms`: the responses
+    /// that have arrived (after the response delay) are handed over at the
+    /// strategy's next decision, just before [`decide`](Self::decide), with
+    /// that decision's time.
+    fn on_event(&mut self, at_ms: i64, event: &OrderEvent);
+
+    /// Decides at `at_ms` on the book it is shown, pushing the orders to send
+    /// into `actions` (nothing is a valid decision). `instrument` is the
+    /// symbol's grid as the engine knows it now: prices in actions are in its
+    /// ticks, sizes in base units (rounded down to whole lots by the
+    /// exchange).
+    fn decide(
+        &mut self,
+        at_ms: i64,
+        book: &BookView,
+        instrument: &Instrument,
+        actions: &mut Vec<OrderAction>,
+    );
+
+    /// The inferred grid became `factor` times finer: prices the strategy
+    /// keeps in ticks must be multiplied by `factor` (the exchange rescales
+    /// its own).
+    fn refine_grid(&mut self, factor: i64);
+}
+
+/// Builds the strategy of each symbol of a run.
+pub trait StrategyFactory: fmt::Debug + Send + Sync {
+    /// The strategy of `symbol` (normalised), which runs with `params`.
+    fn build(&self, symbol: &str, params: &StrategyParams) -> Box<dyn Strategy>;
+}
+
+/// The built-in quoting market maker for every symbol, with each symbol's
+/// parameters: the default of [`EngineConfig`](super::EngineConfig).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuiltIn;
+
+impl StrategyFactory for BuiltIn {
+    fn build(&self, _symbol: &str, params: &StrategyParams) -> Box<dyn Strategy> {
+        Box::new(QuotingStrategy::new(params.clone()))
+    }
+}
+
+impl Strategy for QuotingStrategy {
+    fn on_event(&mut self, _at_ms: i64, event: &OrderEvent) {
+        QuotingStrategy::on_event(self, event);
+    }
+
+    fn decide(
+        &mut self,
+        _at_ms: i64,
+        book: &BookView,
+        instrument: &Instrument,
+        actions: &mut Vec<OrderAction>,
+    ) {
+        QuotingStrategy::decide(self, book, instrument, actions);
+    }
+
+    fn refine_grid(&mut self, factor: i64) {
+        QuotingStrategy::refine_grid(self, factor);
     }
 }
 
