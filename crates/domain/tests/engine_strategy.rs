@@ -278,3 +278,120 @@ fn the_built_in_market_maker_behind_the_interface_gives_bit_identical_windows() 
         "{decisions}"
     );
 }
+
+/// Sends the orders of its script at its first decision and records what
+/// comes back.
+#[derive(Debug)]
+struct Scripted {
+    script: Vec<OrderAction>,
+    log: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Strategy for Scripted {
+    fn on_event(&mut self, at_ms: i64, event: &OrderEvent) {
+        self.log
+            .lock()
+            .unwrap()
+            .push(Seen::Event(at_ms, event.clone()));
+    }
+
+    fn decide(
+        &mut self,
+        _at_ms: i64,
+        _book: &BookView,
+        _instrument: &Instrument,
+        actions: &mut Vec<OrderAction>,
+    ) {
+        actions.append(&mut self.script);
+    }
+
+    fn refine_grid(&mut self, _factor: i64) {}
+}
+
+#[derive(Debug)]
+struct ScriptedFactory {
+    script: Vec<OrderAction>,
+    log: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl StrategyFactory for ScriptedFactory {
+    fn build(&self, _symbol: &str, _params: &StrategyParams) -> Box<dyn Strategy> {
+        Box::new(Scripted {
+            script: self.script.clone(),
+            log: self.log.clone(),
+        })
+    }
+}
+
+#[test]
+fn malformed_orders_are_rejected_with_their_reason_counted_and_the_run_goes_on() {
+    // Lots of 0.05, ticks of 0.1 (price 100.0 = 1,000 ticks); no latency.
+    let place = |id: u64, price_ticks: i64, qty: f64| OrderAction::Place {
+        id,
+        side: OrderSide::Buy,
+        price_ticks,
+        qty,
+        tif: TimeInForce::PostOnly,
+    };
+    let script = vec![
+        place(1, 1_000, f64::NAN),
+        place(2, 1_000, 0.0),
+        place(3, 1_000, -1.0),
+        place(4, 1_000, 0.07), // 1.4 lots
+        place(5, 0, 1.0),
+        OrderAction::Market {
+            id: 6,
+            side: OrderSide::Sell,
+            qty: f64::INFINITY,
+        },
+        place(7, 1_000, 1.0), // valid: rests at the bid
+        place(7, 999, 1.0),   // its id is still resting
+    ];
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let config = EngineConfig::new(1_000)
+        .with_symbol(SYM, touch_params())
+        .with_instrument(SYM, Instrument::new(0.1, 0.05).unwrap())
+        .with_strategy(Arc::new(ScriptedFactory {
+            script,
+            log: log.clone(),
+        }));
+    let ticks = [
+        book(0, 100.0, 100.2),
+        book(10, 100.0, 100.2),
+        sell_at(book(20, 100.0, 100.2), 100.0, 1.0),
+        book(30, 100.0, 100.2),
+        book(1_000, 100.0, 100.2),
+    ];
+    let windows = ShadowEngine::run(config, &ticks).unwrap();
+
+    let events: Vec<(u64, &'static str)> = log
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| match s {
+            Seen::Event(_, OrderEvent::Rejected { id, reason }) => (*id, reason.as_str()),
+            Seen::Event(_, OrderEvent::Accepted { id }) => (*id, "accepted"),
+            Seen::Event(_, OrderEvent::Filled { id, .. }) => (*id, "filled"),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            (1, "invalid_size"),
+            (2, "invalid_size"),
+            (3, "invalid_size"),
+            (4, "invalid_size"),
+            (5, "invalid_price"),
+            (6, "invalid_size"),
+            (7, "accepted"),
+            (7, "duplicate_id"),
+            (7, "filled"),
+        ]
+    );
+    let w = &windows[0].symbols[SYM];
+    assert_eq!(w.rejected_orders, 7);
+    assert_eq!(w.fills.len(), 1);
+    assert_eq!((w.fills[0].order_id, w.fills[0].qty), (7, 1.0));
+    assert_eq!(w.inventory_end, 1.0);
+}

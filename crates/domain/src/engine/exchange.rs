@@ -105,6 +105,26 @@ pub enum RejectReason {
     PostOnlyWouldCross,
     /// The exchange had no book yet for a market order.
     NoBook,
+    /// The size is not finite, not positive, or not a whole number of the
+    /// instrument's lots.
+    InvalidSize,
+    /// The limit price is not positive (in ticks of the instrument).
+    InvalidPrice,
+    /// An order with this id is already resting.
+    DuplicateId,
+}
+
+impl RejectReason {
+    /// The reason's name as logs and summaries spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PostOnlyWouldCross => "post_only_would_cross",
+            Self::NoBook => "no_book",
+            Self::InvalidSize => "invalid_size",
+            Self::InvalidPrice => "invalid_price",
+            Self::DuplicateId => "duplicate_id",
+        }
+    }
 }
 
 /// What the exchange tells the strategy, after the response delay.
@@ -161,6 +181,17 @@ pub struct ExchangeCounters {
     pub cancel_rejects: u64,
     /// Market orders rejected for lack of a book.
     pub no_book_rejects: u64,
+    /// Orders rejected as malformed: [`RejectReason::InvalidSize`],
+    /// [`RejectReason::InvalidPrice`] or [`RejectReason::DuplicateId`] (the
+    /// built-in strategy never sends one; a strategy of one's own may).
+    pub invalid_rejects: u64,
+}
+
+impl ExchangeCounters {
+    /// Every order rejected (post-only crossing, no book, malformed).
+    pub fn rejected_orders(&self) -> u64 {
+        self.post_only_rejects + self.no_book_rejects + self.invalid_rejects
+    }
 }
 
 /// A request on its way to the exchange.
@@ -358,8 +389,48 @@ impl SimExchange {
         }
     }
 
+    /// Why an arriving order is malformed, if it is.
+    fn malformed(&self, action: &OrderAction) -> Option<RejectReason> {
+        let (id, qty, price_ticks) = match *action {
+            OrderAction::Place {
+                id,
+                qty,
+                price_ticks,
+                ..
+            } => (id, qty, Some(price_ticks)),
+            OrderAction::Market { id, qty, .. } => (id, qty, None),
+            OrderAction::Cancel { .. } => return None,
+        };
+        let lot = self.instrument.lot_size;
+        // `qty < f64::MAX` is false for NaN and infinity; `round_i64` is no
+        // library call (this runs for every order that arrives).
+        let whole_lots = qty > 0.0 && qty < f64::MAX && {
+            let lots = crate::instrument::round_i64(qty / lot);
+            lots >= 1 && (qty - lots as f64 * lot).abs() <= lot * 1e-6
+        };
+        if !whole_lots {
+            Some(RejectReason::InvalidSize)
+        } else if price_ticks.is_some_and(|p| p <= 0) {
+            Some(RejectReason::InvalidPrice)
+        } else if self.resting.iter().any(|o| o.id == id) {
+            Some(RejectReason::DuplicateId)
+        } else {
+            None
+        }
+    }
+
     fn apply(&mut self, f: InFlight, params: &StrategyParams, fills: &mut Vec<Fill>) {
         let now = f.arrive_ms;
+        if let Some(reason) = self.malformed(&f.action) {
+            let id = match f.action {
+                OrderAction::Place { id, .. }
+                | OrderAction::Market { id, .. }
+                | OrderAction::Cancel { id } => id,
+            };
+            self.counters.invalid_rejects += 1;
+            self.respond(now, OrderEvent::Rejected { id, reason });
+            return;
+        }
         match f.action {
             OrderAction::Place {
                 id,

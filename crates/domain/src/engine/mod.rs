@@ -939,8 +939,7 @@ fn close_symbol(sym: &mut SymbolState, acc: &mut KpiWindow) {
     acc.drift_ms = sym.drift;
     acc.inventory_end = sym.position;
     let c = sym.exchange.counters();
-    acc.rejected_orders = (c.post_only_rejects + c.no_book_rejects)
-        - (sym.counters_mark.post_only_rejects + sym.counters_mark.no_book_rejects);
+    acc.rejected_orders = c.rejected_orders() - sym.counters_mark.rejected_orders();
     acc.cancel_rejects = c.cancel_rejects - sym.counters_mark.cancel_rejects;
     sym.counters_mark = c;
 }

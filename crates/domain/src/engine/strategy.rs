@@ -81,8 +81,10 @@ pub trait Strategy: fmt::Debug + Send {
     /// Decides at `at_ms` on the book it is shown, pushing the orders to send
     /// into `actions` (nothing is a valid decision). `instrument` is the
     /// symbol's grid as the engine knows it now: prices in actions are in its
-    /// ticks, sizes in base units (rounded down to whole lots by the
-    /// exchange).
+    /// ticks, sizes in base units and whole lots. The exchange rejects a
+    /// malformed order on arrival ([`RejectReason`](super::RejectReason):
+    /// a size that is not a positive whole number of lots, a price of zero
+    /// ticks or less, the id of an order still resting) and the run goes on.
     fn decide(
         &mut self,
         at_ms: i64,
