@@ -1,5 +1,6 @@
 //! More concurrent requests than the limit are shed with RESOURCE_EXHAUSTED
-//! at once, not queued until they hang.
+//! and the OVERLOADED reason at once, not queued until they hang, and counted
+//! under that code in the request metrics.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,9 @@ use shadowkpi_proto::v1::{
     export_summaries_request,
 };
 use shadowkpi_runtime::Shutdown;
+use shadowkpi_runtime::metrics::GRPC;
 use shadowkpi_runtime::server::Limits;
+use shadowkpi_runtime::status::code_and_reason;
 use shadowkpi_store::MemoryStore;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -44,6 +47,20 @@ fn summary() -> ExportSummariesRequest {
     ExportSummariesRequest {
         payload: Some(export_summaries_request::Payload::Summary(s)),
     }
+}
+
+/// A shed request: RESOURCE_EXHAUSTED with the OVERLOADED reason, and a
+/// message naming the limit.
+fn assert_overloaded(s: &tonic::Status) {
+    assert_eq!(
+        code_and_reason(s),
+        (tonic::Code::ResourceExhausted, Some("OVERLOADED")),
+        "{s:?}"
+    );
+    assert!(
+        s.message().contains("2 requests in flight") && s.message().contains("--max-concurrent"),
+        "{s:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,7 +110,7 @@ async fn requests_over_the_concurrency_limit_get_resource_exhausted() {
                     .await
                     .unwrap()
                     .expect_err("an open stream cannot finish");
-                assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+                assert_overloaded(&status);
                 reopened += 1;
                 slot.0.send(options()).await.unwrap();
                 slot.0.send(summary()).await.unwrap();
@@ -108,6 +125,7 @@ async fn requests_over_the_concurrency_limit_get_resource_exhausted() {
         .expect("an over-limit request must be answered, not hang");
         match res {
             Err(s) if s.code() == tonic::Code::ResourceExhausted => {
+                assert_overloaded(&s);
                 shed += 1;
                 first_code.get_or_insert(s.code());
                 if shed == 3 {
@@ -126,6 +144,22 @@ async fn requests_over_the_concurrency_limit_get_resource_exhausted() {
         "open calls ended early"
     );
     assert_eq!(first_code, Some(tonic::Code::ResourceExhausted));
+    // The request metrics count every shed request under its code (not as
+    // an unknown transport error): the three short calls and the reopened
+    // open streams.
+    let counted = GRPC
+        .handled
+        .with_label_values(&[
+            "shadowkpi.v1.ExportService",
+            "ExportSummaries",
+            "ResourceExhausted",
+        ])
+        .get();
+    assert_eq!(
+        counted,
+        3 + reopened,
+        "shed requests in grpc_server_handled_total"
+    );
 
     // Closing the open streams frees the permits: the next request succeeds.
     for (tx, call) in open {

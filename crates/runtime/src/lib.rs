@@ -15,6 +15,8 @@
 //! - [`deadline`]: the request deadline (client streams exempt).
 //! - [`ids`]: run ids.
 //! - [`observe`]: the server-side tower layer (span per RPC, metrics).
+//! - [`shed`]: a request shed by the concurrency limit answered as
+//!   `RESOURCE_EXHAUSTED` with the `OVERLOADED` reason.
 //! - [`server`]: [`server::ServiceHost`], which serves a set of gRPC services.
 //! - [`shutdown`]: signals and the drain token.
 //! - [`client`]: connecting to peers with trace propagation.
@@ -32,6 +34,7 @@ pub mod metrics;
 pub mod observe;
 pub mod retry;
 pub mod server;
+pub mod shed;
 pub mod shutdown;
 pub mod status;
 pub mod telemetry;

@@ -16,6 +16,8 @@ use tonic::transport::Server;
 use tonic_health::ServingStatus;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::load_shed::LoadShedLayer;
+
+use crate::shed::ShedAsStatusLayer;
 use tower::{Service, ServiceBuilder};
 
 use crate::config::ServiceArgs;
@@ -254,6 +256,7 @@ impl ServiceHost {
 
         let layers = ServiceBuilder::new()
             .layer(ObserveLayer)
+            .layer(ShedAsStatusLayer::new(self.limits.max_concurrent.max(1)))
             .layer(LoadShedLayer::new())
             .layer(GlobalConcurrencyLimitLayer::new(
                 self.limits.max_concurrent.max(1),
