@@ -407,3 +407,75 @@ async fn dry_run_with_a_wrong_redis_password_is_store_auth() {
     );
     assert!(!err.message().contains("s3cret"), "{}", err.message());
 }
+
+/// shadowd's auto-export into an exportd whose Redis refuses its password:
+/// the soak fails with EXPORT_FAILED and forwards exportd's own reason,
+/// STORE_AUTH, in its ErrorInfo (what makes `shadowctl soak` exit 3, as
+/// `shadowctl export` does on the same store), after streaming its windows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auto_export_into_a_store_that_refuses_the_password_forwards_store_auth() {
+    use shadowkpi_runtime::status::upstream_of;
+    use shadowkpi_store::{RedisStore, StoreOptions};
+    use shadowkpi_testkit::{RedisConfig, RedisServer};
+
+    let s = stack().await;
+    feed(&*s.store, 30).await;
+    let locked = RedisServer::start_with(RedisConfig::acl_user("kpi", "right"));
+    let wrong = format!("redis://kpi:wrong@127.0.0.1:{}", locked.port());
+    let export = exportd::spawn(
+        std::sync::Arc::new(RedisStore::open(&wrong, StoreOptions::default()).unwrap()),
+        listener().await,
+        Shutdown::new(),
+    )
+    .unwrap();
+    let shadow = shadowd::spawn(
+        shadowd::ShadowConfig {
+            ingest_addr: s.ingest.url(),
+            export_addr: export.url(),
+        },
+        listener().await,
+        Shutdown::new(),
+    )
+    .unwrap();
+    let req = RunSoakRequest {
+        symbols: SYMBOLS.iter().map(|s| s.to_string()).collect(),
+        iterations: 2,
+        window_ms: 10_000,
+        seed: 7,
+        auto_export: true,
+        export_options: Some(ExportOptions {
+            env: "e2e".into(),
+            ..Default::default()
+        }),
+        idle_timeout_ms: 10_000,
+        ..Default::default()
+    };
+    let mut stream = ShadowServiceClient::new(channel(&shadow.url()).await)
+        .run_soak(req)
+        .await
+        .unwrap()
+        .into_inner();
+    let mut summaries = 0;
+    let err = loop {
+        match tokio::time::timeout(HANG, stream.message())
+            .await
+            .expect("soak hung")
+        {
+            Ok(Some(m)) => {
+                if let Some(SoakEvent::Summary(_)) = m.event {
+                    summaries += 1;
+                }
+            }
+            Ok(None) => panic!("the soak ended without the export's failure"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(summaries, 2, "the windows still reach the client");
+    assert_eq!(
+        shadowkpi_runtime::status::code_and_reason(&err),
+        (tonic::Code::Aborted, Some("EXPORT_FAILED")),
+        "{err:?}"
+    );
+    assert_eq!(upstream_of(&err), Some(Reason::StoreAuth), "{err:?}");
+    assert!(!err.message().contains("wrong"), "no password: {err:?}");
+}

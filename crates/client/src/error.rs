@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use shadowkpi_runtime::status::Reason;
+use shadowkpi_runtime::status::{self, Reason};
 
 /// Exit code: a gate or validation failed.
 pub const EXIT_GATE: u8 = 1;
@@ -83,9 +83,17 @@ pub fn exit_code_of_reason(r: Reason) -> u8 {
 }
 
 /// The exit code of a failed call: from the status's reason when it carries
-/// one of ours, else from its code alone.
+/// one of ours, else from its code alone. A service that failed because its
+/// peer's store could not be used (`FEED_UNAVAILABLE` or `EXPORT_FAILED`
+/// forwarding `STORE_UNREACHABLE`, say) is exit 3 like the store reason
+/// itself.
 pub fn exit_code_of(s: &tonic::Status) -> u8 {
     match Reason::of_status(s) {
+        Some(Reason::FeedUnavailable | Reason::ExportFailed)
+            if status::upstream_of(s).is_some_and(Reason::is_store_unusable) =>
+        {
+            EXIT_STORE
+        }
         Some(r) => exit_code_of_reason(r),
         None => match s.code() {
             tonic::Code::InvalidArgument
@@ -149,8 +157,36 @@ mod tests {
                 code.to_lowercase(),
                 "{row}"
             );
-            assert_eq!(cells[4], exit.to_string(), "{row}");
+            // "1" or "1 (3 when the upstream reason is exit 3)"
+            assert_eq!(
+                cells[4].split_whitespace().next(),
+                Some(exit.to_string().as_str()),
+                "{row}"
+            );
         }
+    }
+
+    /// A service that failed because its peer's store could not be used is
+    /// exit 3; because of anything else its peer said, the reason's own exit.
+    #[test]
+    fn a_forwarded_store_reason_is_exit_3() {
+        for outer in [Reason::FeedUnavailable, Reason::ExportFailed] {
+            for (upstream, exit) in [
+                (Some(Reason::StoreUnreachable), EXIT_STORE),
+                (Some(Reason::StoreAuth), EXIT_STORE),
+                (Some(Reason::StoreTimeout), EXIT_STORE),
+                (Some(Reason::StoreCommand), EXIT_SERVICE),
+                (Some(Reason::Overloaded), EXIT_SERVICE),
+                (Some(Reason::InvalidArgument), EXIT_SERVICE),
+                (None, EXIT_SERVICE),
+            ] {
+                let s = status::with_upstream(outer, "any wording", upstream);
+                assert_eq!(exit_code_of(&s), exit, "{outer} after {upstream:?}");
+            }
+        }
+        // Only a peer failure forwards: another reason's metadata decides nothing.
+        let s = status::with_upstream(Reason::InvalidArgument, "x", Some(Reason::StoreAuth));
+        assert_eq!(exit_code_of(&s), EXIT_USAGE);
     }
 
     #[test]

@@ -29,6 +29,7 @@ use shadowkpi_domain::instrument::{Instrument, InstrumentSource};
 use shadowkpi_domain::tick::Tick;
 use shadowkpi_proto::v1::ingest_service_client::IngestServiceClient;
 use shadowkpi_proto::v1::{self, SubscribeRequest, SubscribeResponse};
+use shadowkpi_runtime::status::PeerFailure;
 use tokio_util::sync::CancellationToken;
 use tonic::Streaming;
 
@@ -38,7 +39,7 @@ pub enum DriveError {
     /// ingestd could not be reached, refused the subscription, or its tick
     /// stream failed.
     #[error("{0}")]
-    Feed(String),
+    Feed(PeerFailure),
     /// The service is shutting down.
     #[error("shutting down")]
     Cancelled,
@@ -102,7 +103,7 @@ pub async fn subscribe(
 ) -> Result<Streaming<SubscribeResponse>, DriveError> {
     let channel = shadowkpi_runtime::client::connect("ingestd", addr)
         .await
-        .map_err(|e| DriveError::Feed(e.to_string()))?;
+        .map_err(|e| DriveError::Feed(PeerFailure::new(e.to_string())))?;
     let stream = IngestServiceClient::new(channel)
         .subscribe(SubscribeRequest {
             symbols: symbols.to_vec(),
@@ -110,7 +111,7 @@ pub async fn subscribe(
             max_batch: 0,
         })
         .await
-        .map_err(|s| DriveError::Feed(format!("subscribe: {}", s.message())))?
+        .map_err(|s| DriveError::Feed(PeerFailure::of_status("subscribe", &s)))?
         .into_inner();
     Ok(stream)
 }
@@ -159,9 +160,9 @@ pub async fn drive<S: WindowSink + Send>(
                 (engine.finish(), Some(DriveEnd::FeedEnded))
             }
             Ok(Err(status)) => {
-                return Err(DriveError::Feed(format!(
-                    "tick stream failed: {}",
-                    status.message()
+                return Err(DriveError::Feed(PeerFailure::of_status(
+                    "tick stream failed",
+                    &status,
                 )));
             }
             Ok(Ok(Some(batch))) => {

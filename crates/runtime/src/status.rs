@@ -23,6 +23,12 @@ pub const DOMAIN: &str = "shadowkpi.v1";
 /// [`Reason::InvalidArgument`].
 pub const FIELD_KEY: &str = "field";
 
+/// The `ErrorInfo.metadata` key naming the reason a peer gave, when a
+/// service fails because its peer did ([`Reason::FeedUnavailable`] from
+/// ingestd, [`Reason::ExportFailed`] from exportd): `STORE_UNREACHABLE` when
+/// the peer's Redis was down, say.
+pub const UPSTREAM_REASON_KEY: &str = "upstream_reason";
+
 /// Why a request failed: the stable, machine-readable `ErrorInfo.reason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reason {
@@ -197,6 +203,63 @@ fn with_details(
     tonic::Status::with_error_details(reason.code(), message, details)
 }
 
+/// Why a call to a peer service failed: the message, and the peer's reason
+/// when its status carried one (forwarded as [`UPSTREAM_REASON_KEY`] by
+/// [`with_upstream`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerFailure {
+    /// What failed, for people.
+    pub message: String,
+    /// The peer's reason, if it answered with one.
+    pub upstream: Option<Reason>,
+}
+
+impl PeerFailure {
+    /// A failure without a status of the peer (unreachable, stream closed).
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            upstream: None,
+        }
+    }
+
+    /// The peer answered `status`: `context: <its message>`, with its reason.
+    pub fn of_status(context: &str, status: &tonic::Status) -> Self {
+        Self {
+            message: format!("{context}: {}", status.message()),
+            upstream: Reason::of_status(status),
+        }
+    }
+}
+
+impl std::fmt::Display for PeerFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// A status of `reason` because a peer failed with `upstream` (its reason,
+/// when its status carried one): [`UPSTREAM_REASON_KEY`] in the metadata.
+pub fn with_upstream(
+    reason: Reason,
+    message: impl Into<String>,
+    upstream: Option<Reason>,
+) -> tonic::Status {
+    let metadata = upstream
+        .map(|u| HashMap::from([(UPSTREAM_REASON_KEY.to_string(), u.as_str().to_string())]))
+        .unwrap_or_default();
+    with_details(reason, message, ErrorDetails::new(), metadata)
+}
+
+/// The peer's reason a status forwards ([`UPSTREAM_REASON_KEY`]), if any.
+pub fn upstream_of(s: &tonic::Status) -> Option<Reason> {
+    let info = s.get_details_error_info()?;
+    if info.domain != DOMAIN {
+        return None;
+    }
+    Reason::parse(info.metadata.get(UPSTREAM_REASON_KEY)?)
+}
+
 /// The field an `INVALID_ARGUMENT` status names (`ErrorInfo.metadata["field"]`).
 pub fn field_of(s: &tonic::Status) -> Option<String> {
     let mut info = s.get_details_error_info()?;
@@ -209,6 +272,20 @@ pub fn field_of(s: &tonic::Status) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_forwarded_reason_is_read_back_by_name() {
+        let s = with_upstream(
+            Reason::ExportFailed,
+            "export failed",
+            Some(Reason::StoreUnreachable),
+        );
+        assert_eq!(code_and_reason(&s), (Code::Aborted, Some("EXPORT_FAILED")));
+        assert_eq!(upstream_of(&s), Some(Reason::StoreUnreachable));
+        let plain = with_upstream(Reason::FeedUnavailable, "ingestd down", None);
+        assert_eq!(upstream_of(&plain), None);
+        assert_eq!(upstream_of(&status(Reason::ExportFailed, "x")), None);
+    }
 
     /// Each store error variant, its code and its reason, by name.
     #[test]

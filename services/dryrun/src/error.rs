@@ -1,7 +1,7 @@
 //! The errors of dryrund and their single mapping to gRPC status codes (through
 //! the reasons of [`shadowkpi_runtime::status`]).
 
-use shadowkpi_runtime::status::{self, Reason};
+use shadowkpi_runtime::status::{self, PeerFailure, Reason};
 use shadowkpi_store::StoreError;
 
 /// Everything a dry run can fail with.
@@ -20,7 +20,7 @@ pub enum DryRunError {
     Store(StoreError),
     /// ingestd cannot be reached or its stream failed.
     #[error("ingest unavailable: {0}")]
-    IngestUnavailable(String),
+    IngestUnavailable(PeerFailure),
     /// The server is shutting down.
     #[error("dryrund is shutting down")]
     ShuttingDown,
@@ -44,7 +44,9 @@ impl From<DryRunError> for tonic::Status {
                 status::invalid_argument(field, message, msg)
             }
             DryRunError::Store(s) => status::store_status(&s, msg),
-            DryRunError::IngestUnavailable(_) => status::status(Reason::FeedUnavailable, msg),
+            DryRunError::IngestUnavailable(p) => {
+                status::with_upstream(Reason::FeedUnavailable, msg, p.upstream)
+            }
             DryRunError::ShuttingDown => status::status(Reason::ShuttingDown, msg),
         }
     }
@@ -89,7 +91,7 @@ mod tests {
                 "STORE_COMMAND",
             ),
             (
-                DryRunError::IngestUnavailable("connection refused".into()),
+                DryRunError::IngestUnavailable(PeerFailure::new("connection refused")),
                 tonic::Code::Unavailable,
                 "FEED_UNAVAILABLE",
             ),
@@ -99,6 +101,14 @@ mod tests {
                 "SHUTTING_DOWN",
             ),
         ];
+        let forwarded = tonic::Status::from(DryRunError::IngestUnavailable(PeerFailure {
+            message: "subscribe: redis down".into(),
+            upstream: Some(Reason::StoreUnreachable),
+        }));
+        assert_eq!(
+            status::upstream_of(&forwarded),
+            Some(Reason::StoreUnreachable)
+        );
         for (e, code, reason) in cases {
             let s = tonic::Status::from(e);
             assert_eq!(status::code_and_reason(&s), (code, Some(reason)), "{s:?}");

@@ -1,7 +1,7 @@
 //! The errors of shadowd and their single mapping to gRPC status codes (through
 //! the reasons of [`shadowkpi_runtime::status`]).
 
-use shadowkpi_runtime::status::{self, Reason};
+use shadowkpi_runtime::status::{self, PeerFailure, Reason};
 
 /// Everything a soak can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -16,10 +16,10 @@ pub enum ShadowError {
     },
     /// ingestd cannot be reached or its stream failed.
     #[error("ingest unavailable: {0}")]
-    IngestUnavailable(String),
+    IngestUnavailable(PeerFailure),
     /// exportd cannot be reached or the export failed.
     #[error("export failed: {0}")]
-    Export(String),
+    Export(PeerFailure),
     /// The server is shutting down.
     #[error("shadowd is shutting down")]
     ShuttingDown,
@@ -42,9 +42,11 @@ impl From<ShadowError> for tonic::Status {
             ShadowError::InvalidArgument { field, message } => {
                 status::invalid_argument(field, message, msg)
             }
-            ShadowError::IngestUnavailable(_) => status::status(Reason::FeedUnavailable, msg),
+            ShadowError::IngestUnavailable(p) => {
+                status::with_upstream(Reason::FeedUnavailable, msg, p.upstream)
+            }
             ShadowError::ShuttingDown => status::status(Reason::ShuttingDown, msg),
-            ShadowError::Export(_) => status::status(Reason::ExportFailed, msg),
+            ShadowError::Export(p) => status::with_upstream(Reason::ExportFailed, msg, p.upstream),
         }
     }
 }
@@ -63,12 +65,12 @@ mod tests {
                 "INVALID_ARGUMENT",
             ),
             (
-                ShadowError::IngestUnavailable("connection refused".into()),
+                ShadowError::IngestUnavailable(PeerFailure::new("connection refused")),
                 tonic::Code::Unavailable,
                 "FEED_UNAVAILABLE",
             ),
             (
-                ShadowError::Export("exportd: refused".into()),
+                ShadowError::Export(PeerFailure::new("exportd: refused")),
                 tonic::Code::Aborted,
                 "EXPORT_FAILED",
             ),
@@ -78,6 +80,14 @@ mod tests {
                 "SHUTTING_DOWN",
             ),
         ];
+        let forwarded = tonic::Status::from(ShadowError::IngestUnavailable(PeerFailure {
+            message: "subscribe: redis down".into(),
+            upstream: Some(Reason::StoreUnreachable),
+        }));
+        assert_eq!(
+            status::upstream_of(&forwarded),
+            Some(Reason::StoreUnreachable)
+        );
         for (e, code, reason) in cases {
             let s = tonic::Status::from(e);
             assert_eq!(status::code_and_reason(&s), (code, Some(reason)), "{s:?}");

@@ -24,6 +24,7 @@ use shadowkpi_proto::v1::{
     self, ExecutionModel, ExportOptions, ExportSummariesRequest, ParamSources, RunSoakRequest,
     RunSoakResponse, SoakStarted, export_summaries_request,
 };
+use shadowkpi_runtime::status::PeerFailure;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -319,13 +320,13 @@ async fn run_inner(
         Some(opts) => {
             let channel = shadowkpi_runtime::client::connect("exportd", &config.export_addr)
                 .await
-                .map_err(|e| ShadowError::Export(e.to_string()))?;
+                .map_err(|e| ShadowError::Export(PeerFailure::new(e.to_string())))?;
             let (etx, erx) = mpsc::channel::<ExportSummariesRequest>(64);
             etx.send(ExportSummariesRequest {
                 payload: Some(export_summaries_request::Payload::Options(opts.clone())),
             })
             .await
-            .map_err(|_| ShadowError::Export("export stream closed".into()))?;
+            .map_err(|_| ShadowError::Export(PeerFailure::new("export stream closed")))?;
             let call = tokio::spawn(
                 async move {
                     ExportServiceClient::new(channel)
@@ -411,8 +412,10 @@ async fn run_inner(
         drop(etx);
         let report = call
             .await
-            .map_err(|e| ShadowError::Export(e.to_string()))?
-            .map_err(|s| ShadowError::Export(format!("{:?}: {}", s.code(), s.message())))?
+            .map_err(|e| ShadowError::Export(PeerFailure::new(e.to_string())))?
+            .map_err(|s| {
+                ShadowError::Export(PeerFailure::of_status(&format!("{:?}", s.code()), &s))
+            })?
             .into_inner()
             .report
             .unwrap_or_default();
