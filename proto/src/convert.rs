@@ -9,6 +9,16 @@ use shadowkpi_domain as d;
 
 use crate::v1;
 
+impl From<d::tick::Side> for v1::Side {
+    fn from(side: d::tick::Side) -> Self {
+        match side {
+            d::tick::Side::Unspecified => v1::Side::Unspecified,
+            d::tick::Side::Buy => v1::Side::Buy,
+            d::tick::Side::Sell => v1::Side::Sell,
+        }
+    }
+}
+
 impl From<&d::tick::Tick> for v1::Tick {
     fn from(t: &d::tick::Tick) -> Self {
         v1::Tick {
@@ -21,11 +31,7 @@ impl From<&d::tick::Tick> for v1::Tick {
             bid_qty: t.bid_qty,
             ask_qty: t.ask_qty,
             last_px: t.last_px,
-            side: match t.side {
-                d::tick::Side::Unspecified => v1::Side::Unspecified,
-                d::tick::Side::Buy => v1::Side::Buy,
-                d::tick::Side::Sell => v1::Side::Sell,
-            } as i32,
+            side: v1::Side::from(t.side) as i32,
             ts_ingest_ms: t.ts_ingest_ms,
             ts_recv_ms: t.ts_recv_ms,
         }

@@ -21,8 +21,7 @@ use shadowkpi_domain::feed::decode::{
 };
 use shadowkpi_domain::feed::guard::{Guarded, Sequenced, SymbolGuard, Verdict};
 use shadowkpi_domain::symbol::normalize_symbol;
-use shadowkpi_domain::tick::Side;
-use shadowkpi_proto::v1::{IngestCounters, Tick};
+use shadowkpi_proto::v1::{self, IngestCounters, Tick};
 use shadowkpi_store::StreamEntry;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -45,31 +44,21 @@ pub(crate) struct Chunk {
     pub backlog: bool,
 }
 
-/// A decoded entry on its way through the guards.
+/// A decoded entry on its way through the guards: the wire tick it becomes
+/// (its symbol set on release, from the symbol's slot, so no name is
+/// allocated per entry before then) and the stream entry id to acknowledge.
 #[derive(Debug)]
 struct Carrier {
     id: String,
-    seq: u64,
-    ts: i64,
-    bid: f64,
-    ask: f64,
-    last_qty: f64,
-    bid_qty: Option<f64>,
-    ask_qty: Option<f64>,
-    last_px: Option<f64>,
-    side: i32,
-    /// `ts_ingest_ms`: the read time, or its replay form ([`ingest_time_ms`]).
-    ingest_ms: i64,
-    /// `ts_recv`, when the entry carries it.
-    recv_ms: Option<i64>,
+    tick: Tick,
 }
 
 impl Sequenced for Carrier {
     fn ts_ms(&self) -> i64 {
-        self.ts
+        self.tick.ts_server_ms
     }
     fn seq(&self) -> u64 {
-        self.seq
+        self.tick.seq
     }
 }
 
@@ -77,42 +66,27 @@ impl Carrier {
     fn new(raw: &RawTick<'_>, id: String, read_at_ms: i64) -> Self {
         Self {
             id,
-            seq: raw.seq,
-            ts: raw.ts_server_ms,
-            bid: raw.bid,
-            ask: raw.ask,
-            last_qty: raw.last_qty,
-            bid_qty: raw.bid_qty,
-            ask_qty: raw.ask_qty,
-            last_px: raw.last_px,
-            side: match raw.side {
-                Side::Unspecified => 0,
-                Side::Buy => 1,
-                Side::Sell => 2,
+            tick: Tick {
+                symbol: String::new(),
+                seq: raw.seq,
+                ts_server_ms: raw.ts_server_ms,
+                bid: raw.bid,
+                ask: raw.ask,
+                last_qty: raw.last_qty,
+                bid_qty: raw.bid_qty,
+                ask_qty: raw.ask_qty,
+                last_px: raw.last_px,
+                side: v1::Side::from(raw.side) as i32,
+                ts_ingest_ms: ingest_time_ms(raw.ts_wall_ms, raw.ts_server_ms, read_at_ms),
+                ts_recv_ms: raw.ts_recv_ms,
             },
-            ingest_ms: ingest_time_ms(raw.ts_wall_ms, raw.ts_server_ms, read_at_ms),
-            recv_ms: raw.ts_recv_ms,
         }
     }
 
     fn into_tick(self, symbol: String) -> (Tick, String) {
-        (
-            Tick {
-                symbol,
-                seq: self.seq,
-                ts_server_ms: self.ts,
-                bid: self.bid,
-                ask: self.ask,
-                last_qty: self.last_qty,
-                bid_qty: self.bid_qty,
-                ask_qty: self.ask_qty,
-                last_px: self.last_px,
-                side: self.side,
-                ts_ingest_ms: self.ingest_ms,
-                ts_recv_ms: self.recv_ms,
-            },
-            self.id,
-        )
+        let mut tick = self.tick;
+        tick.symbol = symbol;
+        (tick, self.id)
     }
 }
 
@@ -396,7 +370,7 @@ impl Pipeline {
                             },
                         ));
                     }
-                    meta.delivered(g.item.seq, g.item.ts);
+                    meta.delivered(g.item.tick.seq, g.item.tick.ts_server_ms);
                     let (tick, id) = g.item.into_tick(meta.name.clone());
                     self.events.push(Item::Tick(Released::new(
                         tick,
