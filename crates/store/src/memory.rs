@@ -126,21 +126,27 @@ impl State {
         }
     }
 
-    fn stream_or_create(&mut self, key: &str) -> StoreResult<&mut StreamData> {
+    /// The live value at `key`, created as `empty()` when there is none (or it
+    /// expired), as Redis does for a write to a missing key.
+    fn value_or_create(&mut self, key: &str, empty: fn() -> Value) -> StoreResult<&mut Value> {
         if self.get(key).is_none() {
             self.keys.insert(
                 key.to_string(),
                 Slot {
-                    value: Value::Stream(StreamData::default()),
+                    value: empty(),
                     expires_at: None,
                 },
             );
         }
-        match self.keys.get_mut(key) {
-            Some(Slot {
-                value: Value::Stream(s),
-                ..
-            }) => Ok(s),
+        self.keys
+            .get_mut(key)
+            .map(|slot| &mut slot.value)
+            .ok_or_else(|| StoreError::Command(format!("key `{key}` vanished while written")))
+    }
+
+    fn stream_or_create(&mut self, key: &str) -> StoreResult<&mut StreamData> {
+        match self.value_or_create(key, || Value::Stream(StreamData::default()))? {
+            Value::Stream(s) => Ok(s),
             _ => Err(StoreError::Command(WRONGTYPE.into())),
         }
     }
@@ -178,20 +184,8 @@ impl State {
     fn apply_one(&mut self, cmd: &WriteCommand, now: Instant, now_ms: u64) -> StoreResult<()> {
         match cmd {
             WriteCommand::HSet { key, fields } => {
-                if self.get(key).is_none() {
-                    self.keys.insert(
-                        key.clone(),
-                        Slot {
-                            value: Value::Hash(BTreeMap::new()),
-                            expires_at: None,
-                        },
-                    );
-                }
-                match self.keys.get_mut(key) {
-                    Some(Slot {
-                        value: Value::Hash(h),
-                        ..
-                    }) => {
+                match self.value_or_create(key, || Value::Hash(BTreeMap::new()))? {
+                    Value::Hash(h) => {
                         for (f, v) in fields {
                             h.insert(f.to_string(), v.clone());
                         }

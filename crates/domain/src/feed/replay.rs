@@ -86,30 +86,71 @@ impl ReplayError {
     }
 }
 
-/// Reads one line into `buf`; `Ok(false)` at the end.
-fn read_line<R: BufRead>(r: &mut R, buf: &mut String) -> std::io::Result<bool> {
-    buf.clear();
-    Ok(r.read_line(buf)? > 0)
+/// The lines of a replay file, one at a time, with their 1-based numbers:
+/// what both readers (JSON Lines, Tardis CSV) walk.
+#[derive(Debug)]
+struct Lines<R> {
+    reader: R,
+    buf: String,
+    /// The number of the line in `buf`.
+    line: u64,
+    done: bool,
+}
+
+impl<R: BufRead> Lines<R> {
+    fn new(reader: R) -> Self {
+        Self {
+            reader,
+            buf: String::new(),
+            line: 0,
+            done: false,
+        }
+    }
+
+    /// Moves to the next line that is not blank (nor a `#` comment when
+    /// `comments`): `None` at the end, a fatal error naming `name` and the
+    /// line when the file cannot be read (which also ends it). The line is
+    /// then [`current`](Self::current).
+    fn advance(&mut self, name: &str, comments: bool) -> Option<Result<(), ReplayError>> {
+        while !self.done {
+            self.buf.clear();
+            match self.reader.read_line(&mut self.buf) {
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(ReplayError::fatal(name, self.line, e.to_string())));
+                }
+                Ok(0) => self.done = true,
+                Ok(_) => {
+                    self.line += 1;
+                    let l = self.buf.trim();
+                    if l.is_empty() || (comments && l.starts_with('#')) {
+                        continue;
+                    }
+                    return Some(Ok(()));
+                }
+            }
+        }
+        None
+    }
+
+    /// The line [`advance`](Self::advance) moved to, trimmed.
+    fn current(&self) -> &str {
+        self.buf.trim()
+    }
 }
 
 /// Ticks from JSON Lines. Create it with [`jsonl`].
 #[derive(Debug)]
 pub struct JsonlTicks<R> {
-    reader: R,
+    lines: Lines<R>,
     name: String,
-    line: u64,
-    buf: String,
-    done: bool,
 }
 
 /// Reads ticks from JSON Lines; `name` labels errors.
 pub fn jsonl<R: BufRead>(reader: R, name: &str) -> JsonlTicks<R> {
     JsonlTicks {
-        reader,
+        lines: Lines::new(reader),
         name: name.to_string(),
-        line: 0,
-        buf: String::new(),
-        done: false,
     }
 }
 
@@ -140,31 +181,13 @@ impl<R: BufRead> Iterator for JsonlTicks<R> {
     type Item = Result<Tick, ReplayError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        while !self.done {
-            match read_line(&mut self.reader, &mut self.buf) {
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(ReplayError::fatal(
-                        &self.name,
-                        self.line,
-                        e.to_string(),
-                    )));
-                }
-                Ok(false) => self.done = true,
-                Ok(true) => {
-                    self.line += 1;
-                    let l = self.buf.trim();
-                    if l.is_empty() || l.starts_with('#') {
-                        continue;
-                    }
-                    return Some(
-                        decode_json_line(l)
-                            .map_err(|m| ReplayError::line(&self.name, self.line, m)),
-                    );
-                }
-            }
+        if let Err(e) = self.lines.advance(&self.name, true)? {
+            return Some(Err(e));
         }
-        None
+        Some(
+            decode_json_line(self.lines.current())
+                .map_err(|m| ReplayError::line(&self.name, self.lines.line, m)),
+        )
     }
 }
 
@@ -315,14 +338,11 @@ enum Cols {
 /// Rows of one Tardis-style CSV file. Create it with [`tardis_csv`].
 #[derive(Debug)]
 pub struct TardisCsv<R> {
-    reader: R,
+    lines: Lines<R>,
     name: String,
-    line: u64,
     cols: Cols,
     recv: Option<RecvCols>,
     clock: MergeClock,
-    buf: String,
-    done: bool,
 }
 
 /// Opens a Tardis-style CSV file for merging on `clock`: reads the header and
@@ -330,26 +350,24 @@ pub struct TardisCsv<R> {
 /// column (`local_timestamp` or `timestamp`) is an error naming the file and
 /// the column.
 pub fn tardis_csv<R: BufRead>(
-    mut reader: R,
+    reader: R,
     name: &str,
     clock: MergeClock,
 ) -> Result<TardisCsv<R>, ReplayError> {
-    let mut buf = String::new();
-    let mut line = 0;
-    loop {
-        match read_line(&mut reader, &mut buf) {
-            Err(e) => return Err(ReplayError::fatal(name, line, e.to_string())),
-            Ok(false) => return Err(ReplayError::fatal(name, line, "empty file: no CSV header")),
-            Ok(true) => {
-                line += 1;
-                if !buf.trim().is_empty() {
-                    break;
-                }
-            }
+    let mut lines = Lines::new(reader);
+    match lines.advance(name, false) {
+        None => {
+            return Err(ReplayError::fatal(
+                name,
+                lines.line,
+                "empty file: no CSV header",
+            ));
         }
+        Some(r) => r?,
     }
-    let header: Vec<String> = buf
-        .trim()
+    let line = lines.line;
+    let header: Vec<String> = lines
+        .current()
         .trim_start_matches('\u{feff}')
         .split(',')
         .map(|h| h.trim().trim_matches('"').to_ascii_lowercase())
@@ -408,14 +426,11 @@ pub fn tardis_csv<R: BufRead>(
         _ => None,
     };
     Ok(TardisCsv {
-        reader,
+        lines,
         name: name.to_string(),
-        line,
         cols,
         recv,
         clock,
-        buf,
-        done: false,
     })
 }
 
@@ -528,31 +543,13 @@ impl<R: BufRead> Iterator for TardisCsv<R> {
     type Item = Result<TardisRow, ReplayError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        while !self.done {
-            match read_line(&mut self.reader, &mut self.buf) {
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(ReplayError::fatal(
-                        &self.name,
-                        self.line,
-                        e.to_string(),
-                    )));
-                }
-                Ok(false) => self.done = true,
-                Ok(true) => {
-                    self.line += 1;
-                    let l = self.buf.trim();
-                    if l.is_empty() {
-                        continue;
-                    }
-                    return Some(
-                        self.parse(l)
-                            .map_err(|m| ReplayError::line(&self.name, self.line, m)),
-                    );
-                }
-            }
+        if let Err(e) = self.lines.advance(&self.name, false)? {
+            return Some(Err(e));
         }
-        None
+        Some(
+            self.parse(self.lines.current())
+                .map_err(|m| ReplayError::line(&self.name, self.lines.line, m)),
+        )
     }
 }
 
@@ -770,6 +767,42 @@ bybit,SOLUSDT,1700000000003000,1700000000003100,t3,unknown,150.5,4
             tardis_csv("".as_bytes(), "x", MergeClock::Local)
                 .unwrap_err()
                 .fatal
+        );
+    }
+
+    #[test]
+    fn blank_lines_are_skipped_and_errors_name_the_line_of_the_file() {
+        // Header on line 3, rows on 5 and 7, a bad price on 8.
+        let text = "\n\nexchange,symbol,timestamp,local_timestamp,id,side,price,amount\n\n\
+            bybit,BTCUSDT,1700000000000000,1700000000000200,t1,buy,60000.2,0.1\n  \n\
+            bybit,BTCUSDT,1700000000002500,1700000000002600,t2,sell,60000.1,0.3\n\
+            bybit,BTCUSDT,1700000000004000,1700000000004100,t4,buy,x,1\n";
+        let rows: Vec<_> = tardis_csv(text.as_bytes(), "t.csv", MergeClock::Local)
+            .unwrap()
+            .collect();
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        assert!(rows[0].is_ok() && rows[1].is_ok(), "{rows:?}");
+        let e = rows[2].as_ref().unwrap_err();
+        assert!(!e.fatal);
+        assert!(
+            e.to_string()
+                .starts_with("t.csv:8: column `price` is not a non-negative number: `x`"),
+            "{e}"
+        );
+
+        // The header's absence names the file and the line reached.
+        let e = tardis_csv("\n  \n".as_bytes(), "blank.csv", MergeClock::Local).unwrap_err();
+        assert!(e.fatal && e.message.contains("empty file"), "{e}");
+        assert!(e.to_string().starts_with("blank.csv:2"), "{e}");
+
+        // JSON Lines skip `#` comments as well as blank lines.
+        let j: Vec<_> = jsonl("# c\n\n{\"oops\n".as_bytes(), "j.jsonl").collect();
+        assert_eq!(j.len(), 1);
+        assert!(
+            j[0].as_ref()
+                .unwrap_err()
+                .to_string()
+                .starts_with("j.jsonl:3: not JSON")
         );
     }
 
