@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use shadowkpi_domain::engine::testfeed::{FeedSpec, merge};
 use shadowkpi_domain::engine::{
     BookView, BuiltIn, ConstantLatency, EngineConfig, Liquidity, ModelSet, OrderAction, OrderEvent,
-    OrderSide, QuotingStrategy, ShadowEngine, Strategy, StrategyFactory, TimeInForce,
+    OrderSide, QuotingStrategy, RejectReason, ShadowEngine, Strategy, StrategyFactory, TimeInForce,
 };
 use shadowkpi_domain::instrument::Instrument;
 use shadowkpi_domain::params::StrategyParams;
@@ -394,4 +394,64 @@ fn malformed_orders_are_rejected_with_their_reason_counted_and_the_run_goes_on()
     assert_eq!(w.fills.len(), 1);
     assert_eq!((w.fills[0].order_id, w.fills[0].qty), (7, 1.0));
     assert_eq!(w.inventory_end, 1.0);
+}
+
+#[test]
+fn a_flood_of_orders_is_bounded_per_decision_and_the_excess_rejected() {
+    // 70 bids below the touch in one decision: the default bound takes 64,
+    // the other 6 are answered too_many_orders and never rest; with a bound
+    // of 3, three rest.
+    let script: Vec<OrderAction> = (0..70)
+        .map(|i| OrderAction::Place {
+            id: 100 + i,
+            side: OrderSide::Buy,
+            price_ticks: 990 - i as i64,
+            qty: 1.0,
+            tif: TimeInForce::PostOnly,
+        })
+        .collect();
+    let ticks = [book(0, 100.0, 100.2), book(10, 100.0, 100.2)];
+    for (bound, taken) in [(None, 64usize), (Some(3), 3)] {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut config = EngineConfig::new(1_000)
+            .with_symbol(SYM, touch_params())
+            .with_instrument(SYM, Instrument::new(0.1, 0.05).unwrap())
+            .with_strategy(Arc::new(ScriptedFactory {
+                script: script.clone(),
+                log: log.clone(),
+            }));
+        if let Some(b) = bound {
+            config.max_orders_per_decision = b;
+        }
+        let windows = ShadowEngine::run(config, &ticks).unwrap();
+        let log = log.lock().unwrap();
+        let accepted: Vec<u64> = log
+            .iter()
+            .filter_map(|s| match s {
+                Seen::Event(_, OrderEvent::Accepted { id }) => Some(*id),
+                _ => None,
+            })
+            .collect();
+        let refused: Vec<u64> = log
+            .iter()
+            .filter_map(|s| match s {
+                Seen::Event(
+                    _,
+                    OrderEvent::Rejected {
+                        id,
+                        reason: RejectReason::TooManyOrders,
+                    },
+                ) => Some(*id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(accepted, (100..100 + taken as u64).collect::<Vec<_>>());
+        assert_eq!(refused, (100 + taken as u64..170).collect::<Vec<_>>());
+        assert_eq!(
+            windows[0].symbols[SYM].rejected_orders,
+            (70 - taken) as u64,
+            "bound {bound:?}"
+        );
+        assert!(windows[0].symbols[SYM].fills.is_empty());
+    }
 }

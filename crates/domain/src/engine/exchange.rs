@@ -112,6 +112,10 @@ pub enum RejectReason {
     InvalidPrice,
     /// An order with this id is already resting.
     DuplicateId,
+    /// The decision sent more requests than the engine takes from one
+    /// decision ([`EngineConfig::max_orders_per_decision`](super::EngineConfig::max_orders_per_decision)):
+    /// the excess never reached the exchange.
+    TooManyOrders,
 }
 
 impl RejectReason {
@@ -123,6 +127,7 @@ impl RejectReason {
             Self::InvalidSize => "invalid_size",
             Self::InvalidPrice => "invalid_price",
             Self::DuplicateId => "duplicate_id",
+            Self::TooManyOrders => "too_many_orders",
         }
     }
 }
@@ -185,12 +190,14 @@ pub struct ExchangeCounters {
     /// [`RejectReason::InvalidPrice`] or [`RejectReason::DuplicateId`] (the
     /// built-in strategy never sends one; a strategy of one's own may).
     pub invalid_rejects: u64,
+    /// Requests refused as [`RejectReason::TooManyOrders`].
+    pub throttled: u64,
 }
 
 impl ExchangeCounters {
     /// Every order rejected (post-only crossing, no book, malformed).
     pub fn rejected_orders(&self) -> u64 {
-        self.post_only_rejects + self.no_book_rejects + self.invalid_rejects
+        self.post_only_rejects + self.no_book_rejects + self.invalid_rejects + self.throttled
     }
 }
 
@@ -349,6 +356,26 @@ impl SimExchange {
             sent_ms,
             action,
         });
+    }
+
+    /// Refuses a request the strategy sent at `sent_ms` beyond the bound of
+    /// one decision: it is answered [`RejectReason::TooManyOrders`] (with its
+    /// id, whatever its kind) after the response delay and never reaches the
+    /// book.
+    pub fn refuse_excess(&mut self, action: &OrderAction, sent_ms: i64) {
+        let id = match *action {
+            OrderAction::Place { id, .. }
+            | OrderAction::Market { id, .. }
+            | OrderAction::Cancel { id } => id,
+        };
+        self.counters.throttled += 1;
+        self.respond(
+            sent_ms,
+            OrderEvent::Rejected {
+                id,
+                reason: RejectReason::TooManyOrders,
+            },
+        );
     }
 
     /// Applies the requests that arrive at or before `until_ms`, in arrival

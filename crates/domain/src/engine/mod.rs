@@ -141,7 +141,16 @@ pub struct EngineConfig {
     pub seed: u64,
     /// Builds each symbol's strategy ([`BuiltIn`]: the quoting market maker).
     pub strategy: Arc<dyn StrategyFactory>,
+    /// The most requests (places, cancels, market orders) the engine takes
+    /// from one decision of a symbol's strategy; the rest are answered
+    /// [`RejectReason::TooManyOrders`] and counted in `rejected_orders`
+    /// ([`DEFAULT_MAX_ORDERS_PER_DECISION`]; the built-in strategy sends at
+    /// most five).
+    pub max_orders_per_decision: usize,
 }
+
+/// The default of [`EngineConfig::max_orders_per_decision`].
+pub const DEFAULT_MAX_ORDERS_PER_DECISION: usize = 64;
 
 impl EngineConfig {
     /// One-minute windows, default parameters, lenient models, seed 0.
@@ -155,6 +164,7 @@ impl EngineConfig {
             models: ModelSet::lenient(),
             seed: 0,
             strategy: Arc::new(BuiltIn),
+            max_orders_per_decision: DEFAULT_MAX_ORDERS_PER_DECISION,
         }
     }
 
@@ -247,6 +257,8 @@ struct SymbolState {
     position: f64,
     /// Decisions the strategy will take, oldest first.
     decisions: VecDeque<Decision>,
+    /// [`EngineConfig::max_orders_per_decision`].
+    max_orders: usize,
     /// Exchange counters at the start of the open window.
     counters_mark: ExchangeCounters,
     /// Effective time of the symbol's last event (never decreases).
@@ -619,6 +631,7 @@ impl ShadowEngine {
             grid,
             position: 0.0,
             decisions: VecDeque::new(),
+            max_orders: self.config.max_orders_per_decision,
             counters_mark: ExchangeCounters::default(),
             clock_ms: start_ms,
             risk_mark_ms: start_ms,
@@ -902,8 +915,12 @@ fn run_until(
             let inst = sym.exchange.instrument();
             sym.strategy
                 .decide(d.at_ms, &d.book, &inst, &mut scratch.actions);
-            for a in scratch.actions.drain(..) {
-                sym.exchange.submit(a, d.at_ms);
+            for (i, a) in scratch.actions.drain(..).enumerate() {
+                if i < sym.max_orders {
+                    sym.exchange.submit(a, d.at_ms);
+                } else {
+                    sym.exchange.refuse_excess(&a, d.at_ms);
+                }
             }
         }
     }

@@ -45,8 +45,9 @@ pub struct SymbolWindow {
     /// Inventory at the end of the window, base units.
     pub inventory_end: f64,
     /// Orders the exchange rejected in the window (post-only orders that
-    /// would have crossed, market orders without a book, malformed orders:
-    /// see [`RejectReason`](super::RejectReason)).
+    /// would have crossed, market orders without a book, malformed orders,
+    /// requests over the bound of one decision: see
+    /// [`RejectReason`](super::RejectReason)).
     #[serde(default)]
     pub rejected_orders: u64,
     /// Cancels that found their order already gone (filled or rejected).
