@@ -98,6 +98,17 @@ pub enum OrderAction {
     },
 }
 
+impl OrderAction {
+    /// The strategy's id of the order the request is about.
+    pub fn id(&self) -> u64 {
+        match *self {
+            OrderAction::Place { id, .. }
+            | OrderAction::Market { id, .. }
+            | OrderAction::Cancel { id } => id,
+        }
+    }
+}
+
 /// Why the exchange refused an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RejectReason {
@@ -363,11 +374,7 @@ impl SimExchange {
     /// id, whatever its kind) after the response delay and never reaches the
     /// book.
     pub fn refuse_excess(&mut self, action: &OrderAction, sent_ms: i64) {
-        let id = match *action {
-            OrderAction::Place { id, .. }
-            | OrderAction::Market { id, .. }
-            | OrderAction::Cancel { id } => id,
-        };
+        let id = action.id();
         self.counters.throttled += 1;
         self.respond(
             sent_ms,
@@ -429,9 +436,9 @@ impl SimExchange {
             OrderAction::Cancel { .. } => return None,
         };
         let lot = self.instrument.lot_size;
-        // `qty < f64::MAX` is false for NaN and infinity; `round_i64` is no
-        // library call (this runs for every order that arrives).
-        let whole_lots = qty > 0.0 && qty < f64::MAX && {
+        // `round_i64` is no library call (this runs for every order that
+        // arrives).
+        let whole_lots = qty.is_finite() && qty > 0.0 && {
             let lots = crate::instrument::round_i64(qty / lot);
             lots >= 1 && (qty - lots as f64 * lot).abs() <= lot * 1e-6
         };
@@ -449,13 +456,14 @@ impl SimExchange {
     fn apply(&mut self, f: InFlight, params: &StrategyParams, fills: &mut Vec<Fill>) {
         let now = f.arrive_ms;
         if let Some(reason) = self.malformed(&f.action) {
-            let id = match f.action {
-                OrderAction::Place { id, .. }
-                | OrderAction::Market { id, .. }
-                | OrderAction::Cancel { id } => id,
-            };
             self.counters.invalid_rejects += 1;
-            self.respond(now, OrderEvent::Rejected { id, reason });
+            self.respond(
+                now,
+                OrderEvent::Rejected {
+                    id: f.action.id(),
+                    reason,
+                },
+            );
             return;
         }
         match f.action {
