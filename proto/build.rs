@@ -11,6 +11,7 @@ const PROTOS: &[&str] = &[
     "shadowkpi/v1/shadow.proto",
     "shadowkpi/v1/export.proto",
     "shadowkpi/v1/dryrun.proto",
+    "shadowkpi/v1/strategy.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -197,6 +197,7 @@ impl From<&d::summary::IterSummary> for v1::IterSummary {
                             counters: Some((&v.counters).into()),
                             ticks: v.ticks,
                             path: v.path.iter().map(Into::into).collect(),
+                            rejects: v.rejects.clone(),
                         },
                     )
                 })
@@ -211,6 +212,27 @@ impl From<&d::summary::IterSummary> for v1::IterSummary {
             notes: s.notes.clone(),
             profile: s.profile.clone(),
             model: s.model.as_ref().map(Into::into),
+            strategy: s.strategy.as_ref().map(Into::into),
+        }
+    }
+}
+
+impl From<&d::summary::StrategyInfo> for v1::StrategyInfo {
+    fn from(s: &d::summary::StrategyInfo) -> Self {
+        v1::StrategyInfo {
+            name: s.name.clone(),
+            version: s.version.clone(),
+            address: s.address.clone(),
+        }
+    }
+}
+
+impl From<v1::StrategyInfo> for d::summary::StrategyInfo {
+    fn from(s: v1::StrategyInfo) -> Self {
+        d::summary::StrategyInfo {
+            name: s.name,
+            version: s.version,
+            address: s.address,
         }
     }
 }
@@ -284,6 +306,7 @@ impl From<v1::IterSummary> for d::summary::IterSummary {
                             counters: v.counters.as_ref().map(Into::into).unwrap_or_default(),
                             ticks: v.ticks,
                             path: v.path.iter().map(Into::into).collect(),
+                            rejects: v.rejects,
                         },
                     )
                 })
@@ -293,6 +316,7 @@ impl From<v1::IterSummary> for d::summary::IterSummary {
             reordered: counters.reordered,
             bp_drops: counters.bp_drops,
             model: s.model.map(Into::into),
+            strategy: s.strategy.map(Into::into),
             notes: s.notes,
         }
     }
@@ -524,9 +548,25 @@ mod tests {
                     equity: -1.5,
                     inventory: 0.25,
                 }],
+                rejects: [
+                    ("off_grid".to_string(), 2),
+                    ("unknown_order".to_string(), 1),
+                ]
+                .into_iter()
+                .collect(),
             },
         );
+        s.strategy = Some(d::summary::StrategyInfo {
+            name: "mine".into(),
+            version: "1.2".into(),
+            address: "http://127.0.0.1:50060".into(),
+        });
         let wire: v1::IterSummary = (&s).into();
+        assert_eq!(wire.symbols["BTCUSDT"].rejects["off_grid"], 2);
+        assert_eq!(
+            wire.strategy.as_ref().map(|x| x.name.as_str()),
+            Some("mine")
+        );
         assert_eq!(wire.symbols["BTCUSDT"].path[0].equity, -1.5);
         let back: d::summary::IterSummary = (&wire).into();
         assert_eq!(back, s);

@@ -125,6 +125,7 @@ async fn hash_mode_writes_the_contract_keys_fields_values_and_ttls() {
             ("aggregation", "median"),
             ("mode", "hash"),
             ("schema_version", "1.0"),
+            ("strategy", r#"{"name":"builtin"}"#),
         ])
     );
     let sol = hgetall(&mut c, "dev:bybit:shadow:meta:SOLUSDT");
@@ -347,7 +348,7 @@ async fn dry_run_returns_the_exact_commands_and_writes_nothing() {
             "HDEL dev:bybit:shadow:latest:ETHUSDT p95_latency_ms".to_string(),
             "EXPIRE dev:bybit:shadow:latest:ETHUSDT 3600".to_string(),
             format!(
-                "HSET dev:bybit:shadow:meta:ETHUSDT run_id r1 windows 1 first_iteration 1 first_window_start_ms {T0} first_window_end_ms {e} last_iteration 1 last_window_start_ms {T0} last_window_end_ms {e} source synthetic profile default params \"{params}\" model null aggregation median mode hash schema_version 1.0",
+                "HSET dev:bybit:shadow:meta:ETHUSDT run_id r1 windows 1 first_iteration 1 first_window_start_ms {T0} first_window_end_ms {e} last_iteration 1 last_window_start_ms {T0} last_window_end_ms {e} source synthetic profile default params \"{params}\" model null aggregation median mode hash schema_version 1.0 strategy \"{{\\\"name\\\":\\\"builtin\\\"}}\"",
                 e = T0 + 60_000
             ),
             "EXPIRE dev:bybit:shadow:meta:ETHUSDT 3600".to_string(),

@@ -129,6 +129,8 @@ mod tests {
             ("OVERLOADED", 1),
             ("DEADLINE_EXCEEDED", 1),
             ("SHUTTING_DOWN", 1),
+            ("STRATEGY_UNAVAILABLE", 1),
+            ("STRATEGY_FAILED", 1),
         ];
         assert_eq!(Reason::ALL.len(), expected.len());
         let contract = std::fs::read_to_string(

@@ -111,6 +111,44 @@ pub struct SymbolSummary {
     /// files written before the engine recorded it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub path: Vec<PathPoint>,
+    /// Orders and cancels the exchange refused in the window, by reason
+    /// (`RejectReason::as_str`); absent reasons are zero, and a window
+    /// without refusals has no `rejects`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rejects: BTreeMap<String, u64>,
+}
+
+/// The strategy a run used, as its provenance records it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StrategyInfo {
+    /// [`BUILTIN_STRATEGY`] for the built-in market maker, otherwise the
+    /// name the external strategy gave.
+    pub name: String,
+    /// The version the external strategy gave (empty for the built-in one).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub version: String,
+    /// Where the external strategy was dialled (empty for the built-in one).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub address: String,
+}
+
+/// [`StrategyInfo::name`] of the built-in market maker.
+pub const BUILTIN_STRATEGY: &str = "builtin";
+
+impl StrategyInfo {
+    /// The built-in market maker.
+    pub fn builtin() -> Self {
+        Self {
+            name: BUILTIN_STRATEGY.into(),
+            ..Self::default()
+        }
+    }
+
+    /// True for the built-in market maker.
+    pub fn is_builtin(&self) -> bool {
+        self.name == BUILTIN_STRATEGY
+    }
 }
 
 /// One shadow window over every symbol of a soak.
@@ -146,8 +184,13 @@ pub struct IterSummary {
     /// The execution model set of the soak.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<ModelSetInfo>,
-    /// `commit=… source=… profile=… model=… seq_gaps=N reordered=N bp_drops=N`
-    /// (`model=` only when the model set is known).
+    /// The strategy of the soak (absent: the built-in market maker, as in
+    /// files written before strategies could be external).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<StrategyInfo>,
+    /// `commit=… source=… profile=… model=… strategy=… seq_gaps=N reordered=N
+    /// bp_drops=N` (`model=` only when the model set is known, `strategy=`
+    /// only for an external strategy).
     #[serde(default)]
     pub notes: String,
 }
@@ -156,7 +199,7 @@ impl IterSummary {
     /// Builds the `notes` line from the other fields.
     pub fn make_notes(&self, commit: &str) -> String {
         format!(
-            "commit={commit} source={} profile={}{} seq_gaps={} reordered={} bp_drops={}",
+            "commit={commit} source={} profile={}{}{} seq_gaps={} reordered={} bp_drops={}",
             self.source,
             if self.profile.is_empty() {
                 "default"
@@ -166,6 +209,11 @@ impl IterSummary {
             self.model
                 .as_ref()
                 .map(|m| format!(" model={}", m.name))
+                .unwrap_or_default(),
+            self.strategy
+                .as_ref()
+                .filter(|s| !s.is_builtin())
+                .map(|s| format!(" strategy={}", s.name))
                 .unwrap_or_default(),
             self.seq_gaps,
             self.reordered,

@@ -135,6 +135,14 @@ fn a_strategy_of_its_own_hears_its_responses_after_the_latency_and_its_fills_cou
     let touch = BookView {
         bid: 100.0,
         ask: 100.2,
+        ticks: 1,
+        ..BookView::default()
+    };
+    // The decision on the tick with a trade is shown the trade.
+    let traded = BookView {
+        sold: 1.0,
+        last_trade_px: 100.0,
+        ..touch
     };
     let log = factory.log.lock().unwrap().clone();
     assert_eq!(
@@ -143,7 +151,7 @@ fn a_strategy_of_its_own_hears_its_responses_after_the_latency_and_its_fills_cou
             Seen::Decision(0, touch),
             Seen::Event(20, OrderEvent::Accepted { id: 42 }),
             Seen::Decision(20, touch),
-            Seen::Decision(30, touch),
+            Seen::Decision(30, traded),
             Seen::Event(
                 40,
                 OrderEvent::Filled {

@@ -17,14 +17,24 @@
 //!   [`WindowSink::window`], or [`WindowSink::closed`] resolving):
 //!   [`DriveEnd::ClientGone`], nothing more is sent;
 //! - the service's cancellation token fires: [`DriveError::Cancelled`];
-//! - the tick stream fails: [`DriveError::Feed`].
+//! - the tick stream fails: [`DriveError::Feed`];
+//! - the run's external strategy stops deciding (it timed out, went away,
+//!   answered out of protocol): the windows that ended before the decision
+//!   it failed at are handed on (those still waiting for mark-outs marked to
+//!   the last mid, as at a feed end), then [`DriveError::Strategy`].
+//!
+//! # Blocking strategies
+//! A strategy in another process answers each decision over the network
+//! while the engine waits ([`StrategyFactory::blocks`](shadowkpi_domain::engine::StrategyFactory::blocks)); on a multi-threaded
+//! runtime the engine then runs in `block_in_place`, so the worker's other
+//! tasks move elsewhere meanwhile.
 #![warn(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
-use shadowkpi_domain::engine::{ShadowEngine, WindowResult};
+use shadowkpi_domain::engine::{ShadowEngine, StrategyFault, WindowResult};
 use shadowkpi_domain::instrument::{Instrument, InstrumentSource};
 use shadowkpi_domain::tick::Tick;
 use shadowkpi_proto::v1::ingest_service_client::IngestServiceClient;
@@ -43,6 +53,9 @@ pub enum DriveError {
     /// The service is shutting down.
     #[error("shutting down")]
     Cancelled,
+    /// The run's external strategy stopped deciding.
+    #[error("{0}")]
+    Strategy(StrategyFault),
 }
 
 /// How a drive ended (when it did not fail).
@@ -141,7 +154,7 @@ pub async fn drive<S: WindowSink + Send>(
             }
             r = tokio::time::timeout(limits.idle_timeout, ticks.message()) => r,
         };
-        let (windows, end) = match next {
+        let (windows, fault, end) = match next {
             Err(_) => {
                 tracing::warn!(
                     idle_ms = limits.idle_timeout.as_millis() as u64,
@@ -149,7 +162,8 @@ pub async fn drive<S: WindowSink + Send>(
                     planned = limits.iterations,
                     "feed idle, closing the open window"
                 );
-                (engine.finish(), Some(DriveEnd::Idle))
+                let (w, fault) = run_engine(engine, |e| e.finish());
+                (w, fault, Some(DriveEnd::Idle))
             }
             Ok(Ok(None)) => {
                 tracing::warn!(
@@ -157,7 +171,8 @@ pub async fn drive<S: WindowSink + Send>(
                     planned = limits.iterations,
                     "feed ended, closing the open window"
                 );
-                (engine.finish(), Some(DriveEnd::FeedEnded))
+                let (w, fault) = run_engine(engine, |e| e.finish());
+                (w, fault, Some(DriveEnd::FeedEnded))
             }
             Ok(Err(status)) => {
                 return Err(DriveError::Feed(PeerFailure::of_status(
@@ -169,12 +184,13 @@ pub async fn drive<S: WindowSink + Send>(
                 for (sym, c) in &batch.counters {
                     sink.counters(sym, c);
                 }
-                let mut out = Vec::new();
-                for t in &batch.ticks {
-                    out.extend(engine.on_tick(&Tick::from(t)));
-                }
-                (out, None)
+                let (w, fault) = run_engine(engine, |e| apply_ticks(e, &batch.ticks));
+                (w, fault, None)
             }
+        };
+        let (windows, fault) = match fault {
+            None => (windows, None),
+            Some(f) => (complete_before(engine, windows, &f), Some(f)),
         };
         for w in &windows {
             d.log_grids(engine, w);
@@ -186,10 +202,67 @@ pub async fn drive<S: WindowSink + Send>(
                 return Ok(d.outcome(DriveEnd::Done));
             }
         }
+        if let Some(f) = fault {
+            tracing::error!(
+                windows = d.windows,
+                at_ms = f.at_ms,
+                "strategy failed, ending the run"
+            );
+            return Err(DriveError::Strategy(f));
+        }
         if let Some(end) = end {
             return Ok(d.outcome(end));
         }
     }
+}
+
+/// Runs `step` on the engine (in `block_in_place` when its strategy blocks,
+/// on a runtime that allows it) and returns its windows, with the strategy's
+/// fault if it failed.
+fn run_engine(
+    engine: &mut ShadowEngine,
+    step: impl FnOnce(&mut ShadowEngine) -> Vec<WindowResult>,
+) -> (Vec<WindowResult>, Option<StrategyFault>) {
+    let factory = std::sync::Arc::clone(&engine.config().strategy);
+    if !factory.blocks() {
+        return (step(engine), None);
+    }
+    let multi = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    let out = if multi {
+        tokio::task::block_in_place(|| step(engine))
+    } else {
+        step(engine)
+    };
+    (out, factory.fault())
+}
+
+/// Applies a batch of ticks, stopping at the first tick after which the
+/// strategy has failed (a blocking strategy's only).
+fn apply_ticks(engine: &mut ShadowEngine, ticks: &[v1::Tick]) -> Vec<WindowResult> {
+    let factory = std::sync::Arc::clone(&engine.config().strategy);
+    let check = factory.blocks();
+    let mut out = Vec::new();
+    for t in ticks {
+        out.extend(engine.on_tick(&Tick::from(t)));
+        if check && factory.fault().is_some() {
+            break;
+        }
+    }
+    out
+}
+
+/// The windows of a run whose strategy failed that are whole: those that
+/// ended at or before the decision it failed at, with the ones still
+/// waiting for mark-outs flushed.
+fn complete_before(
+    engine: &mut ShadowEngine,
+    mut windows: Vec<WindowResult>,
+    fault: &StrategyFault,
+) -> Vec<WindowResult> {
+    windows.extend(engine.finish());
+    windows.retain(|w| w.window.end_ms <= fault.at_ms);
+    windows
 }
 
 struct Driver {

@@ -57,11 +57,18 @@ pub enum Reason {
     DeadlineExceeded,
     /// The service is shutting down.
     ShuttingDown,
+    /// A soak or dry run cannot reach its external strategy, or the
+    /// strategy refused the session (no `ready`).
+    StrategyUnavailable,
+    /// The external strategy stopped deciding during the run: it did not
+    /// answer in time, went away, or answered out of protocol. The windows
+    /// completed before were sent.
+    StrategyFailed,
 }
 
 impl Reason {
     /// Every reason, in the order of the contract's table.
-    pub const ALL: [Reason; 12] = [
+    pub const ALL: [Reason; 14] = [
         Reason::StoreUnreachable,
         Reason::StoreTimeout,
         Reason::StoreAuth,
@@ -74,6 +81,8 @@ impl Reason {
         Reason::Overloaded,
         Reason::DeadlineExceeded,
         Reason::ShuttingDown,
+        Reason::StrategyUnavailable,
+        Reason::StrategyFailed,
     ];
 
     /// The `ErrorInfo.reason` string (`UPPER_SNAKE_CASE`, stable).
@@ -91,6 +100,8 @@ impl Reason {
             Reason::Overloaded => "OVERLOADED",
             Reason::DeadlineExceeded => "DEADLINE_EXCEEDED",
             Reason::ShuttingDown => "SHUTTING_DOWN",
+            Reason::StrategyUnavailable => "STRATEGY_UNAVAILABLE",
+            Reason::StrategyFailed => "STRATEGY_FAILED",
         }
     }
 
@@ -108,13 +119,14 @@ impl Reason {
             | Reason::StoreTimeout
             | Reason::StoreCircuitOpen
             | Reason::FeedUnavailable
+            | Reason::StrategyUnavailable
             | Reason::ShuttingDown => Code::Unavailable,
             // Not UNAVAILABLE: clients retry that, and a wrong password or a
             // bad URL must not be retried in a loop.
             Reason::StoreAuth | Reason::StoreConfig => Code::FailedPrecondition,
             Reason::StoreCommand => Code::Internal,
             Reason::InvalidArgument => Code::InvalidArgument,
-            Reason::ExportFailed => Code::Aborted,
+            Reason::ExportFailed | Reason::StrategyFailed => Code::Aborted,
             Reason::Overloaded => Code::ResourceExhausted,
             Reason::DeadlineExceeded => Code::DeadlineExceeded,
         }
@@ -343,6 +355,8 @@ mod tests {
             ("OVERLOADED", Code::ResourceExhausted, false),
             ("DEADLINE_EXCEEDED", Code::DeadlineExceeded, false),
             ("SHUTTING_DOWN", Code::Unavailable, false),
+            ("STRATEGY_UNAVAILABLE", Code::Unavailable, false),
+            ("STRATEGY_FAILED", Code::Aborted, false),
         ];
         assert_eq!(Reason::ALL.len(), expected.len());
         for (r, (name, code, unusable)) in Reason::ALL.into_iter().zip(expected) {

@@ -24,6 +24,12 @@ pub enum DryRunError {
     /// The server is shutting down.
     #[error("dryrund is shutting down")]
     ShuttingDown,
+    /// The external strategy cannot be reached or refused the session.
+    #[error("strategy unavailable: {0}")]
+    StrategyUnavailable(String),
+    /// The external strategy stopped deciding during the dry run.
+    #[error("strategy failed: {0}")]
+    StrategyFailed(String),
 }
 
 impl DryRunError {
@@ -48,6 +54,8 @@ impl From<DryRunError> for tonic::Status {
                 status::with_upstream(Reason::FeedUnavailable, msg, p.upstream)
             }
             DryRunError::ShuttingDown => status::status(Reason::ShuttingDown, msg),
+            DryRunError::StrategyUnavailable(_) => status::status(Reason::StrategyUnavailable, msg),
+            DryRunError::StrategyFailed(_) => status::status(Reason::StrategyFailed, msg),
         }
     }
 }

@@ -14,7 +14,7 @@ use shadowkpi_domain::export::keys::KeySchema;
 use shadowkpi_domain::kpi::{Kpi, KpiSet};
 use shadowkpi_domain::params::{ParamOverrides, StrategyParams};
 use shadowkpi_domain::profile::Profile;
-use shadowkpi_domain::summary::{ModelSetInfo, PathPoint};
+use shadowkpi_domain::summary::{ModelSetInfo, PathPoint, StrategyInfo};
 use shadowkpi_domain::symbol::normalize_symbol;
 use shadowkpi_driver::{self as driver, DriveEnd, DriveError, DriveLimits, WindowSink};
 use shadowkpi_proto::convert::accuracy_status_to_wire;
@@ -23,6 +23,7 @@ use shadowkpi_proto::v1::{
     self, AccuracyReport, SymbolAccuracy, ValidateProgress, ValidateRequest, ValidateResponse,
 };
 use shadowkpi_store::{Store, StoreError};
+use shadowkpi_strategy::{Endpoint, Phase, SessionConfig};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -63,6 +64,9 @@ pub struct ValidatePlan {
     pub models: ModelSet,
     /// Name and description of the dry run's model set.
     pub model: ModelSetInfo,
+    /// Where to dial the predictions' external strategy instead of the
+    /// address their provenance records.
+    pub strategy: Option<Endpoint>,
 }
 
 /// Validates a request against the server's profile.
@@ -156,6 +160,21 @@ pub fn plan(
             name: name.to_string(),
             description: spec.describe(),
         },
+        strategy: req
+            .strategy
+            .as_ref()
+            .map(|e| {
+                Endpoint::from_wire(e).map_err(|(field, m)| {
+                    DryRunError::invalid(
+                        match field {
+                            "address" => "strategy.address",
+                            _ => "strategy.timeout_ms",
+                        },
+                        m,
+                    )
+                })
+            })
+            .transpose()?,
     })
 }
 
@@ -170,6 +189,8 @@ pub struct Prediction {
     pub run_id: String,
     /// The model set of the soak, from the provenance.
     pub model: Option<ModelSetInfo>,
+    /// The strategy of the soak, from the provenance (absent: built-in).
+    pub strategy: Option<StrategyInfo>,
 }
 
 fn store_err(e: StoreError) -> DryRunError {
@@ -235,6 +256,9 @@ pub async fn read_prediction(
         model: meta
             .get("model")
             .and_then(|m| serde_json::from_str::<ModelSetInfo>(m).ok()),
+        strategy: meta
+            .get("strategy")
+            .and_then(|m| serde_json::from_str::<StrategyInfo>(m).ok()),
     })
 }
 
@@ -313,6 +337,40 @@ async fn run_inner(
         engine_cfg = engine_cfg.with_symbol(s, p.clone());
         params_used.insert(s.clone(), p);
     }
+    let strategy = match predictions_strategy(&plan, &predictions)? {
+        None => StrategyInfo::builtin(),
+        Some((want, endpoint)) => {
+            let remote = shadowkpi_strategy::open(SessionConfig {
+                address: endpoint.address.clone(),
+                timeout: endpoint.timeout,
+                run_id: plan.run_id.clone(),
+                phase: Phase::DryRun,
+                symbols: params_used
+                    .iter()
+                    .map(|(s, p)| (s.clone(), p.clone()))
+                    .collect(),
+                max_orders_per_decision: engine_cfg.max_orders_per_decision,
+                model_set: plan.model.name.clone(),
+                seed: plan.seed,
+            })
+            .await
+            .map_err(|e| DryRunError::StrategyUnavailable(e.to_string()))?;
+            let info = remote.info();
+            if info.name != want.name {
+                return Err(DryRunError::invalid(
+                    "strategy",
+                    format!(
+                        "the strategy at {} is `{}`, the predictions were made with `{}` \
+                         (a dry run checks the soak's own strategy)",
+                        info.address, info.name, want.name
+                    ),
+                ));
+            }
+            engine_cfg = engine_cfg.with_strategy(Arc::new(remote));
+            info
+        }
+    };
+    tracing::info!(strategy = %strategy.name, "dry-run strategy");
     let mut engine =
         ShadowEngine::new(engine_cfg).map_err(|e| DryRunError::invalid("params", e.to_string()))?;
 
@@ -354,6 +412,7 @@ async fn run_inner(
         symbols: Vec::new(),
         overall: 0,
         model: Some((&plan.model).into()),
+        strategy: Some((&strategy).into()),
     };
     let mut statuses = Vec::new();
     for s in &symbols {
@@ -400,7 +459,67 @@ fn drive_error(e: DriveError) -> DryRunError {
     match e {
         DriveError::Feed(m) => DryRunError::IngestUnavailable(m),
         DriveError::Cancelled => DryRunError::ShuttingDown,
+        DriveError::Strategy(f) => DryRunError::StrategyFailed(f.message),
     }
+}
+
+/// The external strategy the predictions were made with, and where to dial
+/// it (the request's endpoint, else the provenance's address); `None` when
+/// they were made with the built-in one. Every symbol's predictions must
+/// name the same strategy.
+fn predictions_strategy(
+    plan: &ValidatePlan,
+    predictions: &BTreeMap<String, Prediction>,
+) -> Result<Option<(StrategyInfo, Endpoint)>, DryRunError> {
+    let mut named: Option<(&str, StrategyInfo)> = None;
+    for (sym, p) in predictions {
+        let s = p.strategy.clone().unwrap_or_else(StrategyInfo::builtin);
+        match &named {
+            None => named = Some((sym, s)),
+            Some((first, n)) if n.name != s.name => {
+                return Err(DryRunError::invalid(
+                    "symbols",
+                    format!(
+                        "the predictions of {first} were made with strategy `{}` and those of \
+                         {sym} with `{}`: validate them separately",
+                        n.name, s.name
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    let Some((_, info)) = named else {
+        return Ok(None);
+    };
+    if info.is_builtin() {
+        if plan.strategy.is_some() {
+            return Err(DryRunError::invalid(
+                "strategy",
+                "the predictions were made with the built-in strategy; a dry run checks \
+                 the soak's own strategy",
+            ));
+        }
+        return Ok(None);
+    }
+    let endpoint = match &plan.strategy {
+        Some(e) => e.clone(),
+        None if info.address.is_empty() => {
+            return Err(DryRunError::invalid(
+                "strategy",
+                format!(
+                    "the predictions were made with strategy `{}` and record no address: \
+                     give its address",
+                    info.name
+                ),
+            ));
+        }
+        None => Endpoint {
+            address: info.address.clone(),
+            timeout: shadowkpi_strategy::DEFAULT_TIMEOUT,
+        },
+    };
+    Ok(Some((info, endpoint)))
 }
 
 /// What a dry run does with the drive: every window's KPIs are an

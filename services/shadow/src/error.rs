@@ -23,6 +23,12 @@ pub enum ShadowError {
     /// The server is shutting down.
     #[error("shadowd is shutting down")]
     ShuttingDown,
+    /// The external strategy cannot be reached or refused the session.
+    #[error("strategy unavailable: {0}")]
+    StrategyUnavailable(String),
+    /// The external strategy stopped deciding during the soak.
+    #[error("strategy failed: {0}")]
+    StrategyFailed(String),
 }
 
 impl ShadowError {
@@ -47,6 +53,8 @@ impl From<ShadowError> for tonic::Status {
             }
             ShadowError::ShuttingDown => status::status(Reason::ShuttingDown, msg),
             ShadowError::Export(p) => status::with_upstream(Reason::ExportFailed, msg, p.upstream),
+            ShadowError::StrategyUnavailable(_) => status::status(Reason::StrategyUnavailable, msg),
+            ShadowError::StrategyFailed(_) => status::status(Reason::StrategyFailed, msg),
         }
     }
 }
@@ -78,6 +86,16 @@ mod tests {
                 ShadowError::ShuttingDown,
                 tonic::Code::Unavailable,
                 "SHUTTING_DOWN",
+            ),
+            (
+                ShadowError::StrategyUnavailable("connection refused".into()),
+                tonic::Code::Unavailable,
+                "STRATEGY_UNAVAILABLE",
+            ),
+            (
+                ShadowError::StrategyFailed("no answer within 5s".into()),
+                tonic::Code::Aborted,
+                "STRATEGY_FAILED",
             ),
         ];
         let forwarded = tonic::Status::from(ShadowError::IngestUnavailable(PeerFailure {

@@ -14,6 +14,7 @@ pub struct ShadowMetrics {
     risk_ratio: GaugeVec,
     clock_drift_ms: GaugeVec,
     windows: prometheus::IntCounterVec,
+    rejects: prometheus::IntCounterVec,
 }
 
 /// Registered on first use.
@@ -48,6 +49,11 @@ pub static METRICS: LazyLock<ShadowMetrics> = LazyLock::new(|| ShadowMetrics {
         "shadow windows completed",
         &["symbol"],
     ),
+    rejects: register_counter_vec(
+        "shadow_order_rejects_total",
+        "orders and cancels the simulated exchange refused, by reason",
+        &["symbol", "reason"],
+    ),
 });
 
 impl ShadowMetrics {
@@ -64,5 +70,14 @@ impl ShadowMetrics {
         set(&self.risk_ratio, k.risk_ratio);
         set(&self.clock_drift_ms, k.clock_drift_ms);
         self.windows.with_label_values(&[symbol]).inc();
+    }
+
+    /// Counts one window's refusals by reason.
+    pub fn rejects(&self, symbol: &str, rejects: &std::collections::BTreeMap<String, u64>) {
+        for (reason, n) in rejects {
+            self.rejects
+                .with_label_values(&[symbol, reason.as_str()])
+                .inc_by(*n);
+        }
     }
 }

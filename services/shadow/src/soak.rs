@@ -3,6 +3,7 @@
 //! and optionally forward every summary to exportd.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use shadowkpi_domain::engine::model_spec::{DEFAULT_DRYRUN_MODEL, DEFAULT_SOAK_MODEL};
@@ -13,7 +14,7 @@ use shadowkpi_domain::kpi::KpiSet;
 use shadowkpi_domain::params::{ParamOverrides, StrategyParams};
 use shadowkpi_domain::profile::Profile;
 use shadowkpi_domain::summary::{
-    IngestCounters, IterSummary, ModelSetInfo, SCHEMA_VERSION, SymbolSummary,
+    IngestCounters, IterSummary, ModelSetInfo, SCHEMA_VERSION, StrategyInfo, SymbolSummary,
 };
 use shadowkpi_domain::symbol::normalize_symbol;
 use shadowkpi_driver::{self as driver, DriveEnd, DriveError, DriveLimits, WindowSink};
@@ -25,6 +26,7 @@ use shadowkpi_proto::v1::{
     RunSoakResponse, SoakStarted, export_summaries_request,
 };
 use shadowkpi_runtime::status::PeerFailure;
+use shadowkpi_strategy::{Endpoint, Phase, SessionConfig};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -73,6 +75,8 @@ pub struct SoakPlan {
     pub idle_timeout: Duration,
     /// Forward summaries to exportd with these options.
     pub auto_export: Option<ExportOptions>,
+    /// The external strategy, if the soak runs one.
+    pub strategy: Option<Endpoint>,
 }
 
 /// Validates a request against the server's profile.
@@ -138,6 +142,21 @@ pub fn plan(req: &RunSoakRequest, server_profile: &Profile) -> Result<SoakPlan, 
     let thresholds: GateThresholds = req.thresholds.as_ref().map(Into::into).unwrap_or_default();
     let run_id = shadowkpi_runtime::ids::run_id_or_new(&req.run_id, "soak")
         .map_err(|m| ShadowError::invalid("run_id", m))?;
+    let strategy = req
+        .strategy
+        .as_ref()
+        .map(|e| {
+            Endpoint::from_wire(e).map_err(|(field, m)| {
+                ShadowError::invalid(
+                    match field {
+                        "address" => "strategy.address",
+                        _ => "strategy.timeout_ms",
+                    },
+                    m,
+                )
+            })
+        })
+        .transpose()?;
     Ok(SoakPlan {
         run_id,
         symbols: symbols.into_iter().collect(),
@@ -160,6 +179,7 @@ pub fn plan(req: &RunSoakRequest, server_profile: &Profile) -> Result<SoakPlan, 
         auto_export: req
             .auto_export
             .then(|| req.export_options.clone().unwrap_or_default()),
+        strategy,
     })
 }
 
@@ -217,6 +237,7 @@ struct SoakState {
     per_symbol: BTreeMap<String, Vec<KpiSet>>,
     pending_counters: BTreeMap<String, IngestCounters>,
     emitted: u32,
+    strategy: StrategyInfo,
 }
 
 impl SoakState {
@@ -230,6 +251,7 @@ impl SoakState {
             profile: self.plan.profile_name.clone(),
             params: Some(self.plan.default_params.clone()),
             model: Some(self.plan.model.clone()),
+            strategy: Some(self.strategy.clone()),
             ..IterSummary::default()
         };
         for sym in &self.plan.symbols {
@@ -242,6 +264,9 @@ impl SoakState {
             s.reordered += counters.reordered;
             s.bp_drops += counters.bp_drops;
             METRICS.observe(sym, &kpis);
+            if let Some(sw) = sw {
+                METRICS.rejects(sym, &sw.rejects);
+            }
             self.per_symbol
                 .entry(sym.clone())
                 .or_default()
@@ -254,6 +279,7 @@ impl SoakState {
                     counters,
                     ticks: sw.map(|s| s.ticks).unwrap_or(0),
                     path: sw.map(|s| s.path.clone()).unwrap_or_default(),
+                    rejects: sw.map(|s| s.rejects.clone()).unwrap_or_default(),
                 },
             );
         }
@@ -303,6 +329,30 @@ async fn run_inner(
     for (s, p) in &plan.params {
         engine_cfg = engine_cfg.with_symbol(s, p.clone());
     }
+    let strategy = match &plan.strategy {
+        None => StrategyInfo::builtin(),
+        Some(endpoint) => {
+            let remote = shadowkpi_strategy::open(SessionConfig {
+                address: endpoint.address.clone(),
+                timeout: endpoint.timeout,
+                run_id: plan.run_id.clone(),
+                phase: Phase::Soak,
+                symbols: plan
+                    .params
+                    .iter()
+                    .map(|(s, p)| (s.clone(), p.clone()))
+                    .collect(),
+                max_orders_per_decision: engine_cfg.max_orders_per_decision,
+                model_set: plan.model.name.clone(),
+                seed: plan.seed,
+            })
+            .await
+            .map_err(|e| ShadowError::StrategyUnavailable(e.to_string()))?;
+            let info = remote.info();
+            engine_cfg = engine_cfg.with_strategy(Arc::new(remote));
+            info
+        }
+    };
     let mut engine =
         ShadowEngine::new(engine_cfg).map_err(|e| ShadowError::invalid("params", e.to_string()))?;
 
@@ -349,6 +399,7 @@ async fn run_inner(
             .collect(),
         profile: plan.profile_name.clone(),
         model: Some((&plan.model).into()),
+        strategy: Some((&strategy).into()),
         param_sources: plan
             .param_sources
             .iter()
@@ -373,6 +424,7 @@ async fn run_inner(
         per_symbol: BTreeMap::new(),
         pending_counters: BTreeMap::new(),
         emitted: 0,
+        strategy,
         plan,
     };
     let limits = DriveLimits {
@@ -433,6 +485,7 @@ fn drive_error(e: DriveError) -> ShadowError {
     match e {
         DriveError::Feed(m) => ShadowError::IngestUnavailable(m),
         DriveError::Cancelled => ShadowError::ShuttingDown,
+        DriveError::Strategy(f) => ShadowError::StrategyFailed(f.message),
     }
 }
 

@@ -258,6 +258,7 @@ async fn phases(
                 &args.thresholds,
                 &args.validate_model,
                 profile_json,
+                args.soak.strategy_endpoint(),
             )
         }),
         feed,

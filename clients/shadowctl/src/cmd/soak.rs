@@ -75,9 +75,32 @@ pub struct SoakFlags {
     /// a market maker earns on; docs/synthetic-market.md).
     #[arg(long, default_value_t = Scenario::Calibrated)]
     pub scenario: Scenario,
+    /// Run an external strategy instead of the built-in market maker: the
+    /// StrategyService (proto/shadowkpi/v1/strategy.proto) at ADDR, in lockstep
+    /// and event time (docs/strategy-api.md). The dry run checking the soak
+    /// dials the same strategy.
+    #[arg(long, value_name = "ADDR")]
+    pub strategy: Option<String>,
+    /// How long the external strategy may take to answer one decision (wall
+    /// clock); one that does not ends the run with STRATEGY_FAILED.
+    #[arg(long, default_value = "5s", value_parser = shadowkpi_runtime::parse_duration)]
+    pub strategy_timeout: Duration,
+}
+
+/// The endpoint of `--strategy ADDR` with `--strategy-timeout`.
+pub fn strategy_endpoint(addr: Option<&str>, timeout: Duration) -> Option<v1::StrategyEndpoint> {
+    addr.map(|a| v1::StrategyEndpoint {
+        address: a.to_string(),
+        timeout_ms: timeout.as_millis().max(1) as u64,
+    })
 }
 
 impl SoakFlags {
+    /// The external strategy these flags ask for, if any.
+    pub fn strategy_endpoint(&self) -> Option<v1::StrategyEndpoint> {
+        strategy_endpoint(self.strategy.as_deref(), self.strategy_timeout)
+    }
+
     /// The synthetic feed these flags ask for.
     pub fn feed_spec(&self) -> SyntheticFeedSpec {
         SyntheticFeedSpec {
@@ -94,7 +117,7 @@ impl SoakFlags {
 /// Flags of `shadowctl soak`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  shadowctl soak                                   # all-in-one, synthetic feed\n  shadowctl soak --symbols BTCUSDT ETHUSDT --iterations 48 --duration 60s --preset maker_bias_uplift_v1\n  shadowctl soak --auto-export --fail-on-hold\n  shadowctl soak --model dryrun                    # the dry run's model set\n\nWrites artifacts/soak/<run_id>/ITER_SUMMARY_NNN.json and SOAK_SUMMARY.json and\npoints artifacts/soak/latest at the run."
+    after_help = "Examples:\n  shadowctl soak                                   # all-in-one, synthetic feed\n  shadowctl soak --symbols BTCUSDT ETHUSDT --iterations 48 --duration 60s --preset maker_bias_uplift_v1\n  shadowctl soak --auto-export --fail-on-hold\n  shadowctl soak --model dryrun                    # the dry run's model set\n  shadowctl soak --strategy 127.0.0.1:50060         # your own strategy (examples/strategies)\n\nWrites artifacts/soak/<run_id>/ITER_SUMMARY_NNN.json and SOAK_SUMMARY.json and\npoints artifacts/soak/latest at the run."
 )]
 pub struct SoakArgs {
     /// Soak settings.
@@ -132,6 +155,12 @@ pub fn print_started(s: &v1::SoakStarted) {
     eprintln!("soak {run_id} (profile: {profile})");
     if let Some(m) = &model {
         eprintln!("model set {}: {}", m.name, m.description);
+    }
+    if let Some(st) = s.strategy.as_ref().filter(|st| st.name != "builtin") {
+        eprintln!(
+            "strategy {} {} at {} (external, lockstep)",
+            st.name, st.version, st.address
+        );
     }
     let base = StrategyParams::default();
     let rows: Vec<crate::cmd::config::SymbolParams> = params
@@ -173,6 +202,7 @@ pub fn request(flags: &SoakFlags, run_id: Option<&str>) -> CliResult<RunSoakRequ
         model_set: flags.model.clone(),
         seed: flags.seed,
         idle_timeout_ms: flags.idle_timeout.as_millis() as u64,
+        strategy: flags.strategy_endpoint(),
     })
 }
 

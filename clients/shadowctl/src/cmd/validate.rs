@@ -69,6 +69,13 @@ pub struct ValidateArgs {
     /// Where artifacts go.
     #[arg(long, default_value = "artifacts")]
     pub artifacts: PathBuf,
+    /// Dial the predictions' external strategy at ADDR instead of the address
+    /// their provenance records (it must be the same strategy, by name).
+    #[arg(long, value_name = "ADDR")]
+    pub strategy: Option<String>,
+    /// How long the external strategy may take to answer one decision.
+    #[arg(long, default_value = "5s", value_parser = shadowkpi_runtime::parse_duration)]
+    pub strategy_timeout: Duration,
 }
 
 /// The `Validate` request.
@@ -87,6 +94,7 @@ pub fn request(
     t: &ValidateFlags,
     model_set: &str,
     profile_json: String,
+    strategy: Option<v1::StrategyEndpoint>,
 ) -> ValidateRequest {
     ValidateRequest {
         symbols: symbols.to_vec(),
@@ -103,6 +111,7 @@ pub fn request(
         idle_timeout_ms: idle_timeout.as_millis() as u64,
         model_set: model_set.to_string(),
         profile_json,
+        strategy,
     }
 }
 
@@ -174,6 +183,7 @@ pub async fn run(args: ValidateArgs, global: &GlobalArgs) -> CliResult<ExitCode>
         &args.thresholds,
         &args.model,
         profile_json,
+        crate::cmd::soak::strategy_endpoint(args.strategy.as_deref(), args.strategy_timeout),
     );
     let root = args.artifacts.join("dryrun");
     let mut progress = crate::progress::RunProgress::new(global.json);

@@ -96,6 +96,16 @@ pub enum OrderAction {
         /// Size, base units.
         qty: f64,
     },
+    /// An order the strategy's gateway could not read as one (an external
+    /// strategy's off-grid price, unknown symbol, missing field): it is
+    /// answered rejected with `reason`, as a request over the bound of one
+    /// decision is, and never reaches the book.
+    Refused {
+        /// The order's id.
+        id: u64,
+        /// Why.
+        reason: RejectReason,
+    },
 }
 
 impl OrderAction {
@@ -104,12 +114,13 @@ impl OrderAction {
         match *self {
             OrderAction::Place { id, .. }
             | OrderAction::Market { id, .. }
-            | OrderAction::Cancel { id } => id,
+            | OrderAction::Cancel { id }
+            | OrderAction::Refused { id, .. } => id,
         }
     }
 }
 
-/// Why the exchange refused an order.
+/// Why the exchange refused an order or a cancel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RejectReason {
     /// A post-only order would have crossed the book on arrival.
@@ -119,7 +130,7 @@ pub enum RejectReason {
     /// The size is not finite, not positive, or not a whole number of the
     /// instrument's lots.
     InvalidSize,
-    /// The limit price is not positive (in ticks of the instrument).
+    /// The limit price is not finite or not positive.
     InvalidPrice,
     /// An order with this id is already resting.
     DuplicateId,
@@ -127,10 +138,34 @@ pub enum RejectReason {
     /// decision ([`EngineConfig::max_orders_per_decision`](super::EngineConfig::max_orders_per_decision)):
     /// the excess never reached the exchange.
     TooManyOrders,
+    /// The limit price is not a whole number of the instrument's ticks (an
+    /// external strategy's order; the built-in one prices in ticks).
+    OffGrid,
+    /// The order names a symbol other than the one deciding.
+    UnknownSymbol,
+    /// A cancel names no resting order ([`OrderEvent::CancelRejected`]).
+    UnknownOrder,
+    /// The order's kind, side, type or time in force is missing or does not
+    /// fit (an external strategy's order).
+    InvalidOrder,
 }
 
 impl RejectReason {
-    /// The reason's name as logs and summaries spell it.
+    /// Every reason, in the order of [`ExchangeCounters::by_reason`].
+    pub const ALL: [RejectReason; 10] = [
+        Self::PostOnlyWouldCross,
+        Self::NoBook,
+        Self::InvalidSize,
+        Self::InvalidPrice,
+        Self::DuplicateId,
+        Self::TooManyOrders,
+        Self::OffGrid,
+        Self::UnknownSymbol,
+        Self::UnknownOrder,
+        Self::InvalidOrder,
+    ];
+
+    /// The reason's name as logs, summaries and metrics spell it.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::PostOnlyWouldCross => "post_only_would_cross",
@@ -139,7 +174,20 @@ impl RejectReason {
             Self::InvalidPrice => "invalid_price",
             Self::DuplicateId => "duplicate_id",
             Self::TooManyOrders => "too_many_orders",
+            Self::OffGrid => "off_grid",
+            Self::UnknownSymbol => "unknown_symbol",
+            Self::UnknownOrder => "unknown_order",
+            Self::InvalidOrder => "invalid_order",
         }
+    }
+
+    /// The reason spelt `name` ([`as_str`](Self::as_str)).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+
+    fn index(self) -> usize {
+        self as usize
     }
 }
 
@@ -181,34 +229,49 @@ pub enum OrderEvent {
         /// Order id.
         id: u64,
     },
-    /// A cancel found no resting order with that id.
+    /// A cancel found no resting order with that id
+    /// ([`RejectReason::UnknownOrder`]).
     CancelRejected {
         /// Order id.
         id: u64,
     },
 }
 
-/// Counters of what the exchange refused.
+/// Counts of what the exchange refused, by reason.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ExchangeCounters {
-    /// Post-only orders rejected because they would have crossed.
-    pub post_only_rejects: u64,
-    /// Cancels of orders that were no longer resting.
-    pub cancel_rejects: u64,
-    /// Market orders rejected for lack of a book.
-    pub no_book_rejects: u64,
-    /// Orders rejected as malformed: [`RejectReason::InvalidSize`],
-    /// [`RejectReason::InvalidPrice`] or [`RejectReason::DuplicateId`] (the
-    /// built-in strategy never sends one; a strategy of one's own may).
-    pub invalid_rejects: u64,
-    /// Requests refused as [`RejectReason::TooManyOrders`].
-    pub throttled: u64,
+    /// Indexed like [`RejectReason::ALL`].
+    pub by_reason: [u64; RejectReason::ALL.len()],
 }
 
 impl ExchangeCounters {
-    /// Every order rejected (post-only crossing, no book, malformed).
+    /// Refusals for `reason`.
+    pub fn get(&self, reason: RejectReason) -> u64 {
+        self.by_reason[reason.index()]
+    }
+
+    fn count(&mut self, reason: RejectReason) {
+        self.by_reason[reason.index()] += 1;
+    }
+
+    /// Every order rejected (every reason but a cancel's
+    /// [`RejectReason::UnknownOrder`]).
     pub fn rejected_orders(&self) -> u64 {
-        self.post_only_rejects + self.no_book_rejects + self.invalid_rejects + self.throttled
+        self.by_reason.iter().sum::<u64>() - self.cancel_rejects()
+    }
+
+    /// Cancels that found no resting order.
+    pub fn cancel_rejects(&self) -> u64 {
+        self.get(RejectReason::UnknownOrder)
+    }
+
+    /// The increase since `earlier`, by reason.
+    pub fn since(&self, earlier: &ExchangeCounters) -> ExchangeCounters {
+        let mut d = *self;
+        for (a, b) in d.by_reason.iter_mut().zip(earlier.by_reason) {
+            *a -= b;
+        }
+        d
     }
 }
 
@@ -359,6 +422,10 @@ impl SimExchange {
     /// Sends a request at `sent_ms`; it arrives after the order-entry delay,
     /// never before one sent earlier.
     pub fn submit(&mut self, action: OrderAction, sent_ms: i64) {
+        if let OrderAction::Refused { id, reason } = action {
+            self.refuse(id, reason, sent_ms);
+            return;
+        }
         let delay = self.models.latency.order_entry_ms(&mut self.rng, sent_ms);
         let arrive_ms = sent_ms.saturating_add(delay).max(self.last_arrival_ms);
         self.last_arrival_ms = arrive_ms;
@@ -369,20 +436,13 @@ impl SimExchange {
         });
     }
 
-    /// Refuses a request the strategy sent at `sent_ms` beyond the bound of
-    /// one decision: it is answered [`RejectReason::TooManyOrders`] (with its
-    /// id, whatever its kind) after the response delay and never reaches the
-    /// book.
-    pub fn refuse_excess(&mut self, action: &OrderAction, sent_ms: i64) {
-        let id = action.id();
-        self.counters.throttled += 1;
-        self.respond(
-            sent_ms,
-            OrderEvent::Rejected {
-                id,
-                reason: RejectReason::TooManyOrders,
-            },
-        );
+    /// Refuses order `id`, which the strategy sent at `sent_ms`, before it
+    /// reaches the exchange (over the bound of one decision, or unreadable
+    /// as an order): it is answered [`OrderEvent::Rejected`] with `reason`
+    /// after the response delay, counted, and never reaches the book.
+    pub fn refuse(&mut self, id: u64, reason: RejectReason, sent_ms: i64) {
+        self.counters.count(reason);
+        self.respond(sent_ms, OrderEvent::Rejected { id, reason });
     }
 
     /// Applies the requests that arrive at or before `until_ms`, in arrival
@@ -433,7 +493,7 @@ impl SimExchange {
                 ..
             } => (id, qty, Some(price_ticks)),
             OrderAction::Market { id, qty, .. } => (id, qty, None),
-            OrderAction::Cancel { .. } => return None,
+            OrderAction::Cancel { .. } | OrderAction::Refused { .. } => return None,
         };
         let lot = self.instrument.lot_size;
         // `round_i64` is no library call (this runs for every order that
@@ -456,7 +516,7 @@ impl SimExchange {
     fn apply(&mut self, f: InFlight, params: &StrategyParams, fills: &mut Vec<Fill>) {
         let now = f.arrive_ms;
         if let Some(reason) = self.malformed(&f.action) {
-            self.counters.invalid_rejects += 1;
+            self.counters.count(reason);
             self.respond(
                 now,
                 OrderEvent::Rejected {
@@ -481,7 +541,7 @@ impl SimExchange {
                 if crosses {
                     match tif {
                         TimeInForce::PostOnly => {
-                            self.counters.post_only_rejects += 1;
+                            self.counters.count(RejectReason::PostOnlyWouldCross);
                             self.respond(
                                 now,
                                 OrderEvent::Rejected {
@@ -528,13 +588,14 @@ impl SimExchange {
                     self.resting.remove(i);
                     self.respond(now, OrderEvent::Cancelled { id });
                 } else {
-                    self.counters.cancel_rejects += 1;
+                    self.counters.count(RejectReason::UnknownOrder);
                     self.respond(now, OrderEvent::CancelRejected { id });
                 }
             }
+            OrderAction::Refused { id, reason } => self.refuse(id, reason, now),
             OrderAction::Market { id, side, qty } => {
                 if self.touch.is_none() {
-                    self.counters.no_book_rejects += 1;
+                    self.counters.count(RejectReason::NoBook);
                     self.respond(
                         now,
                         OrderEvent::Rejected {

@@ -88,7 +88,7 @@ pub use latency::{ConstantLatency, EmpiricalLatency, LatencyModel, UniformLatenc
 pub use model_spec::{ModelSetSpec, ModelSpecError};
 pub use models::{FeeModel, ModelSet, ModelSetBuilder, ParamsFee};
 pub use queue::{FrontOfQueue, ProbFunc, ProbQueue, QueueModel, QueuePos, RiskAverseQueue};
-pub use strategy::{BookView, BuiltIn, QuotingStrategy, Strategy, StrategyFactory};
+pub use strategy::{BookView, BuiltIn, QuotingStrategy, Strategy, StrategyFactory, StrategyFault};
 pub use window::{DRIFT_EWMA_ALPHA, SymbolWindow, WindowResult};
 
 use window::KpiWindow;
@@ -767,19 +767,15 @@ impl ShadowEngine {
 
         // The strategy decides once per millisecond, on its last book, after
         // the feed delay.
-        let book = BookView {
-            bid: tick.bid,
-            ask: tick.ask,
-        };
         match sym.decisions.back_mut() {
-            Some(d) if d.seen_ms == te => d.book = book,
+            Some(d) if d.seen_ms == te => d.book.add(tick),
             last => {
                 let floor = last.map_or(i64::MIN, |d| d.at_ms);
                 let at_ms = sym.exchange.decision_time(te, tick.ts_recv_ms).max(floor);
                 sym.decisions.push_back(Decision {
                     at_ms,
                     seen_ms: te,
-                    book,
+                    book: BookView::of(tick),
                 });
             }
         }
@@ -919,7 +915,8 @@ fn run_until(
                 if i < sym.max_orders {
                     sym.exchange.submit(a, d.at_ms);
                 } else {
-                    sym.exchange.refuse_excess(&a, d.at_ms);
+                    sym.exchange
+                        .refuse(a.id(), RejectReason::TooManyOrders, d.at_ms);
                 }
             }
         }
@@ -956,8 +953,10 @@ fn close_symbol(sym: &mut SymbolState, acc: &mut KpiWindow) {
     acc.drift_ms = sym.drift;
     acc.inventory_end = sym.position;
     let c = sym.exchange.counters();
-    acc.rejected_orders = c.rejected_orders() - sym.counters_mark.rejected_orders();
-    acc.cancel_rejects = c.cancel_rejects - sym.counters_mark.cancel_rejects;
+    let d = c.since(&sym.counters_mark);
+    acc.rejected_orders = d.rejected_orders();
+    acc.cancel_rejects = d.cancel_rejects();
+    acc.rejects = d;
     sym.counters_mark = c;
 }
 

@@ -41,6 +41,7 @@ use std::fmt;
 
 use crate::instrument::Instrument;
 use crate::params::StrategyParams;
+use crate::tick::{Side, Tick};
 
 use super::exchange::{OrderAction, OrderEvent, TimeInForce};
 use super::fill::OrderSide;
@@ -49,16 +50,71 @@ use super::fill::OrderSide;
 /// `n × 0.01` despite rounding.
 const INV_EPS: f64 = 1e-9;
 
-/// What the strategy is shown of the book at a decision.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// What the strategy is shown of the market at a decision: the book at the
+/// end of the event-time millisecond it saw, and the trades of that
+/// millisecond's ticks.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct BookView {
     /// Best bid.
     pub bid: f64,
     /// Best ask.
     pub ask: f64,
+    /// Size at the best bid (0 when the feed has none).
+    pub bid_qty: f64,
+    /// Size at the best ask (0 when the feed has none).
+    pub ask_qty: f64,
+    /// Traded size with a buyer as aggressor.
+    pub bought: f64,
+    /// Traded size with a seller as aggressor (or no side given).
+    pub sold: f64,
+    /// Price of the last of those trades (0 when none).
+    pub last_trade_px: f64,
+    /// Ticks behind the view.
+    pub ticks: u32,
 }
 
 impl BookView {
+    /// The view of one tick.
+    pub fn of(tick: &Tick) -> Self {
+        let mut v = Self::default();
+        v.add(tick);
+        v
+    }
+
+    /// Takes a later tick into the view: its book replaces the book, its
+    /// trade adds to the trades.
+    pub fn add(&mut self, tick: &Tick) {
+        self.bid = tick.bid;
+        self.ask = tick.ask;
+        self.bid_qty = tick.bid_qty.unwrap_or(0.0);
+        self.ask_qty = tick.ask_qty.unwrap_or(0.0);
+        if tick.last_qty > 0.0 {
+            match tick.side {
+                Side::Buy => self.bought += tick.last_qty,
+                Side::Sell | Side::Unspecified => self.sold += tick.last_qty,
+            }
+            if let Some(px) = tick.last_px {
+                self.last_trade_px = px;
+            }
+        }
+        self.ticks = self.ticks.saturating_add(1);
+    }
+
+    /// Folds a later view into this one (market data of decisions the
+    /// strategy was not asked for).
+    pub fn fold(&mut self, later: &BookView) {
+        self.bid = later.bid;
+        self.ask = later.ask;
+        self.bid_qty = later.bid_qty;
+        self.ask_qty = later.ask_qty;
+        self.bought += later.bought;
+        self.sold += later.sold;
+        if later.last_trade_px > 0.0 {
+            self.last_trade_px = later.last_trade_px;
+        }
+        self.ticks = self.ticks.saturating_add(later.ticks);
+    }
+
     /// `(bid + ask) / 2`.
     pub fn mid(&self) -> f64 {
         (self.bid + self.ask) / 2.0
@@ -103,6 +159,38 @@ pub trait Strategy: fmt::Debug + Send {
 pub trait StrategyFactory: fmt::Debug + Send + Sync {
     /// The strategy of `symbol` (normalised), which runs with `params`.
     fn build(&self, symbol: &str, params: &StrategyParams) -> Box<dyn Strategy>;
+
+    /// Why the run's strategies stopped deciding, for a strategy that can
+    /// fail (one in another process: it timed out, went away, sent
+    /// garbage); `None` while it works, and always for the built-in one.
+    /// After a fault its strategies decide nothing, so the run must end:
+    /// the windows that ended at or before [`StrategyFault::at_ms`] are
+    /// whole, later ones are not.
+    fn fault(&self) -> Option<StrategyFault> {
+        None
+    }
+
+    /// True when a decision waits on something outside the engine (another
+    /// process): callers on an async runtime run the engine where blocking
+    /// is allowed.
+    fn blocks(&self) -> bool {
+        false
+    }
+}
+
+/// Why a run's strategy stopped deciding ([`StrategyFactory::fault`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrategyFault {
+    /// Event time of the decision it failed at, ms.
+    pub at_ms: i64,
+    /// What happened, naming the strategy, the decision and the cause.
+    pub message: String,
+}
+
+impl fmt::Display for StrategyFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 /// The built-in quoting market maker for every symbol, with each symbol's

@@ -24,6 +24,7 @@ use crate::kpi::KpiSet;
 use crate::stats::p95_winsorized;
 use crate::summary::{PathPoint, Window};
 
+use super::exchange::{ExchangeCounters, RejectReason};
 use super::fill::Fill;
 
 /// Smoothing factor of the clock-drift EWMA: each tick moves it 10 % of the
@@ -53,6 +54,11 @@ pub struct SymbolWindow {
     /// Cancels that found their order already gone (filled or rejected).
     #[serde(default)]
     pub cancel_rejects: u64,
+    /// Orders and cancels refused in the window, by reason
+    /// ([`RejectReason::as_str`](super::RejectReason::as_str)); reasons
+    /// without a refusal are absent.
+    #[serde(default)]
+    pub rejects: BTreeMap<String, u64>,
     /// Equity and inventory through the window (see the engine's docs, "Equity
     /// path").
     #[serde(default)]
@@ -95,6 +101,7 @@ pub(crate) struct KpiWindow {
     pub inventory_end: f64,
     pub rejected_orders: u64,
     pub cancel_rejects: u64,
+    pub rejects: ExchangeCounters,
     pub path: Vec<PathPoint>,
 }
 
@@ -146,6 +153,11 @@ impl KpiWindow {
             inventory_end: self.inventory_end,
             rejected_orders: self.rejected_orders,
             cancel_rejects: self.cancel_rejects,
+            rejects: RejectReason::ALL
+                .into_iter()
+                .filter(|&r| self.rejects.get(r) > 0)
+                .map(|r| (r.as_str().to_owned(), self.rejects.get(r)))
+                .collect(),
             fills: self.fills,
             path: self.path,
         }

@@ -25,6 +25,7 @@ use std::str::FromStr;
 
 use crate::kpi::{Kpi, KpiSet};
 use crate::params::StrategyParams;
+use crate::summary::StrategyInfo;
 
 use super::keys::KeySchema;
 use super::series::{SymbolExport, SymbolWindow};
@@ -246,7 +247,9 @@ fn params_json(params: Option<&StrategyParams>) -> String {
 /// `last_window_start_ms`, `last_window_end_ms`, `source`, `profile`, `params`
 /// (JSON, `null` when unknown), `model` (the execution model set as JSON
 /// `{"name":…,"description":…}`, `null` when unknown), `aggregation`, `mode`,
-/// `schema_version`.
+/// `schema_version`, `strategy` (the strategy as JSON `{"name":…}`, with
+/// `version` and `address` for an external one; `{"name":"builtin"}` when
+/// the summaries do not say).
 pub fn meta_fields(sym: &SymbolExport, mode: ExportMode) -> Vec<(FieldName, String)> {
     meta_fields_with(sym, mode, params_json(sym.provenance.params.as_ref()))
 }
@@ -262,7 +265,12 @@ fn meta_fields_with(
         .as_deref()
         .and_then(|m| serde_json::to_string(m).ok())
         .unwrap_or_else(|| "null".into());
-    let fields: [(&'static str, String); 15] = [
+    let strategy = p.strategy.as_deref().map_or_else(
+        || serde_json::to_string(&StrategyInfo::builtin()),
+        serde_json::to_string,
+    );
+    let strategy = strategy.unwrap_or_else(|_| "null".into());
+    let fields: [(&'static str, String); 16] = [
         ("run_id", p.run_ids.join(",")),
         ("windows", p.windows.to_string()),
         ("first_iteration", p.first_iteration.to_string()),
@@ -278,6 +286,7 @@ fn meta_fields_with(
         ("aggregation", p.aggregation.name().to_string()),
         ("mode", mode.name().to_string()),
         ("schema_version", String::from(&*p.schema_version)),
+        ("strategy", strategy),
     ];
     fields
         .into_iter()
@@ -512,7 +521,7 @@ mod tests {
             text[2]
         );
         assert!(
-            text[2].ends_with(" model null aggregation median mode hash schema_version 1.0"),
+            text[2].ends_with(" model null aggregation median mode hash schema_version 1.0 strategy {\"name\":\"builtin\"}"),
             "{}",
             text[2]
         );

@@ -27,7 +27,8 @@ use serde_json::{Map, Value};
 use crate::kpi::KpiSet;
 use crate::params::StrategyParams;
 use crate::summary::{
-    IngestCounters, IterSummary, ModelSetInfo, PathPoint, SCHEMA_VERSION, SymbolSummary, Window,
+    IngestCounters, IterSummary, ModelSetInfo, PathPoint, SCHEMA_VERSION, StrategyInfo,
+    SymbolSummary, Window,
 };
 use crate::symbol::{is_normalized, normalize_symbol};
 
@@ -327,6 +328,7 @@ fn read_ours(root: &Obj<'_>) -> Result<IterSummary> {
         "reordered",
         "bp_drops",
         "model",
+        "strategy",
         "notes",
     ])?;
     let schema_version = check_version(root)?;
@@ -334,7 +336,7 @@ fn read_ours(root: &Obj<'_>) -> Result<IterSummary> {
     let mut symbols = BTreeMap::new();
     for (raw, value) in symbols_obj.map {
         let s = Obj::new(value, symbols_obj.at(raw))?;
-        s.deny_unknown(&["summary", "params", "counters", "ticks", "path"])?;
+        s.deny_unknown(&["summary", "params", "counters", "ticks", "path", "rejects"])?;
         let k = s.req_obj("summary")?;
         k.deny_unknown(&KPI_FIELDS)?;
         let summary = SymbolSummary {
@@ -347,6 +349,7 @@ fn read_ours(root: &Obj<'_>) -> Result<IterSummary> {
                 .unwrap_or_default(),
             ticks: s.opt_u64("ticks")?.unwrap_or(0),
             path: read_path(&s)?,
+            rejects: read_rejects(&s)?,
         };
         symbols.insert(raw.clone(), summary);
     }
@@ -368,7 +371,36 @@ fn read_ours(root: &Obj<'_>) -> Result<IterSummary> {
         reordered: root.opt_u64("reordered")?.unwrap_or(0),
         bp_drops: root.opt_u64("bp_drops")?.unwrap_or(0),
         model: root.opt_obj("model")?.map(|m| read_model(&m)).transpose()?,
+        strategy: root
+            .opt_obj("strategy")?
+            .map(|m| read_strategy(&m))
+            .transpose()?,
         notes: root.opt_str("notes")?.unwrap_or_default(),
+    })
+}
+
+/// A symbol's `rejects`: absent is none; each value a count of a known
+/// reason.
+fn read_rejects(s: &Obj<'_>) -> Result<BTreeMap<String, u64>> {
+    let Some(o) = s.opt_obj("rejects")? else {
+        return Ok(BTreeMap::new());
+    };
+    let mut out = BTreeMap::new();
+    for key in o.map.keys() {
+        if crate::engine::RejectReason::from_name(key).is_none() {
+            return o.err(key, "not a reject reason (docs/execution.md lists them)");
+        }
+        out.insert(key.clone(), o.opt_u64(key)?.unwrap_or(0));
+    }
+    Ok(out)
+}
+
+fn read_strategy(o: &Obj<'_>) -> Result<StrategyInfo> {
+    o.deny_unknown(&["name", "version", "address"])?;
+    Ok(StrategyInfo {
+        name: o.req_str("name")?,
+        version: o.opt_str("version")?.unwrap_or_default(),
+        address: o.opt_str("address")?.unwrap_or_default(),
     })
 }
 
@@ -449,6 +481,7 @@ fn read_legacy(root: &Obj<'_>) -> Result<IterSummary> {
         reordered: 0,
         bp_drops: 0,
         model: None,
+        strategy: None,
         notes: root.opt_str("notes")?.unwrap_or_default(),
     })
 }

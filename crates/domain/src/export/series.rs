@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::aggregate::{Aggregation, aggregate};
 use crate::kpi::KpiSet;
 use crate::params::StrategyParams;
-use crate::summary::{IterSummary, ModelSetInfo, Window};
+use crate::summary::{IterSummary, ModelSetInfo, StrategyInfo, Window};
 use crate::symbol::{is_normalized, normalize_symbol};
 
 /// One window of one symbol.
@@ -62,6 +62,9 @@ pub struct Provenance {
     pub schema_version: Arc<str>,
     /// Execution model set of the last window, when its summary says.
     pub model: Option<Arc<ModelSetInfo>>,
+    /// Strategy of the last window, when its summary says (absent: the
+    /// built-in market maker).
+    pub strategy: Option<Arc<StrategyInfo>>,
     /// How the windows were combined.
     pub aggregation: Aggregation,
 }
@@ -86,6 +89,7 @@ struct Shared {
     profile: Arc<str>,
     schema_version: Arc<str>,
     model: Option<Arc<ModelSetInfo>>,
+    strategy: Option<Arc<StrategyInfo>>,
 }
 
 /// One symbol of one summary.
@@ -125,6 +129,7 @@ pub fn collect_symbols(summaries: &[IterSummary], how: Aggregation) -> Vec<Symbo
             profile: s.profile.as_str().into(),
             schema_version: s.schema_version.as_str().into(),
             model: s.model.clone().map(Arc::new),
+            strategy: s.strategy.clone().map(Arc::new),
         })
         .collect();
     // One flat list sorted by symbol, then event time, rather than a map of
@@ -199,6 +204,7 @@ fn build(group: &[Entry<'_>], shared: &[Shared], how: Aggregation) -> SymbolExpo
         profile: texts.profile.clone(),
         schema_version: texts.schema_version.clone(),
         model: texts.model.clone(),
+        strategy: texts.strategy.clone(),
         aggregation: how,
     };
     SymbolExport {

@@ -1,0 +1,189 @@
+//! The strategy API (`proto/shadowkpi/v1/strategy.proto`) with real strategy
+//! processes: the Rust and the Python example give the built-in market
+//! maker's windows bit for bit on the real USD-M recording.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use flate2::read::MultiGzDecoder;
+use shadowkpi_domain::engine::model_spec::builtin_sets;
+use shadowkpi_domain::engine::{EngineConfig, ShadowEngine, StrategyFactory, WindowResult};
+use shadowkpi_domain::feed::replay::{MergeClock, TardisMerge, tardis_csv};
+use shadowkpi_domain::instrument::Instrument;
+use shadowkpi_domain::params::{ParamOverrides, StrategyParams};
+use shadowkpi_domain::profile::Profile;
+use shadowkpi_domain::tick::Tick;
+use shadowkpi_strategy::{Phase, SessionConfig};
+use shadowkpi_testkit::cargo_bin;
+
+/// A strategy server process, killed on drop.
+struct StrategyProcess {
+    child: Child,
+    addr: String,
+}
+
+impl StrategyProcess {
+    /// Runs `cmd` (which listens on `127.0.0.1:0`) and reads the address
+    /// from its `listening on ADDR` line.
+    fn start(mut cmd: Command) -> Self {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("{cmd:?} did not say where it listens"));
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("{cmd:?} said `{line}`"))
+            .to_string();
+        Self { child, addr }
+    }
+}
+
+impl Drop for StrategyProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The Rust example (`examples/strategies/rust`).
+fn rust_example(wake_on: &str) -> StrategyProcess {
+    let mut cmd = Command::new(cargo_bin("quoting-strategy"));
+    cmd.args(["--listen", "127.0.0.1:0", "--wake-on", wake_on]);
+    StrategyProcess::start(cmd)
+}
+
+/// The Python example (`examples/strategies/python`), in the virtualenv
+/// `tools/strategy-venv.sh` keeps (grpcio).
+fn python_example(wake_on: &str) -> StrategyProcess {
+    let out = Command::new("bash")
+        .arg(repo().join("tools/strategy-venv.sh"))
+        .current_dir(repo())
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("tools/strategy-venv.sh runs");
+    assert!(
+        out.status.success(),
+        "tools/strategy-venv.sh failed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let python = stdout.lines().last().expect("the venv's python").trim();
+    let mut cmd = Command::new(python);
+    cmd.arg(repo().join("examples/strategies/python/quoting_strategy.py"))
+        .args(["--listen", "127.0.0.1:0", "--wake-on", wake_on]);
+    StrategyProcess::start(cmd)
+}
+
+// ---------------------------------------------------------------------------
+// The examples against the built-in strategy, on the real recording.
+
+fn data(file: &str) -> Box<dyn BufRead> {
+    let path = repo().join("data/binance-btcusdt-2024-08-08").join(file);
+    let f = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    Box::new(BufReader::new(MultiGzDecoder::new(f)))
+}
+
+/// The first `seconds` of the USD-M recording, quotes and trades merged on
+/// the exchange's clock.
+fn usdm(seconds: i64) -> Vec<Tick> {
+    let sources = ["usdm_quotes.csv.gz", "usdm_trades.csv.gz"]
+        .map(|name| tardis_csv(data(name), name, MergeClock::Exchange).expect("a Tardis header"))
+        .into_iter()
+        .collect();
+    let ticks: Vec<Tick> = TardisMerge::new(sources).filter_map(Result::ok).collect();
+    let t0 = ticks[0].ts_server_ms;
+    ticks
+        .into_iter()
+        .take_while(|t| t.ts_server_ms < t0 + seconds * 1000)
+        .collect()
+}
+
+fn params() -> StrategyParams {
+    Profile::builtin()
+        .resolve("BTCUSDT", None, &ParamOverrides::default())
+        .expect("the shipped profile has BTCUSDT")
+}
+
+fn engine_config() -> EngineConfig {
+    EngineConfig::new(30_000)
+        .with_symbol("BTCUSDT", params())
+        .with_instrument("BTCUSDT", Instrument::new(0.1, 0.001).unwrap())
+        .with_models(builtin_sets()["shadow"].build(7).unwrap())
+        .with_seed(7)
+}
+
+/// The recording through the engine with the external strategy at `addr`,
+/// and the number of round trips it took.
+fn run_external(addr: &str, ticks: &[Tick]) -> (Vec<WindowResult>, u64) {
+    let cfg = engine_config();
+    let remote = shadowkpi_strategy::connect(SessionConfig {
+        address: addr.to_string(),
+        timeout: Duration::from_secs(30),
+        run_id: "identity".into(),
+        phase: Phase::Soak,
+        symbols: vec![("BTCUSDT".into(), params())],
+        max_orders_per_decision: cfg.max_orders_per_decision,
+        model_set: "shadow".into(),
+        seed: 7,
+    })
+    .expect("the example accepts the session");
+    let windows = ShadowEngine::run(cfg.with_strategy(Arc::new(remote.clone())), ticks).unwrap();
+    assert_eq!(remote.fault(), None, "the example answered every decision");
+    (windows, remote.stats().requests)
+}
+
+fn fills(windows: &[WindowResult]) -> usize {
+    windows
+        .iter()
+        .map(|w| w.symbols["BTCUSDT"].fills.len())
+        .sum()
+}
+
+#[test]
+fn the_rust_and_the_python_example_give_the_built_in_windows_bit_for_bit() {
+    let ticks = usdm(120);
+    assert!(ticks.len() > 20_000, "{} ticks", ticks.len());
+    let builtin = ShadowEngine::run(engine_config(), &ticks).unwrap();
+    assert_eq!(builtin.len(), 4, "two minutes of 30 s windows");
+    let traded = fills(&builtin);
+    assert!(traded > 20, "the built-in strategy traded: {traded} fills");
+
+    let every = rust_example("every");
+    let (windows, every_trips) = run_external(&every.addr, &ticks);
+    assert_eq!(windows, builtin, "Rust example, every decision");
+    let change = rust_example("change");
+    let (windows, change_trips) = run_external(&change.addr, &ticks);
+    assert_eq!(windows, builtin, "Rust example, on change");
+    assert!(
+        change_trips * 2 < every_trips,
+        "waking on change saves round trips: {change_trips} vs {every_trips}"
+    );
+    let python = python_example("change");
+    let (windows, python_trips) = run_external(&python.addr, &ticks);
+    assert_eq!(windows, builtin, "Python example, on change");
+    assert_eq!(python_trips, change_trips);
+    println!(
+        "{} ticks, {traded} fills; round trips: {every_trips} every decision, {change_trips} on change",
+        ticks.len()
+    );
+}
