@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,63 +18,22 @@ use shadowkpi_domain::profile::Profile;
 use shadowkpi_domain::tick::Tick;
 use shadowkpi_strategy::{Phase, SessionConfig};
 use shadowkpi_testkit::cargo_bin;
-
-/// A strategy server process, killed on drop.
-struct StrategyProcess {
-    child: Child,
-    addr: String,
-}
-
-impl StrategyProcess {
-    /// Runs `cmd` (which listens on `127.0.0.1:0`) and reads the address
-    /// from its `listening on ADDR` line.
-    fn start(mut cmd: Command) -> Self {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(120))
-            .unwrap_or_else(|_| panic!("{cmd:?} did not say where it listens"));
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("{cmd:?} said `{line}`"))
-            .to_string();
-        Self { child, addr }
-    }
-}
-
-impl Drop for StrategyProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use shadowkpi_testkit::process::ListeningProcess;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// The Rust example (`examples/strategies/rust`).
-fn rust_example(wake_on: &str) -> StrategyProcess {
+fn rust_example(wake_on: &str) -> ListeningProcess {
     let mut cmd = Command::new(cargo_bin("quoting-strategy"));
     cmd.args(["--listen", "127.0.0.1:0", "--wake-on", wake_on]);
-    StrategyProcess::start(cmd)
+    ListeningProcess::start(cmd)
 }
 
 /// The Python example (`examples/strategies/python`), in the virtualenv
 /// `tools/strategy-venv.sh` keeps (grpcio).
-fn python_example(wake_on: &str) -> StrategyProcess {
+fn python_example(wake_on: &str) -> ListeningProcess {
     let out = Command::new("bash")
         .arg(repo().join("tools/strategy-venv.sh"))
         .current_dir(repo())
@@ -91,7 +50,7 @@ fn python_example(wake_on: &str) -> StrategyProcess {
     let mut cmd = Command::new(python);
     cmd.arg(repo().join("examples/strategies/python/quoting_strategy.py"))
         .args(["--listen", "127.0.0.1:0", "--wake-on", wake_on]);
-    StrategyProcess::start(cmd)
+    ListeningProcess::start(cmd)
 }
 
 // ---------------------------------------------------------------------------
@@ -169,17 +128,17 @@ fn the_rust_and_the_python_example_give_the_built_in_windows_bit_for_bit() {
     assert!(traded > 20, "the built-in strategy traded: {traded} fills");
 
     let every = rust_example("every");
-    let (windows, every_trips) = run_external(&every.addr, &ticks);
+    let (windows, every_trips) = run_external(&every.addr.to_string(), &ticks);
     assert_eq!(windows, builtin, "Rust example, every decision");
     let change = rust_example("change");
-    let (windows, change_trips) = run_external(&change.addr, &ticks);
+    let (windows, change_trips) = run_external(&change.addr.to_string(), &ticks);
     assert_eq!(windows, builtin, "Rust example, on change");
     assert!(
         change_trips * 2 < every_trips,
         "waking on change saves round trips: {change_trips} vs {every_trips}"
     );
     let python = python_example("change");
-    let (windows, python_trips) = run_external(&python.addr, &ticks);
+    let (windows, python_trips) = run_external(&python.addr.to_string(), &ticks);
     assert_eq!(windows, builtin, "Python example, on change");
     assert_eq!(python_trips, change_trips);
     println!(

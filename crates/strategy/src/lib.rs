@@ -34,6 +34,7 @@
 //! dropped (at most [`CLOSE_GRACE`] after it, however the strategy behaves).
 #![warn(clippy::unwrap_used)]
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -75,15 +76,21 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// Validates a request's endpoint; the error names the field (relative to
-    /// the endpoint: `address`, `timeout_ms`) and what is wrong.
+    /// Validates a request's `strategy` endpoint; the error names the field
+    /// (`strategy.address`, `strategy.timeout_ms`) and what is wrong.
     pub fn from_wire(e: &v1::StrategyEndpoint) -> Result<Self, (&'static str, String)> {
         let address = e.address.trim();
         if address.is_empty() {
-            return Err(("address", "required (host:port of the strategy)".into()));
+            return Err((
+                "strategy.address",
+                "required (host:port of the strategy)".into(),
+            ));
         }
         if address.contains(char::is_whitespace) {
-            return Err(("address", format!("`{address}` contains whitespace")));
+            return Err((
+                "strategy.address",
+                format!("`{address}` contains whitespace"),
+            ));
         }
         let timeout = match e.timeout_ms {
             0 => DEFAULT_TIMEOUT,
@@ -91,7 +98,7 @@ impl Endpoint {
         };
         if timeout > MAX_TIMEOUT {
             return Err((
-                "timeout_ms",
+                "strategy.timeout_ms",
                 format!(
                     "{} is more than the maximum {}",
                     e.timeout_ms,
@@ -110,6 +117,30 @@ impl Endpoint {
         v1::StrategyEndpoint {
             address: self.address.clone(),
             timeout_ms: u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+impl SessionConfig {
+    /// The session of a run at `endpoint` whose symbols run with `params`.
+    pub fn new(
+        endpoint: &Endpoint,
+        run_id: &str,
+        phase: Phase,
+        params: &BTreeMap<String, StrategyParams>,
+        max_orders_per_decision: usize,
+        model_set: &str,
+        seed: u64,
+    ) -> Self {
+        Self {
+            address: endpoint.address.clone(),
+            timeout: endpoint.timeout,
+            run_id: run_id.to_string(),
+            phase,
+            symbols: params.iter().map(|(s, p)| (s.clone(), p.clone())).collect(),
+            max_orders_per_decision,
+            model_set: model_set.to_string(),
+            seed,
         }
     }
 }
@@ -215,7 +246,7 @@ struct Session {
     requests: tmpsc::UnboundedSender<SessionRequest>,
     answers: Mutex<mpsc::Receiver<Incoming>>,
     /// Fires when the last handle goes, so the session's thread ends.
-    closed: Mutex<Option<oneshot::Sender<()>>>,
+    closed: Option<oneshot::Sender<()>>,
     sequence: AtomicU64,
     skipped: AtomicU64,
     fault: OnceLock<(StrategyFault, FaultKind)>,
@@ -223,7 +254,7 @@ struct Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        if let Some(tx) = self.closed.get_mut().ok().and_then(Option::take) {
+        if let Some(tx) = self.closed.take() {
             let _ = tx.send(());
         }
     }
@@ -513,7 +544,7 @@ pub fn connect(config: SessionConfig) -> Result<RemoteStrategy, SessionError> {
         wake_on_change: false,
         requests: req_tx,
         answers: Mutex::new(ans_rx),
-        closed: Mutex::new(Some(closed_tx)),
+        closed: Some(closed_tx),
         sequence: AtomicU64::new(0),
         skipped: AtomicU64::new(0),
         fault: OnceLock::new(),

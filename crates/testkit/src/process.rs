@@ -206,3 +206,49 @@ pub async fn check_service_binary(bin: &Path, grpc_service: &str, args: &[&str])
         .unwrap_or_else(|| panic!("{} did not exit after SIGTERM", bin.display()));
     assert!(status.success(), "exit status {status}");
 }
+
+/// A server process that prints `listening on ADDR` as its first line of
+/// stdout (the strategy examples and the fault strategy), killed on drop.
+#[derive(Debug)]
+pub struct ListeningProcess {
+    child: Child,
+    /// The address it said it listens on.
+    pub addr: SocketAddr,
+}
+
+impl ListeningProcess {
+    /// Runs `cmd` (told to listen on `127.0.0.1:0`) and waits up to two
+    /// minutes (a Python example may build its stubs first) for its line.
+    pub fn start(mut cmd: std::process::Command) -> Self {
+        use std::io::{BufRead, BufReader};
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("{cmd:?} did not say where it listens"));
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("{cmd:?} said `{line}`"));
+        Self { child, addr }
+    }
+}
+
+impl Drop for ListeningProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

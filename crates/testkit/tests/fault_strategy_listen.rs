@@ -2,28 +2,19 @@
 //! where, as tests and users rely on; building this test also builds the
 //! binary the strategy API's end-to-end tests run.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
+
+use shadowkpi_testkit::process::ListeningProcess;
 
 #[test]
 fn it_listens_where_it_says() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fault-strategy"))
-        .args(["--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the fault strategy runs");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("a line");
-    let addr = line.trim().strip_prefix("listening on ").expect(&line);
-    let addr: std::net::SocketAddr = addr.parse().expect(addr);
-    assert_ne!(addr.port(), 0);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fault-strategy"));
+    cmd.args(["--listen", "127.0.0.1:0"]);
+    let p = ListeningProcess::start(cmd);
+    assert_ne!(p.addr.port(), 0);
     assert!(
-        std::net::TcpStream::connect(addr).is_ok(),
-        "it accepts on {addr}"
+        std::net::TcpStream::connect(p.addr).is_ok(),
+        "it accepts on {}",
+        p.addr
     );
-    let _ = child.kill();
-    let _ = child.wait();
 }

@@ -163,17 +163,7 @@ pub fn plan(
         strategy: req
             .strategy
             .as_ref()
-            .map(|e| {
-                Endpoint::from_wire(e).map_err(|(field, m)| {
-                    DryRunError::invalid(
-                        match field {
-                            "address" => "strategy.address",
-                            _ => "strategy.timeout_ms",
-                        },
-                        m,
-                    )
-                })
-            })
+            .map(|e| Endpoint::from_wire(e).map_err(|(field, m)| DryRunError::invalid(field, m)))
             .transpose()?,
     })
 }
@@ -340,19 +330,15 @@ async fn run_inner(
     let strategy = match predictions_strategy(&plan, &predictions)? {
         None => StrategyInfo::builtin(),
         Some((want, endpoint)) => {
-            let remote = shadowkpi_strategy::open(SessionConfig {
-                address: endpoint.address.clone(),
-                timeout: endpoint.timeout,
-                run_id: plan.run_id.clone(),
-                phase: Phase::DryRun,
-                symbols: params_used
-                    .iter()
-                    .map(|(s, p)| (s.clone(), p.clone()))
-                    .collect(),
-                max_orders_per_decision: engine_cfg.max_orders_per_decision,
-                model_set: plan.model.name.clone(),
-                seed: plan.seed,
-            })
+            let remote = shadowkpi_strategy::open(SessionConfig::new(
+                &endpoint,
+                &plan.run_id,
+                Phase::DryRun,
+                &params_used,
+                engine_cfg.max_orders_per_decision,
+                &plan.model.name,
+                plan.seed,
+            ))
             .await
             .map_err(|e| DryRunError::StrategyUnavailable(e.to_string()))?;
             let info = remote.info();

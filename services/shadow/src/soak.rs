@@ -145,17 +145,7 @@ pub fn plan(req: &RunSoakRequest, server_profile: &Profile) -> Result<SoakPlan, 
     let strategy = req
         .strategy
         .as_ref()
-        .map(|e| {
-            Endpoint::from_wire(e).map_err(|(field, m)| {
-                ShadowError::invalid(
-                    match field {
-                        "address" => "strategy.address",
-                        _ => "strategy.timeout_ms",
-                    },
-                    m,
-                )
-            })
-        })
+        .map(|e| Endpoint::from_wire(e).map_err(|(field, m)| ShadowError::invalid(field, m)))
         .transpose()?;
     Ok(SoakPlan {
         run_id,
@@ -332,20 +322,15 @@ async fn run_inner(
     let strategy = match &plan.strategy {
         None => StrategyInfo::builtin(),
         Some(endpoint) => {
-            let remote = shadowkpi_strategy::open(SessionConfig {
-                address: endpoint.address.clone(),
-                timeout: endpoint.timeout,
-                run_id: plan.run_id.clone(),
-                phase: Phase::Soak,
-                symbols: plan
-                    .params
-                    .iter()
-                    .map(|(s, p)| (s.clone(), p.clone()))
-                    .collect(),
-                max_orders_per_decision: engine_cfg.max_orders_per_decision,
-                model_set: plan.model.name.clone(),
-                seed: plan.seed,
-            })
+            let remote = shadowkpi_strategy::open(SessionConfig::new(
+                endpoint,
+                &plan.run_id,
+                Phase::Soak,
+                &plan.params,
+                engine_cfg.max_orders_per_decision,
+                &plan.model.name,
+                plan.seed,
+            ))
             .await
             .map_err(|e| ShadowError::StrategyUnavailable(e.to_string()))?;
             let info = remote.info();

@@ -885,13 +885,16 @@ fn run_until(
             .exchange
             .next_arrival_ms()
             .filter(|&a| a < until || (closing && a == until));
-        let decision =
-            sym.decisions.front().copied().filter(|d| {
-                d.at_ms < until || (d.at_ms == until && (closing || d.seen_ms < until))
-            });
+        // The due decision's time, looked at in place (the decision, with its
+        // view of the market, is moved out only when it is taken).
+        let decision = sym
+            .decisions
+            .front()
+            .filter(|d| d.at_ms < until || (d.at_ms == until && (closing || d.seen_ms < until)))
+            .map(|d| d.at_ms);
         let arrival_first = match (arrival, decision) {
             (None, None) => return,
-            (Some(a), Some(d)) => a <= d.at_ms,
+            (Some(a), Some(at)) => a <= at,
             (Some(_), None) => true,
             (None, Some(_)) => false,
         };
@@ -902,8 +905,7 @@ fn run_until(
             for f in scratch.fills.drain(..) {
                 book_fill(sym, acc, unresolved, iteration, f);
             }
-        } else if let Some(d) = decision {
-            sym.decisions.pop_front();
+        } else if let Some(d) = sym.decisions.pop_front() {
             sym.exchange.take_responses(d.at_ms, &mut scratch.events);
             for ev in scratch.events.drain(..) {
                 sym.strategy.on_event(d.at_ms, &ev);
@@ -953,10 +955,7 @@ fn close_symbol(sym: &mut SymbolState, acc: &mut KpiWindow) {
     acc.drift_ms = sym.drift;
     acc.inventory_end = sym.position;
     let c = sym.exchange.counters();
-    let d = c.since(&sym.counters_mark);
-    acc.rejected_orders = d.rejected_orders();
-    acc.cancel_rejects = d.cancel_rejects();
-    acc.rejects = d;
+    acc.rejects = c.since(&sym.counters_mark);
     sym.counters_mark = c;
 }
 

@@ -99,8 +99,7 @@ pub(crate) struct KpiWindow {
     pub last_risk: Option<f64>,
     pub drift_ms: Option<f64>,
     pub inventory_end: f64,
-    pub rejected_orders: u64,
-    pub cancel_rejects: u64,
+    /// The symbol's refusals in the window, by reason.
     pub rejects: ExchangeCounters,
     pub path: Vec<PathPoint>,
 }
@@ -151,8 +150,8 @@ impl KpiWindow {
             ticks: self.ticks,
             skipped_ticks: self.skipped_ticks,
             inventory_end: self.inventory_end,
-            rejected_orders: self.rejected_orders,
-            cancel_rejects: self.cancel_rejects,
+            rejected_orders: self.rejects.rejected_orders(),
+            cancel_rejects: self.rejects.cancel_rejects(),
             rejects: RejectReason::ALL
                 .into_iter()
                 .filter(|&r| self.rejects.get(r) > 0)
