@@ -568,6 +568,15 @@ def cmd_compose(_args):
         problem("compose shadowctl: profile tools with entrypoint shadowctl (so `run shadowctl pipeline` works)")
     if not any(str(v).endswith(":/work/artifacts") for v in ctl.get("volumes", [])):
         problem("compose shadowctl: needs a volume on /work/artifacts")
+    strat = services.get("strategy-python", {})
+    if strat.get("profiles") != ["strategy"]:
+        problem("compose strategy-python: must be in the strategy profile")
+    if strat.get("build", {}).get("dockerfile") != "examples/strategies/python/Dockerfile":
+        problem("compose strategy-python: must build from examples/strategies/python/Dockerfile")
+    if not strat.get("read_only") or str(strat.get("user")) != "65532:65532":
+        problem("compose strategy-python: must run read-only as 65532:65532")
+    if "50060" not in json.dumps(strat.get("healthcheck", {})):
+        problem("compose strategy-python: needs a health check on its port 50060")
     for name in ("otel-collector", "jaeger", "prometheus", "grafana"):
         if services.get(name, {}).get("profiles") != ["observability"]:
             problem(f"compose {name}: must be in the observability profile")

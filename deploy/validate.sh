@@ -162,12 +162,13 @@ say "validate: compose=${COMPOSE[*]} promtool=$(promtool --version 2>&1 | head -
 
 # --- container image
 check "dockerfile: hadolint deploy/Dockerfile" "$HADOLINT" deploy/Dockerfile
+check "dockerfile: hadolint examples/strategies/python/Dockerfile" "$HADOLINT" examples/strategies/python/Dockerfile
 check "dockerignore: excludes build output, keeps sources" "$PY" deploy/lint.py dockerignore
 
 # --- compose
 compose_config() { "${COMPOSE[@]}" -f docker-compose.yml "$@" config -q; }
 check "compose: config (default services)" compose_config
-check "compose: config (profiles observability + tools)" compose_config --profile observability --profile tools
+check "compose: config (profiles observability + tools + strategy)" compose_config --profile observability --profile tools --profile strategy
 check "compose: Compose Specification schema" "$CJS" --builtin-schema vendor.compose-spec docker-compose.yml
 check "compose: ports, health checks, hardening, wiring" "$PY" deploy/lint.py compose
 

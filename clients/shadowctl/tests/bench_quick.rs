@@ -7,13 +7,14 @@ use std::process::Command;
 use serde_json::Value;
 use shadowkpi_testkit::RedisServer;
 
-const SECTIONS: [&str; 6] = [
+const SECTIONS: [&str; 7] = [
     "ingest_throughput",
     "ingest_latency",
     "export_throughput",
     "engine_throughput",
     "memory",
     "scaling",
+    "strategy_api",
 ];
 
 /// The ids of the report's sections, in order.
@@ -132,6 +133,57 @@ fn quick_bench_reports_every_section_with_positive_figures() {
     for s in ["2 subscribers", "4 subscribers"] {
         assert!(scaling.iter().any(|n| n.contains(s)), "{s}: {scaling:?}");
     }
+
+    // The strategy API: the built-in strategy and the Rust example both ways,
+    // on the recording and the synthetic feed; the target on the recording.
+    let strategy: Vec<&Value> = report["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "strategy_api")
+        .unwrap()["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(strategy.len(), 6, "{strategy:?}");
+    for feed in ["USD-M recording", "synthetic, 2 symbols"] {
+        for how in ["built-in strategy", "every decision", "on change"] {
+            let row = strategy
+                .iter()
+                .find(|r| {
+                    let n = r["name"].as_str().unwrap();
+                    n.contains(how) && n.ends_with(feed)
+                })
+                .unwrap_or_else(|| panic!("{how}, {feed}: {strategy:?}"));
+            let targeted = row.get("target").is_some();
+            assert_eq!(
+                targeted,
+                how != "built-in strategy" && feed == "USD-M recording",
+                "{how}, {feed}"
+            );
+            if targeted {
+                assert_eq!(row["target"], 50_000.0);
+                assert_eq!(row["at_least"], true);
+            }
+        }
+    }
+    // Waking on change takes fewer round trips on the recording.
+    let trips = |how: &str| -> u64 {
+        let row = strategy
+            .iter()
+            .find(|r| r["name"].as_str().unwrap().contains(how))
+            .unwrap();
+        row["note"]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(trips("on change") * 2 < trips("every decision"));
 
     // The benchmark removes what it wrote.
     let mut c = redis.connection();

@@ -21,6 +21,8 @@
 //! - `export`: export throughput and scaling.
 //! - `engine`: engine replay throughput.
 //! - `memory`: RSS of ingestd with a stalled subscriber.
+//! - `strategy`: the strategy API, the built-in strategy against the Rust
+//!   example over loopback gRPC.
 //! - [`report`]: rows, sections, the table, Markdown and JSON.
 //! - [`BenchError`]: why a benchmark stopped (Redis unreachable, bad input,
 //!   a failed step).
@@ -32,6 +34,7 @@ mod export;
 mod ingest;
 mod memory;
 pub mod report;
+mod strategy;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -60,6 +63,8 @@ pub enum Part {
     Memory,
     /// 6. Scaling with symbols and subscribers.
     Scaling,
+    /// 7. The strategy API: events/s through an external strategy.
+    Strategy,
 }
 
 /// What to run, as plain options (the CLI's flags, the defaults applied by
@@ -114,6 +119,7 @@ struct Plan {
     scale_symbols: Vec<u64>,
     scale_subscribers: Vec<usize>,
     scale_export: Vec<usize>,
+    strategy: strategy::StrategyPlan,
 }
 
 impl Plan {
@@ -133,6 +139,12 @@ impl Plan {
                 scale_symbols: vec![1, 10, 100, 1_000],
                 scale_subscribers: vec![1, 2, 4],
                 scale_export: vec![100, 1_000, 2_000],
+                strategy: strategy::StrategyPlan {
+                    runs: 1,
+                    recording_s: Some(30),
+                    synthetic_symbols: 2,
+                    synthetic_s: 30,
+                },
             }
         } else {
             Self {
@@ -149,10 +161,17 @@ impl Plan {
                 scale_symbols: vec![1, 10, 100, 1_000],
                 scale_subscribers: vec![1, 2, 4],
                 scale_export: vec![100, 1_000, 10_000, 100_000],
+                strategy: strategy::StrategyPlan {
+                    runs: 3,
+                    recording_s: None,
+                    synthetic_symbols: 10,
+                    synthetic_s: 300,
+                },
             }
         };
         if let Some(r) = opts.runs {
             p.runs = r;
+            p.strategy.runs = r;
         }
         if let Some(t) = opts.ticks {
             p.ingest_ticks = t;
@@ -420,6 +439,13 @@ pub async fn run(opts: &BenchOptions) -> BenchResult<BenchRun> {
             .await?;
             export::scaling(&env, &plan.scale_export, &mut s).await?;
             sections.push(s);
+        }
+        if wants(Part::Strategy) {
+            step("strategy API");
+            sections.push(
+                strategy::throughput(plan.strategy)
+                    .await?,
+            );
         }
         Ok(())
     }

@@ -57,6 +57,9 @@ pub struct Row {
     /// ratio reaching it).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub at_most: bool,
+    /// True when `value` itself must reach `target` (instead of the ratio).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub at_least: bool,
     /// Target met or not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Verdict>,
@@ -78,6 +81,7 @@ impl Row {
             ratio: None,
             target: None,
             at_most: false,
+            at_least: false,
             verdict: None,
             note: String::new(),
         }
@@ -137,10 +141,24 @@ impl Row {
         self
     }
 
+    /// Sets a lower bound on the value itself (not the ratio), and the
+    /// verdict.
+    pub fn at_least(mut self, limit: f64) -> Self {
+        self.target = Some(limit);
+        self.at_least = true;
+        self.verdict = Some(if self.value >= limit {
+            Verdict::Pass
+        } else {
+            Verdict::Below
+        });
+        self
+    }
+
     /// The target as printed (`≥ 0.80`, `≤ 1.10`).
     pub fn target_text(&self) -> String {
         match self.target {
             Some(t) if self.at_most => format!("≤ {t:.2}"),
+            Some(t) if self.at_least => format!("≥ {} {}", fmt_number(t), self.unit),
             Some(t) => format!("≥ {t:.2}"),
             None => String::new(),
         }

@@ -18,7 +18,7 @@ use std::path::Path;
 use serde::Serialize;
 use shadowkpi_domain::accuracy::{AccuracyBands, AccuracyStatus, AccuracyThresholds};
 use shadowkpi_domain::kpi::Kpi;
-use shadowkpi_domain::summary::{IterSummary, ModelSetInfo, PathPoint, max_drawdown};
+use shadowkpi_domain::summary::{IterSummary, ModelSetInfo, PathPoint, StrategyInfo, max_drawdown};
 use shadowkpi_proto::convert::accuracy_status_from_wire;
 use shadowkpi_proto::v1::{AccuracyReport, KpiAccuracy};
 
@@ -46,6 +46,9 @@ pub struct ReportDoc {
     pub overall: AccuracyStatus,
     /// The dry run's execution model set.
     pub model: Option<ModelSetInfo>,
+    /// The strategy the dry run ran (the predictions' own: `builtin`, or the
+    /// external strategy's name, version and address).
+    pub strategy: Option<StrategyInfo>,
     /// Where the soak's per-window values and equity paths come from; `None`
     /// when the report could not get them (see [`SOAK_SERIES_UNAVAILABLE`]).
     pub soak_series_source: Option<String>,
@@ -194,6 +197,7 @@ impl ReportDoc {
             fail_above_pct: thresholds.fail_above_pct,
             overall: accuracy_status_from_wire(r.overall),
             model: r.model.clone().map(Into::into),
+            strategy: r.strategy.clone().map(Into::into),
             soak_series_source: None,
             symbols: r
                 .symbols
@@ -254,6 +258,15 @@ impl ReportDoc {
     /// dryrund that does not say.
     pub fn model_line(&self) -> String {
         model_line(self.model.as_ref())
+    }
+
+    /// The strategy as one line: `builtin`, or `NAME VERSION at ADDRESS`.
+    pub fn strategy_line(&self) -> String {
+        match &self.strategy {
+            None => "unknown strategy".into(),
+            Some(st) if st.address.is_empty() => st.name.clone(),
+            Some(st) => format!("{} {} at {}", st.name, st.version, st.address),
+        }
     }
 
     /// The distinct model sets of the soaks checked, e.g. `shadow (…)`; one
@@ -330,6 +343,7 @@ pub fn markdown(doc: &ReportDoc) -> String {
         doc.fail_above_pct
     );
     let _ = writeln!(s, "Dry-run model set: `{}`\n", doc.model_line());
+    let _ = writeln!(s, "Strategy: `{}`\n", doc.strategy_line());
     let preds = doc.prediction_models();
     if !preds.is_empty() {
         let _ = writeln!(
@@ -898,6 +912,7 @@ pub fn html(doc: &ReportDoc) -> String {
 <h1>Dry-run accuracy report <code>{id}</code></h1>
 <p>Namespace <code>{env}:{ex}</code>, {it} iterations of {wm} ms. PASS &lt; {p} %, WARN {p}–{f} %, FAIL &gt; {f} %.</p>
 <p>Dry-run model set: <code>{dm}</code></p>
+<p>Strategy: <code>{st}</code></p>
 <p>Soak model set checked: {sm}</p>
 <p class="badge" style="color:{c}">Overall: {o}</p>
 <p class="legend"><svg width="14" height="4"><line x1="0" y1="2" x2="14" y2="2" stroke="#0969da" stroke-dasharray="4 2" stroke-width="2"/></svg> predicted &nbsp; <svg width="10" height="10"><rect x="2" y="2" width="6" height="6" fill="{soak_c}"/></svg> soak per window (W) &nbsp; <svg width="10" height="10"><circle cx="5" cy="5" r="4" fill="{dry_c}"/></svg> dry-run actual per iteration (I) &nbsp; <span class="sw" style="background:{pass_f}"></span> PASS band &nbsp; <span class="sw" style="background:{warn_f}"></span> WARN band &nbsp; <span class="sw" style="background:{fail_f}"></span> FAIL</p>
@@ -925,6 +940,7 @@ pub fn html(doc: &ReportDoc) -> String {
         c = status_color(doc.overall),
         o = doc.overall.label(),
         dm = esc(&doc.model_line()),
+        st = esc(&doc.strategy_line()),
         sm = {
             let p = doc.prediction_models();
             if p.is_empty() {
@@ -1058,6 +1074,11 @@ mod tests {
                 name: "dryrun".into(),
                 description: "fill=touch_dwell queue=risk_averse".into(),
             }),
+            strategy: Some(StrategyInfo {
+                name: "quoting-strategy-rust".into(),
+                version: "0.1.0".into(),
+                address: "127.0.0.1:50060".into(),
+            }),
             soak_series_source: None,
             symbols: vec![SymbolDoc {
                 symbol: "BTCUSDT".into(),
@@ -1113,7 +1134,14 @@ mod tests {
             md.contains("Soak model set checked: `shadow (fill=touch_dwell queue=front)`"),
             "{md}"
         );
+        assert!(
+            md.contains("Strategy: `quoting-strategy-rust 0.1.0 at 127.0.0.1:50060`"),
+            "{md}"
+        );
         let page = html(&d);
+        assert!(page.contains(
+            "<p>Strategy: <code>quoting-strategy-rust 0.1.0 at 127.0.0.1:50060</code></p>"
+        ));
         assert!(page.contains("Overall: FAIL"));
         assert!(page.contains(
             "<p>Dry-run model set: <code>dryrun (fill=touch_dwell queue=risk_averse)</code></p>"

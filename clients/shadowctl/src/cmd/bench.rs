@@ -13,7 +13,7 @@ use crate::globals::GlobalArgs;
 /// Flags of `shadowctl bench`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  shadowctl bench                                  # full run, private redis-server, under 5 minutes\n  shadowctl bench --quick --out /tmp/bench         # smoke test: every part runs, figures mean nothing\n  shadowctl bench --only ingest,export --runs 5\n  shadowctl bench --redis-url redis://127.0.0.1:6379   # an existing Redis (keys under shadowkpi-bench:*, removed after)\n\nRun a release build for real figures: cargo run --release -p shadowctl -- bench\nThe memory part runs the ingestd binary found next to shadowctl (cargo build --release -p ingestd)."
+    after_help = "Examples:\n  shadowctl bench                                  # full run, private redis-server, under 5 minutes\n  shadowctl bench --quick --out /tmp/bench         # smoke test: every part runs, figures mean nothing\n  shadowctl bench --only ingest,export --runs 5\n  shadowctl bench --only strategy                  # the strategy API: built-in vs the Rust example over loopback\n  shadowctl bench --redis-url redis://127.0.0.1:6379   # an existing Redis (keys under shadowkpi-bench:*, removed after)\n\nRun a release build for real figures: cargo run --release -p shadowctl -- bench\nThe memory part runs the ingestd binary found next to shadowctl (cargo build --release -p ingestd).\nThe strategy part serves the Rust example strategy in-process and replays the USD-M recording\nembedded in the binary; every external run must give the built-in strategy's windows exactly."
 )]
 pub struct BenchArgs {
     /// Small sizes and one run each: checks that every part runs (CI smoke
