@@ -13,6 +13,36 @@ use shadowkpi_runtime::status::Reason;
 use shadowkpi_store::{RedisStore, StoreOptions};
 use shadowkpi_testkit::{RedisConfig, RedisServer};
 
+/// Waits until `service` at `url` reports NOT_SERVING (its store refused it).
+async fn not_ready(url: &str, service: &str) {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    let channel = tonic::transport::Channel::from_shared(url.to_string())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let health = HealthClient::new(channel);
+    let got = shadowkpi_testkit::wait_until(std::time::Duration::from_secs(20), || {
+        let mut health = health.clone();
+        async move {
+            let r = health
+                .check(HealthCheckRequest {
+                    service: service.to_string(),
+                })
+                .await
+                .ok()?;
+            (r.into_inner().status == ServingStatus::NotServing as i32).then_some(())
+        }
+    })
+    .await;
+    assert!(
+        got.is_some(),
+        "{service} at {url} never reported NOT_SERVING"
+    );
+}
+
 /// Everything logged by this test process.
 #[derive(Clone, Default)]
 struct Logs(Arc<Mutex<Vec<u8>>>);
@@ -94,6 +124,9 @@ async fn check_acl(
 
     let wrong = url.replace(good, "wrong-pass");
     let bad = start_exportd(Arc::new(store(&wrong)), exportd::ExportConfig::default()).await;
+    // Its readiness probe logs in too: count from after its first (failed)
+    // probe, the next one comes 4 s later.
+    not_ready(&bad.url(), shadowkpi_proto::service_names::EXPORT).await;
     let before = auth_failures(&mut c);
     let err = export(&bad, options(), &input()).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::FailedPrecondition, "{err:?}");

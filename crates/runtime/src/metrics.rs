@@ -39,6 +39,23 @@ pub static GRPC: LazyLock<GrpcMetrics> = LazyLock::new(|| GrpcMetrics {
     ),
 });
 
+/// `service_dependency_up{dependency}`: 1 while the dependency answers the
+/// host's readiness probe, 0 otherwise.
+static DEPENDENCY_UP: LazyLock<prometheus::GaugeVec> = LazyLock::new(|| {
+    register_gauge_vec(
+        "service_dependency_up",
+        "1 while a dependency the service cannot work without answers its readiness probe, 0 otherwise",
+        &["dependency"],
+    )
+});
+
+/// Sets `service_dependency_up{dependency}`.
+pub fn dependency_up(dependency: &str, up: bool) {
+    DEPENDENCY_UP
+        .with_label_values(&[dependency])
+        .set(if up { 1.0 } else { 0.0 });
+}
+
 /// Registers a counter vector in the default registry; a second registration of
 /// the same name (several services in one process) returns a working, unregistered
 /// twin instead of failing.

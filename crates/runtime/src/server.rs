@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -79,7 +80,36 @@ pub struct ServiceHost {
     long_lived: Vec<String>,
     limits: Limits,
     drains: Vec<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    dependencies: Vec<(&'static str, Probe)>,
 }
+
+/// A check of a dependency the service cannot work without (its store):
+/// `Ok` while it answers, else why not.
+pub type Probe =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+
+/// How often [`ServiceHost::requires`] probes run while they pass; after
+/// `n` failures in a row the next waits `2^n` times as long, at most
+/// [`READINESS_MAX_INTERVAL`] (a store refusing the credentials is not asked
+/// to log a failed login every two seconds).
+pub const READINESS_INTERVAL: Duration = Duration::from_secs(2);
+
+/// The longest wait between probes.
+pub const READINESS_MAX_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The wait before the next probe after `failures` failures in a row.
+fn probe_interval(failures: u32) -> Duration {
+    READINESS_INTERVAL
+        .saturating_mul(1u32 << failures.min(8))
+        .min(READINESS_MAX_INTERVAL)
+}
+
+/// How long one probe may take before it counts as failed.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The health name that stays `SERVING` while the process serves, whatever
+/// its dependencies do (`""`, the overall status; Kubernetes' liveness).
+pub const LIVENESS: &str = "";
 
 impl std::fmt::Debug for ServiceHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -135,7 +165,26 @@ impl ServiceHost {
             long_lived: Vec::new(),
             limits: Limits::default(),
             drains: Vec::new(),
+            dependencies: Vec::new(),
         }
+    }
+
+    /// Makes readiness follow `dependency`: every [`READINESS_INTERVAL`] (less
+    /// often while it fails, see [`READINESS_INTERVAL`]) the host runs `probe`
+    /// (at most [`PROBE_TIMEOUT`]); while it fails, health
+    /// reports each service name `NOT_SERVING` (Kubernetes stops routing to
+    /// the pod) and [`LIVENESS`] stays `SERVING` (no restart). The gauge
+    /// `service_dependency_up{dependency}` follows it too.
+    pub fn requires(
+        mut self,
+        dependency: &'static str,
+        probe: impl Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.dependencies.push((dependency, Arc::new(probe)));
+        self
     }
 
     /// Sets the request limits.
@@ -228,7 +277,11 @@ impl ServiceHost {
     /// Serves until `shutdown` triggers, then drains open streams for at most the
     /// drain timeout, then waits for the work added with
     /// [`ServiceHost::on_stopped`] for at most the drain timeout again.
-    pub async fn serve(self, listener: TcpListener, shutdown: Shutdown) -> Result<(), ServeError> {
+    pub async fn serve(
+        mut self,
+        listener: TcpListener,
+        shutdown: Shutdown,
+    ) -> Result<(), ServeError> {
         let addr = listener.local_addr()?;
         let (reporter, health) = tonic_health::server::health_reporter();
         reporter
@@ -239,6 +292,39 @@ impl ServiceHost {
                 .set_service_status(*name, ServingStatus::Serving)
                 .await;
         }
+        // Readiness: the first probe before serving, then a task that follows.
+        if !self.dependencies.is_empty() {
+            let deps = std::mem::take(&mut self.dependencies);
+            let mut ready = probe_all(&deps).await;
+            set_readiness(&reporter, &self.service_names, ready.is_ok()).await;
+            log_readiness(&self.name, &ready);
+            let (reporter, names, name) = (
+                reporter.clone(),
+                self.service_names.clone(),
+                self.name.clone(),
+            );
+            let token = shutdown.token();
+            tokio::spawn(async move {
+                let mut failures = u32::from(ready.is_err());
+                loop {
+                    tokio::select! {
+                        () = token.cancelled() => break,
+                        () = tokio::time::sleep(probe_interval(failures)) => {}
+                    }
+                    let now = probe_all(&deps).await;
+                    failures = if now.is_ok() { 0 } else { failures + 1 };
+                    if token.is_cancelled() {
+                        break;
+                    }
+                    if now.is_ok() != ready.is_ok() {
+                        set_readiness(&reporter, &names, now.is_ok()).await;
+                        log_readiness(&name, &now);
+                    }
+                    ready = now;
+                }
+            });
+        }
+
         let reflection_v1 = self
             .reflection_builder()
             .build_v1()
@@ -319,11 +405,65 @@ impl ServiceHost {
     }
 }
 
+/// Runs every probe; the first failure as `(dependency, why)`. Each
+/// dependency's gauge follows its probe.
+async fn probe_all(deps: &[(&'static str, Probe)]) -> Result<(), (&'static str, String)> {
+    let mut first = Ok(());
+    for (dep, probe) in deps {
+        let res = match tokio::time::timeout(PROBE_TIMEOUT, probe()).await {
+            Ok(r) => r,
+            Err(_) => Err(format!("no answer within {}s", PROBE_TIMEOUT.as_secs())),
+        };
+        crate::metrics::dependency_up(dep, res.is_ok());
+        if let (Err(why), Ok(())) = (res, &first) {
+            first = Err((*dep, why));
+        }
+    }
+    first
+}
+
+/// Each service name `SERVING` or `NOT_SERVING`; [`LIVENESS`] untouched.
+async fn set_readiness(
+    reporter: &tonic_health::server::HealthReporter,
+    names: &[&'static str],
+    ready: bool,
+) {
+    let status = if ready {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    };
+    for name in names {
+        reporter.set_service_status(*name, status).await;
+    }
+}
+
+fn log_readiness(service: &str, state: &Result<(), (&'static str, String)>) {
+    match state {
+        Ok(()) => tracing::info!(service, "ready: every dependency answers"),
+        Err((dep, why)) => {
+            tracing::warn!(service, dependency = *dep, error = %why, "not ready: a dependency does not answer")
+        }
+    }
+}
+
 fn flatten(
     res: Result<Result<(), tonic::transport::Error>, tokio::task::JoinError>,
 ) -> Result<(), ServeError> {
     match res {
         Ok(r) => r.map_err(ServeError::from),
         Err(e) => Err(ServeError::Listener(std::io::Error::other(e.to_string()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probes_back_off_while_failing_and_not_beyond_the_cap() {
+        let secs: Vec<u64> = (0..6).map(|n| probe_interval(n).as_secs()).collect();
+        assert_eq!(secs, [2, 4, 8, 10, 10, 10]);
+        assert_eq!(probe_interval(u32::MAX), READINESS_MAX_INTERVAL);
     }
 }

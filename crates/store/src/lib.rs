@@ -350,6 +350,20 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     async fn key_type(&self, key: &str) -> StoreResult<String>;
 }
 
+/// The readiness probe of a service that cannot work without `store`
+/// (`ServiceHost::requires` in shadowkpi-runtime): `PING`, the error as text.
+pub fn readiness_probe(
+    store: std::sync::Arc<dyn Store>,
+) -> impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>
++ Send
++ Sync
++ 'static {
+    move || {
+        let store = store.clone();
+        Box::pin(async move { store.ping().await.map_err(|e| e.to_string()) })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -127,8 +127,10 @@ impl DryRunService for DryRunServer {
 
 /// The gRPC host of the service.
 pub fn host(server: DryRunServer) -> ServiceHost {
+    let store = server.store.clone();
     ServiceHost::new("dryrund")
         .reflect(shadowkpi_proto::FILE_DESCRIPTOR_SET)
+        .requires("redis", shadowkpi_store::readiness_probe(store))
         .add_service(DryRunServiceServer::new(server))
 }
 

@@ -126,8 +126,10 @@ impl ExportFlags {
 
 /// The gRPC host of the service.
 pub fn host(server: ExportServer) -> ServiceHost {
+    let store = server.store();
     ServiceHost::new("exportd")
         .reflect(shadowkpi_proto::FILE_DESCRIPTOR_SET)
+        .requires("redis", shadowkpi_store::readiness_probe(store))
         .long_lived("/shadowkpi.v1.ExportService/ExportSummaries")
         .add_service(
             ExportServiceServer::new(server)

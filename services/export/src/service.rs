@@ -146,6 +146,11 @@ fn ms(d: Duration) -> f64 {
 }
 
 impl ExportServer {
+    /// The store it writes (its readiness follows it).
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.inner.store.clone()
+    }
+
     /// A server writing to `store` with the default [`ExportConfig`].
     pub fn new(store: Arc<dyn Store>) -> Self {
         Self::with_config(store, ExportConfig::default())

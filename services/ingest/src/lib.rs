@@ -86,8 +86,10 @@ pub struct Args {
 /// The gRPC host of the service.
 pub fn host(server: IngestServer) -> ServiceHost {
     let stopped = server.stopped();
+    let store = server.store();
     ServiceHost::new("ingestd")
         .reflect(shadowkpi_proto::FILE_DESCRIPTOR_SET)
+        .requires("redis", shadowkpi_store::readiness_probe(store))
         .on_stopped(stopped)
         .add_service(IngestServiceServer::new(server))
 }

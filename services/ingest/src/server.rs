@@ -29,6 +29,7 @@ const ACK_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Debug)]
 struct Inner {
+    store: Arc<dyn Store>,
     cfg: IngestConfig,
     hub: Arc<Hub>,
     stats: Arc<Stats>,
@@ -86,9 +87,10 @@ impl IngestServer {
             token.clone(),
             ACK_DRAIN,
         ));
-        tasks.spawn(run_lag(store, cfg.clone(), stats.clone(), token));
+        tasks.spawn(run_lag(store.clone(), cfg.clone(), stats.clone(), token));
         Self {
             inner: Arc::new(Inner {
+                store,
                 cfg,
                 hub,
                 stats,
@@ -96,6 +98,11 @@ impl IngestServer {
                 tasks,
             }),
         }
+    }
+
+    /// The store it reads (its readiness follows it).
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.inner.store.clone()
     }
 
     /// Resolves once every background task has finished, the acker's last

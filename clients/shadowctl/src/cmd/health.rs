@@ -28,7 +28,7 @@ pub enum ServiceKind {
 /// Flags of `shadowctl health`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  shadowctl health\n  shadowctl health --service ingest   # exit 0 only when ingestd is SERVING\n  SHADOWKPI_INGEST_ADDR=ingestd:50051 shadowctl health --json"
+    after_help = "Examples:\n  shadowctl health\n  shadowctl health --service ingest   # exit 0 only when ingestd is ready (SERVING)\n  SHADOWKPI_INGEST_ADDR=ingestd:50051 shadowctl health --json\n\nready: the health of the service's own name, NOT_SERVING while it drains or while the\nRedis it cannot work without (ingestd, exportd, dryrund) does not answer.\nlive: the overall health (\"\"), SERVING while the process serves. Exit 0 when every\nservice checked is ready, 1 otherwise."
 )]
 pub struct HealthArgs {
     /// Check only these services (default: all four).
@@ -46,9 +46,14 @@ pub struct HealthRow {
     pub service: &'static str,
     /// Address checked.
     pub address: String,
-    /// `SERVING`, `NOT_SERVING`, `UNREACHABLE: …`.
+    /// Readiness, the health of the service's own name: `SERVING`,
+    /// `NOT_SERVING` (draining, or a dependency it cannot work without, its
+    /// Redis, does not answer), `UNREACHABLE: …`.
     pub status: String,
-    /// Round trip of the check.
+    /// Liveness, the overall health (`""`): `SERVING` while the process
+    /// serves, whatever its dependencies do.
+    pub live: String,
+    /// Round trip of the checks.
     pub latency_ms: f64,
 }
 
@@ -97,32 +102,46 @@ pub async fn check(
     timeout: Duration,
 ) -> HealthRow {
     let start = Instant::now();
-    let status = match tokio::time::timeout(timeout, async {
+    let checked = tokio::time::timeout(timeout, async {
         let channel = shadowkpi_runtime::client::connect(name, &address)
             .await
             .map_err(|e| e.reason)?;
-        HealthClient::new(channel)
-            .check(HealthCheckRequest {
-                service: service.to_string(),
-            })
-            .await
-            .map_err(|s| format!("{:?}: {}", s.code(), s.message()))
-    })
-    .await
-    {
-        Ok(Ok(resp)) => {
+        let mut client = HealthClient::new(channel);
+        let mut ask = async |service: &str| {
             use tonic_health::pb::health_check_response::ServingStatus;
-            ServingStatus::try_from(resp.into_inner().status)
-                .map(|s| s.as_str_name().to_string())
-                .unwrap_or_else(|_| "UNKNOWN".into())
+            client
+                .check(HealthCheckRequest {
+                    service: service.to_string(),
+                })
+                .await
+                .map(|resp| {
+                    ServingStatus::try_from(resp.into_inner().status)
+                        .map(|s| s.as_str_name().to_string())
+                        .unwrap_or_else(|_| "UNKNOWN".into())
+                })
+                .map_err(|s| format!("{:?}: {}", s.code(), s.message()))
+        };
+        let ready = ask(service).await?;
+        let live = ask("").await?;
+        Ok::<_, String>((ready, live))
+    })
+    .await;
+    let (status, live) = match checked {
+        Ok(Ok(pair)) => pair,
+        Ok(Err(e)) => {
+            let s = format!("UNREACHABLE: {e}");
+            (s.clone(), s)
         }
-        Ok(Err(e)) => format!("UNREACHABLE: {e}"),
-        Err(_) => format!("UNREACHABLE: no answer within {}ms", timeout.as_millis()),
+        Err(_) => {
+            let s = format!("UNREACHABLE: no answer within {}ms", timeout.as_millis());
+            (s.clone(), s)
+        }
     };
     HealthRow {
         service: name,
         address,
         status,
+        live,
         latency_ms: (start.elapsed().as_secs_f64() * 1e4).round() / 10.0,
     }
 }
@@ -154,7 +173,8 @@ pub async fn run(args: HealthArgs, global: &GlobalArgs) -> CliResult<ExitCode> {
         table.load_preset(UTF8_FULL_CONDENSED).set_header([
             "service",
             "address",
-            "status",
+            "ready",
+            "live",
             "latency ms",
         ]);
         for r in &rows {
@@ -162,12 +182,13 @@ pub async fn run(args: HealthArgs, global: &GlobalArgs) -> CliResult<ExitCode> {
                 r.service.to_string(),
                 r.address.clone(),
                 r.status.clone(),
+                r.live.clone(),
                 format!("{:.1}", r.latency_ms),
             ]);
         }
         println!("{table}");
         println!(
-            "{}/{} healthy",
+            "{}/{} ready",
             rows.iter().filter(|r| r.healthy()).count(),
             rows.len()
         );
