@@ -7,7 +7,7 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::cmd;
 use crate::config::ConfigFile;
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::globals::GlobalArgs;
 
 /// shadowkpi: validate a market-making strategy before it trades real money.
@@ -85,6 +85,7 @@ pub fn parse_cli() -> (Cli, ConfigFile, ArgMatches) {
 /// Runs the parsed command.
 pub async fn dispatch(cli: Cli, file: &ConfigFile, matches: &ArgMatches) -> CliResult<ExitCode> {
     let global = cli.global;
+    global.use_token().map_err(CliError::Usage)?;
     match cli.command {
         Command::Audit(a) => cmd::audit::run(a, &global).await,
         Command::Autotune(a) => cmd::autotune::run(a, &global).await,

@@ -30,9 +30,40 @@ pub struct GlobalArgs {
     /// Log filter for the CLI's own logs (stderr).
     #[arg(long, env = "SHADOWKPI_LOG", global = true, default_value = "warn")]
     pub log_level: String,
+    /// Bearer token sent to the services (when they require one). Prefer the
+    /// environment or --auth-token-file: a flag shows in `ps`.
+    #[arg(
+        long,
+        env = "SHADOWKPI_AUTH_TOKEN",
+        global = true,
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub auth_token: Option<String>,
+    /// File holding the bearer token.
+    #[arg(
+        long,
+        env = "SHADOWKPI_AUTH_TOKEN_FILE",
+        global = true,
+        value_name = "PATH"
+    )]
+    pub auth_token_file: Option<std::path::PathBuf>,
 }
 
 impl GlobalArgs {
+    /// Makes every call of this process carry the bearer token the options
+    /// give, if any.
+    pub fn use_token(&self) -> Result<(), String> {
+        let token = shadowkpi_runtime::auth::Token::resolve(
+            self.auth_token.as_deref(),
+            self.auth_token_file.as_deref(),
+        )?;
+        match token {
+            Some(t) => shadowkpi_runtime::auth::use_client_token(t),
+            None => Ok(()),
+        }
+    }
+
     /// Where the services and the store are, as these options say.
     pub fn services(&self) -> shadowkpi_client::services::ServiceAddrs {
         shadowkpi_client::services::ServiceAddrs {

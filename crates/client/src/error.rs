@@ -76,7 +76,8 @@ pub fn exit_code_of_reason(r: Reason) -> u8 {
         match r.code() {
             tonic::Code::InvalidArgument
             | tonic::Code::FailedPrecondition
-            | tonic::Code::NotFound => EXIT_USAGE,
+            | tonic::Code::NotFound
+            | tonic::Code::Unauthenticated => EXIT_USAGE,
             _ => EXIT_SERVICE,
         }
     }
@@ -131,6 +132,7 @@ mod tests {
             ("SHUTTING_DOWN", 1),
             ("STRATEGY_UNAVAILABLE", 1),
             ("STRATEGY_FAILED", 1),
+            ("UNAUTHENTICATED", 2),
         ];
         assert_eq!(Reason::ALL.len(), expected.len());
         let contract = std::fs::read_to_string(

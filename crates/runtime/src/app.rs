@@ -59,8 +59,22 @@ where
             }
         }
     }
+    let token = match args.auth.token() {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, "bad configuration");
+            telemetry.shutdown();
+            return ExitCode::from(2);
+        }
+    };
+    // The same token for the peers this service calls.
+    if let Some(Err(e)) = token.clone().map(crate::auth::use_client_token) {
+        tracing::error!(error = %e, "bad configuration");
+        telemetry.shutdown();
+        return ExitCode::from(2);
+    }
     let host = match build(shutdown.clone()).await {
-        Ok(h) => h.with_limits(Limits::from(args)),
+        Ok(h) => h.with_limits(Limits::from(args)).with_auth(token),
         Err(e) => {
             tracing::error!(error = %e, "cannot start service");
             telemetry.shutdown();

@@ -12,13 +12,21 @@ use crate::config::normalize_endpoint;
 pub type TracedChannel = InterceptedService<Channel, TracePropagation>;
 
 /// Client interceptor writing the current span's `traceparent` into metadata, so
-/// the server continues the caller's trace.
+/// the server continues the caller's trace, and the process's bearer token.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct TracePropagation;
+pub struct TracePropagation {
+    /// False for a peer outside the suite (an external strategy), which must
+    /// never see the suite's token.
+    send_token: bool,
+}
 
 impl Interceptor for TracePropagation {
     fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
         crate::telemetry::inject_current(req.metadata_mut());
+        // The process's bearer token (crate::auth::use_client_token).
+        if let Some(token) = crate::auth::client_token().filter(|_| self.send_token) {
+            req.metadata_mut().insert("authorization", token.header());
+        }
         Ok(req)
     }
 }
@@ -50,12 +58,26 @@ pub fn channel(service: &str, addr: &str) -> Result<TracedChannel, ConnectError>
         .keep_alive_while_idle(true);
     Ok(InterceptedService::new(
         endpoint.connect_lazy(),
-        TracePropagation,
+        TracePropagation { send_token: true },
     ))
 }
 
 /// Like [`channel`] but connects now, so an unreachable peer is reported at once.
 pub async fn connect(service: &str, addr: &str) -> Result<TracedChannel, ConnectError> {
+    connect_as(service, addr, true).await
+}
+
+/// [`connect`] to a peer outside the suite (a team's strategy process): the
+/// trace context goes along, the suite's bearer token does not.
+pub async fn connect_external(service: &str, addr: &str) -> Result<TracedChannel, ConnectError> {
+    connect_as(service, addr, false).await
+}
+
+async fn connect_as(
+    service: &str,
+    addr: &str,
+    send_token: bool,
+) -> Result<TracedChannel, ConnectError> {
     let uri = normalize_endpoint(addr);
     let err = |reason: String| ConnectError {
         service: service.to_string(),
@@ -77,5 +99,5 @@ pub async fn connect(service: &str, addr: &str) -> Result<TracedChannel, Connect
         }
         err(msg)
     })?;
-    Ok(InterceptedService::new(ch, TracePropagation))
+    Ok(InterceptedService::new(ch, TracePropagation { send_token }))
 }

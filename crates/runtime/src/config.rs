@@ -56,6 +56,10 @@ pub struct ServiceArgs {
     /// RESOURCE_EXHAUSTED instead of queueing.
     #[arg(long, env = "SHADOWKPI_MAX_CONCURRENT", default_value_t = 256)]
     pub max_concurrent: usize,
+
+    /// The bearer token the service requires and sends to its peers.
+    #[command(flatten)]
+    pub auth: crate::auth::TokenArgs,
 }
 
 impl ServiceArgs {

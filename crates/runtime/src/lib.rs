@@ -26,6 +26,7 @@
 #![warn(clippy::unwrap_used)]
 
 pub mod app;
+pub mod auth;
 pub mod client;
 pub mod config;
 pub mod deadline;

@@ -81,6 +81,7 @@ pub struct ServiceHost {
     limits: Limits,
     drains: Vec<Pin<Box<dyn Future<Output = ()> + Send>>>,
     dependencies: Vec<(&'static str, Probe)>,
+    token: Option<crate::auth::Token>,
 }
 
 /// A check of a dependency the service cannot work without (its store):
@@ -166,7 +167,15 @@ impl ServiceHost {
             limits: Limits::default(),
             drains: Vec::new(),
             dependencies: Vec::new(),
+            token: None,
         }
+    }
+
+    /// Requires `token` of every request but health and reflection
+    /// ([`crate::auth`]); `None` requires none.
+    pub fn with_auth(mut self, token: Option<crate::auth::Token>) -> Self {
+        self.token = token;
+        self
     }
 
     /// Makes readiness follow `dependency`: every [`READINESS_INTERVAL`] (less
@@ -340,8 +349,12 @@ impl ServiceHost {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha);
 
+        if self.token.is_some() {
+            tracing::info!(service = %self.name, "bearer token required (health and reflection open)");
+        }
         let layers = ServiceBuilder::new()
             .layer(ObserveLayer)
+            .layer(crate::auth::RequireTokenLayer::new(self.token.clone()))
             .layer(ShedAsStatusLayer::new(self.limits.max_concurrent.max(1)))
             .layer(LoadShedLayer::new())
             .layer(GlobalConcurrencyLimitLayer::new(

@@ -64,11 +64,14 @@ pub enum Reason {
     /// answer in time, went away, or answered out of protocol. The windows
     /// completed before were sent.
     StrategyFailed,
+    /// The request carried no bearer token, or not the service's
+    /// (`SHADOWKPI_AUTH_TOKEN`).
+    Unauthenticated,
 }
 
 impl Reason {
     /// Every reason, in the order of the contract's table.
-    pub const ALL: [Reason; 14] = [
+    pub const ALL: [Reason; 15] = [
         Reason::StoreUnreachable,
         Reason::StoreTimeout,
         Reason::StoreAuth,
@@ -83,6 +86,7 @@ impl Reason {
         Reason::ShuttingDown,
         Reason::StrategyUnavailable,
         Reason::StrategyFailed,
+        Reason::Unauthenticated,
     ];
 
     /// The `ErrorInfo.reason` string (`UPPER_SNAKE_CASE`, stable).
@@ -102,6 +106,7 @@ impl Reason {
             Reason::ShuttingDown => "SHUTTING_DOWN",
             Reason::StrategyUnavailable => "STRATEGY_UNAVAILABLE",
             Reason::StrategyFailed => "STRATEGY_FAILED",
+            Reason::Unauthenticated => "UNAUTHENTICATED",
         }
     }
 
@@ -129,6 +134,7 @@ impl Reason {
             Reason::ExportFailed | Reason::StrategyFailed => Code::Aborted,
             Reason::Overloaded => Code::ResourceExhausted,
             Reason::DeadlineExceeded => Code::DeadlineExceeded,
+            Reason::Unauthenticated => Code::Unauthenticated,
         }
     }
 
@@ -357,6 +363,7 @@ mod tests {
             ("SHUTTING_DOWN", Code::Unavailable, false),
             ("STRATEGY_UNAVAILABLE", Code::Unavailable, false),
             ("STRATEGY_FAILED", Code::Aborted, false),
+            ("UNAUTHENTICATED", Code::Unauthenticated, false),
         ];
         assert_eq!(Reason::ALL.len(), expected.len());
         for (r, (name, code, unusable)) in Reason::ALL.into_iter().zip(expected) {

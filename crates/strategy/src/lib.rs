@@ -618,7 +618,7 @@ async fn run_session(
         let _ = answers.send(Incoming::Failed(kind, what));
     };
     let channel = tokio::select! {
-        c = shadowkpi_runtime::client::connect("strategy", &address) => c,
+        c = shadowkpi_runtime::client::connect_external("strategy", &address) => c,
         _ = &mut closed => return,
     };
     let channel = match channel {

@@ -138,27 +138,7 @@ pub async fn check_service_binary(bin: &Path, grpc_service: &str, args: &[&str])
         assert_eq!(status, ServingStatus::Serving as i32, "health of `{name}`");
     }
 
-    let mut reflection = ServerReflectionClient::new(channel.clone());
-    let req = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut stream = reflection
-        .server_reflection_info(tokio_stream::iter(vec![req]))
-        .await
-        .unwrap_or_else(|e| panic!("reflection: {e}"))
-        .into_inner();
-    let msg = stream
-        .message()
-        .await
-        .unwrap_or_else(|e| panic!("reflection stream: {e}"))
-        .unwrap_or_else(|| panic!("reflection sent nothing"));
-    let names: Vec<String> = match msg.message_response {
-        Some(MessageResponse::ListServicesResponse(l)) => {
-            l.service.into_iter().map(|s| s.name).collect()
-        }
-        other => panic!("unexpected reflection answer {other:?}"),
-    };
+    let names = reflection_services(channel.clone()).await;
     assert!(names.iter().any(|n| n == grpc_service), "{names:?}");
     assert!(
         names.iter().any(|n| n == "grpc.health.v1.Health"),
@@ -250,5 +230,30 @@ impl Drop for ListeningProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The services a server lists through reflection (v1).
+pub async fn reflection_services(channel: tonic::transport::Channel) -> Vec<String> {
+    let mut reflection = ServerReflectionClient::new(channel);
+    let req = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut stream = reflection
+        .server_reflection_info(tokio_stream::iter(vec![req]))
+        .await
+        .unwrap_or_else(|e| panic!("reflection: {e}"))
+        .into_inner();
+    let msg = stream
+        .message()
+        .await
+        .unwrap_or_else(|e| panic!("reflection stream: {e}"))
+        .unwrap_or_else(|| panic!("reflection sent nothing"));
+    match msg.message_response {
+        Some(MessageResponse::ListServicesResponse(l)) => {
+            l.service.into_iter().map(|s| s.name).collect()
+        }
+        other => panic!("unexpected reflection answer {other:?}"),
     }
 }

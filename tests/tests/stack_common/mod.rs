@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use shadowkpi_domain::feed::synthetic::{Scenario, SyntheticConfig};
 use shadowkpi_feed::{CancellationToken, PublishOptions, publish_synthetic};
+use shadowkpi_runtime::auth::Token;
 use shadowkpi_runtime::{ServingHandle, Shutdown};
 use shadowkpi_store::{RedisStore, Store, StoreOptions};
 use shadowkpi_testkit::RedisServer;
@@ -29,6 +30,13 @@ pub async fn listener() -> tokio::net::TcpListener {
 
 /// Starts Redis and ingestd, exportd, shadowd and dryrund against it.
 pub async fn stack() -> Stack {
+    stack_with_token(None).await
+}
+
+/// [`stack`] with every service requiring `token` (health and reflection
+/// excepted). Their calls to each other carry the token of this process
+/// (`shadowkpi_runtime::auth::use_client_token`).
+pub async fn stack_with_token(token: Option<Token>) -> Stack {
     let redis = RedisServer::start();
     let store: Arc<dyn Store> = Arc::new(
         RedisStore::connect(&redis.url(), StoreOptions::default())
@@ -36,34 +44,40 @@ pub async fn stack() -> Stack {
             .unwrap(),
     );
     let shutdown = Shutdown::new();
-    let ingest = ingestd::spawn_with_config(
+    let ingest = ingestd::host(ingestd::IngestServer::new(
         store.clone(),
         ingestd::IngestConfig {
             consumer: "e2e".into(),
             ..ingestd::IngestConfig::default()
         },
-        listener().await,
         shutdown.clone(),
-    )
+    ))
+    .with_auth(token.clone())
+    .spawn_on(listener().await, shutdown.clone())
     .unwrap();
-    let export = exportd::spawn(store.clone(), listener().await, shutdown.clone()).unwrap();
-    let shadow = shadowd::spawn(
+    let export = exportd::host(exportd::ExportServer::new(store.clone()))
+        .with_auth(token.clone())
+        .spawn_on(listener().await, shutdown.clone())
+        .unwrap();
+    let shadow = shadowd::host(shadowd::ShadowServer::new(
         shadowd::ShadowConfig {
             ingest_addr: ingest.url(),
             export_addr: export.url(),
         },
-        listener().await,
         shutdown.clone(),
-    )
+    ))
+    .with_auth(token.clone())
+    .spawn_on(listener().await, shutdown.clone())
     .unwrap();
-    let dryrun = dryrund::spawn(
+    let dryrun = dryrund::host(dryrund::DryRunServer::new(
         dryrund::DryRunConfig {
             ingest_addr: ingest.url(),
         },
         store.clone(),
-        listener().await,
         shutdown.clone(),
-    )
+    ))
+    .with_auth(token)
+    .spawn_on(listener().await, shutdown.clone())
     .unwrap();
     Stack {
         redis,

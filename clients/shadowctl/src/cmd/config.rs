@@ -219,6 +219,24 @@ pub fn run(
             source,
         });
     }
+    // The token itself is never shown.
+    let token_source = match (
+        global_source(matches, "auth_token"),
+        global_source(matches, "auth_token_file"),
+    ) {
+        (Some(ValueSource::CommandLine), _) | (_, Some(ValueSource::CommandLine)) => "flag",
+        (Some(ValueSource::EnvVariable), _) | (_, Some(ValueSource::EnvVariable)) => "env",
+        _ => "default",
+    };
+    out.push(Setting {
+        key: "auth_token".into(),
+        value: match (&global.auth_token, &global.auth_token_file) {
+            (Some(_), _) => Some("***".into()),
+            (None, Some(f)) => Some(format!("*** (from {})", f.display())),
+            (None, None) => None,
+        },
+        source: token_source,
+    });
     if global.json {
         let doc = ConfigDoc {
             settings: out,
