@@ -321,7 +321,11 @@ impl ServiceHost {
                         () = tokio::time::sleep(probe_interval(failures)) => {}
                     }
                     let now = probe_all(&deps).await;
-                    failures = if now.is_ok() { 0 } else { failures + 1 };
+                    failures = if now.is_ok() {
+                        0
+                    } else {
+                        failures.saturating_add(1)
+                    };
                     if token.is_cancelled() {
                         break;
                     }
