@@ -9,14 +9,11 @@
 mod stack_common;
 
 use std::process::Command;
-use std::time::Duration;
 
 use shadowkpi_domain::feed::synthetic::Scenario;
+use shadowkpi_proto::v1::RunSoakRequest;
 use shadowkpi_proto::v1::dry_run_service_client::DryRunServiceClient;
-use shadowkpi_proto::v1::run_soak_response::Event as SoakEvent;
 use shadowkpi_proto::v1::shadow_service_client::ShadowServiceClient;
-use shadowkpi_proto::v1::validate_response::Event as ValidateEvent;
-use shadowkpi_proto::v1::{ExportOptions, RunSoakRequest, ValidateRequest};
 use shadowkpi_runtime::auth::{Token, use_client_token};
 use shadowkpi_runtime::status::code_and_reason;
 use shadowkpi_testkit::cargo_bin;
@@ -27,22 +24,9 @@ use tonic_health::pb::health_client::HealthClient;
 
 const TOKEN: &str = "e2e-token-0123456789abcdef";
 const SYMBOLS: [&str; 2] = ["BTCUSDT", "ETHUSDT"];
-const HANG: Duration = Duration::from_secs(120);
 
 fn soak_request() -> RunSoakRequest {
-    RunSoakRequest {
-        symbols: SYMBOLS.iter().map(|s| s.to_string()).collect(),
-        iterations: 3,
-        window_ms: 10_000,
-        seed: 7,
-        idle_timeout_ms: 10_000,
-        auto_export: true,
-        export_options: Some(ExportOptions {
-            env: "e2e".into(),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    stack_common::auto_export_soak(&SYMBOLS, 3)
 }
 
 /// A RunSoak with `authorization: <auth>` (none when `None`) on a plain
@@ -140,56 +124,27 @@ async fn every_call_but_health_and_reflection_needs_the_token_and_a_pipeline_run
     let mut req = tonic::Request::new(soak_request());
     req.metadata_mut()
         .insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
-    let mut stream = ShadowServiceClient::new(channel(&s.shadow.url()).await)
+    let stream = ShadowServiceClient::new(channel(&s.shadow.url()).await)
         .run_soak(req)
         .await
         .unwrap()
         .into_inner();
-    let (mut windows, mut keys) = (0, 0);
-    while let Some(m) = tokio::time::timeout(HANG, stream.message())
-        .await
-        .expect("soak hung")
-        .unwrap()
-    {
-        match m.event.unwrap() {
-            SoakEvent::Summary(_) => windows += 1,
-            SoakEvent::ExportReport(r) => keys = r.keys_written,
-            _ => {}
-        }
-    }
+    let (windows, keys) = stack_common::drain_soak(stream).await;
     assert_eq!(windows, 3);
     assert!(
         keys >= 2,
         "the auto-export through exportd landed {keys} keys"
     );
 
-    let mut req = tonic::Request::new(ValidateRequest {
-        symbols: SYMBOLS.iter().map(|x| x.to_string()).collect(),
-        env: "e2e".into(),
-        iterations: 1,
-        window_ms: 10_000,
-        seed: 7,
-        idle_timeout_ms: 10_000,
-        ..Default::default()
-    });
+    let mut req = tonic::Request::new(stack_common::e2e_validate(&SYMBOLS, 1));
     req.metadata_mut()
         .insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
-    let mut stream = DryRunServiceClient::new(channel(&s.dryrun.url()).await)
+    let stream = DryRunServiceClient::new(channel(&s.dryrun.url()).await)
         .validate(req)
         .await
         .unwrap()
         .into_inner();
-    let mut report = None;
-    while let Some(m) = tokio::time::timeout(HANG, stream.message())
-        .await
-        .expect("validate hung")
-        .unwrap()
-    {
-        if let Some(ValidateEvent::Report(r)) = m.event {
-            report = Some(r);
-        }
-    }
-    let report = report.expect("a report");
+    let report = stack_common::drain_validate(stream).await;
     assert_eq!(report.iterations, 1);
     assert!(report.symbols.iter().all(|x| x.has_prediction));
 

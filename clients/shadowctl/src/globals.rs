@@ -48,18 +48,25 @@ pub struct GlobalArgs {
         value_name = "PATH"
     )]
     pub auth_token_file: Option<std::path::PathBuf>,
+    // TLS for `https://` service addresses.
+    #[allow(missing_docs)]
+    #[command(flatten)]
+    pub tls: shadowkpi_runtime::tls::ClientTlsArgs,
 }
 
 impl GlobalArgs {
     /// Makes every call of this process carry the bearer token the options
-    /// give, if any.
+    /// give, if any, and dial `https://` services with their TLS.
     pub fn use_token(&self) -> Result<(), String> {
         let token = shadowkpi_runtime::auth::Token::resolve(
             self.auth_token.as_deref(),
             self.auth_token_file.as_deref(),
         )?;
-        match token {
-            Some(t) => shadowkpi_runtime::auth::use_client_token(t),
+        if let Some(t) = token {
+            shadowkpi_runtime::auth::use_client_token(t)?;
+        }
+        match self.tls.client_tls()? {
+            Some(tls) => shadowkpi_runtime::tls::use_client_tls(tls),
             None => Ok(()),
         }
     }

@@ -73,8 +73,26 @@ where
         telemetry.shutdown();
         return ExitCode::from(2);
     }
+    let tls = match (args.tls.config(), args.peer_tls.client_tls()) {
+        (Ok(server), Ok(client)) => {
+            if let Some(Err(e)) = client.map(crate::tls::use_client_tls) {
+                tracing::error!(error = %e, "bad configuration");
+                telemetry.shutdown();
+                return ExitCode::from(2);
+            }
+            server
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::error!(error = %e, "bad configuration");
+            telemetry.shutdown();
+            return ExitCode::from(2);
+        }
+    };
     let host = match build(shutdown.clone()).await {
-        Ok(h) => h.with_limits(Limits::from(args)).with_auth(token),
+        Ok(h) => h
+            .with_limits(Limits::from(args))
+            .with_auth(token)
+            .with_tls(tls),
         Err(e) => {
             tracing::error!(error = %e, "cannot start service");
             telemetry.shutdown();

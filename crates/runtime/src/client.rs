@@ -43,6 +43,23 @@ pub struct ConnectError {
     pub reason: String,
 }
 
+/// An `https://` endpoint with the process's client TLS
+/// ([`crate::tls::use_client_tls`]); `http://` as it is.
+fn with_tls(endpoint: Endpoint, uri: &str) -> Result<Endpoint, String> {
+    if !uri.starts_with("https://") {
+        return Ok(endpoint);
+    }
+    let Some(tls) = crate::tls::client_tls() else {
+        return Err(
+            "an https:// peer needs the CA that signed its certificate: set SHADOWKPI_TLS_CA"
+                .into(),
+        );
+    };
+    endpoint
+        .tls_config(tls.config())
+        .map_err(|e| format!("TLS: {e}"))
+}
+
 /// Builds a lazily connecting traced channel to `addr` (`host:port` or URL).
 pub fn channel(service: &str, addr: &str) -> Result<TracedChannel, ConnectError> {
     let uri = normalize_endpoint(addr);
@@ -56,6 +73,11 @@ pub fn channel(service: &str, addr: &str) -> Result<TracedChannel, ConnectError>
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))
         .keep_alive_while_idle(true);
+    let endpoint = with_tls(endpoint, &uri).map_err(|reason| ConnectError {
+        service: service.to_string(),
+        addr: uri.clone(),
+        reason,
+    })?;
     Ok(InterceptedService::new(
         endpoint.connect_lazy(),
         TracePropagation { send_token: true },
@@ -90,6 +112,7 @@ async fn connect_as(
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))
         .keep_alive_while_idle(true);
+    let endpoint = with_tls(endpoint, &uri).map_err(err)?;
     let ch = endpoint.connect().await.map_err(|e| {
         let mut msg = e.to_string();
         let mut src = std::error::Error::source(&e);

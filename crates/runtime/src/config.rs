@@ -57,9 +57,21 @@ pub struct ServiceArgs {
     #[arg(long, env = "SHADOWKPI_MAX_CONCURRENT", default_value_t = 256)]
     pub max_concurrent: usize,
 
-    /// The bearer token the service requires and sends to its peers.
+    // The bearer token the service requires and sends to its peers.
+    // (a doc comment here would replace the first flag's help)
+    #[allow(missing_docs)]
     #[command(flatten)]
     pub auth: crate::auth::TokenArgs,
+
+    // TLS of the gRPC server.
+    #[allow(missing_docs)]
+    #[command(flatten)]
+    pub tls: crate::tls::ServerTlsArgs,
+
+    // TLS of the calls to `https://` peers.
+    #[allow(missing_docs)]
+    #[command(flatten)]
+    pub peer_tls: crate::tls::ClientTlsArgs,
 }
 
 impl ServiceArgs {

@@ -39,6 +39,7 @@ pub mod shed;
 pub mod shutdown;
 pub mod status;
 pub mod telemetry;
+pub mod tls;
 
 pub use config::{ServiceArgs, normalize_endpoint, parse_duration};
 pub use server::{ServiceHost, ServingHandle};

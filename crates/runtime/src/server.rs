@@ -82,6 +82,7 @@ pub struct ServiceHost {
     drains: Vec<Pin<Box<dyn Future<Output = ()> + Send>>>,
     dependencies: Vec<(&'static str, Probe)>,
     token: Option<crate::auth::Token>,
+    tls: Option<tonic::transport::ServerTlsConfig>,
 }
 
 /// A check of a dependency the service cannot work without (its store):
@@ -128,15 +129,18 @@ impl std::fmt::Debug for ServiceHost {
 pub struct ServingHandle {
     /// The bound gRPC address.
     pub addr: SocketAddr,
+    /// True when it serves TLS.
+    pub tls: bool,
     /// Triggering it starts a graceful shutdown.
     pub shutdown: Shutdown,
     join: JoinHandle<Result<(), ServeError>>,
 }
 
 impl ServingHandle {
-    /// `http://addr`, for clients.
+    /// `http://addr` (`https://addr` with TLS), for clients.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Triggers shutdown and waits until the host has stopped.
@@ -168,7 +172,15 @@ impl ServiceHost {
             drains: Vec::new(),
             dependencies: Vec::new(),
             token: None,
+            tls: None,
         }
+    }
+
+    /// Serves TLS only with `tls` (mutual TLS when it has a client CA);
+    /// `None` serves plaintext.
+    pub fn with_tls(mut self, tls: Option<tonic::transport::ServerTlsConfig>) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// Requires `token` of every request but health and reflection
@@ -264,10 +276,12 @@ impl ServiceHost {
         shutdown: Shutdown,
     ) -> Result<ServingHandle, ServeError> {
         let addr = listener.local_addr()?;
+        let tls = self.tls.is_some();
         let s = shutdown.clone();
         let join = tokio::spawn(async move { self.serve(listener, s).await });
         Ok(ServingHandle {
             addr,
+            tls,
             shutdown,
             join,
         })
@@ -374,7 +388,14 @@ impl ServiceHost {
         let token = shutdown.token();
         let health_reporter = reporter.clone();
         let names = self.service_names.clone();
-        let server = Server::builder()
+        let mut builder = Server::builder();
+        if let Some(tls) = self.tls.take() {
+            tracing::info!(service = %self.name, "serving TLS");
+            builder = builder
+                .tls_config(tls)
+                .map_err(|e| ServeError::Listener(std::io::Error::other(format!("TLS: {e}"))))?;
+        }
+        let server = builder
             .tcp_nodelay(true)
             .layer(layers)
             .add_routes(routes.routes())

@@ -344,26 +344,29 @@ enum StartError {
     Other(String),
 }
 
+/// Runs `openssl args` in `dir`.
+fn openssl(dir: &Path, args: &[&str]) -> Result<(), TlsUnavailable> {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| TlsUnavailable::NoOpenssl(e.to_string()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(TlsUnavailable::NoOpenssl(format!(
+            "openssl {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        )))
+    }
+}
+
 /// Makes `ca.crt`, `server.crt` and `server.key` (P-256, valid one day, for
 /// `127.0.0.1` and `localhost`) in `dir` with the `openssl` command.
 fn make_certificates(dir: &Path) -> Result<(), TlsUnavailable> {
-    let run = |args: &[&str]| -> Result<(), TlsUnavailable> {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| TlsUnavailable::NoOpenssl(e.to_string()))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(TlsUnavailable::NoOpenssl(format!(
-                "openssl {}: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr)
-            )))
-        }
-    };
+    let run = |args: &[&str]| openssl(dir, args);
     let ec = [
         "-newkey",
         "ec",
@@ -408,6 +411,81 @@ fn make_certificates(dir: &Path) -> Result<(), TlsUnavailable> {
         "-out",
         "server.crt",
     ])
+}
+
+/// Certificates for gRPC TLS tests, made with the `openssl` command in a
+/// temporary folder: a CA with a server certificate (`127.0.0.1`,
+/// `localhost`) and a client certificate it signed, and a second CA that
+/// signed nothing of these.
+#[derive(Debug)]
+pub struct TestPki {
+    dir: tempfile::TempDir,
+}
+
+impl TestPki {
+    /// Makes them (panics when `openssl` is not usable).
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        make_certificates(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let other = dir.path().join("other");
+        std::fs::create_dir(&other).unwrap_or_else(|e| panic!("{e}"));
+        make_certificates(&other).unwrap_or_else(|e| panic!("{e}"));
+        let run = |args: &[&str]| openssl(dir.path(), args).unwrap_or_else(|e| panic!("{e}"));
+        run(&[
+            "req",
+            "-subj",
+            "/CN=shadowkpi test client",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "client.key",
+            "-out",
+            "client.csr",
+        ]);
+        std::fs::write(
+            dir.path().join("client.ext"),
+            "extendedKeyUsage=clientAuth\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "client.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "client.ext",
+            "-out",
+            "client.crt",
+        ]);
+        Self { dir }
+    }
+
+    /// A file of it: `ca.crt`, `server.crt`, `server.key`, `client.crt`,
+    /// `client.key`, `other/ca.crt` (the second CA).
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The content of [`TestPki::path`].
+    pub fn pem(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.path(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+}
+
+impl Default for TestPki {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Path of a binary built by Cargo for this workspace (`target/<profile>/<name>`),

@@ -37,6 +37,16 @@ pub async fn stack() -> Stack {
 /// excepted). Their calls to each other carry the token of this process
 /// (`shadowkpi_runtime::auth::use_client_token`).
 pub async fn stack_with_token(token: Option<Token>) -> Stack {
+    stack_secured(token, None).await
+}
+
+/// [`stack_with_token`] with every service serving `tls` (its URLs
+/// `https://`); their calls to each other use this process's client TLS
+/// (`shadowkpi_runtime::tls::use_client_tls`).
+pub async fn stack_secured(
+    token: Option<Token>,
+    tls: Option<tonic::transport::ServerTlsConfig>,
+) -> Stack {
     let redis = RedisServer::start();
     let store: Arc<dyn Store> = Arc::new(
         RedisStore::connect(&redis.url(), StoreOptions::default())
@@ -53,10 +63,12 @@ pub async fn stack_with_token(token: Option<Token>) -> Stack {
         shutdown.clone(),
     ))
     .with_auth(token.clone())
+    .with_tls(tls.clone())
     .spawn_on(listener().await, shutdown.clone())
     .unwrap();
     let export = exportd::host(exportd::ExportServer::new(store.clone()))
         .with_auth(token.clone())
+        .with_tls(tls.clone())
         .spawn_on(listener().await, shutdown.clone())
         .unwrap();
     let shadow = shadowd::host(shadowd::ShadowServer::new(
@@ -67,6 +79,7 @@ pub async fn stack_with_token(token: Option<Token>) -> Stack {
         shutdown.clone(),
     ))
     .with_auth(token.clone())
+    .with_tls(tls.clone())
     .spawn_on(listener().await, shutdown.clone())
     .unwrap();
     let dryrun = dryrund::host(dryrund::DryRunServer::new(
@@ -77,6 +90,7 @@ pub async fn stack_with_token(token: Option<Token>) -> Stack {
         shutdown.clone(),
     ))
     .with_auth(token)
+    .with_tls(tls)
     .spawn_on(listener().await, shutdown.clone())
     .unwrap();
     Stack {
@@ -118,4 +132,75 @@ pub async fn channel(url: &str) -> Channel {
         .connect()
         .await
         .unwrap()
+}
+
+/// Reads a `RunSoak` stream to its end: the windows it streamed and the
+/// keys its auto-export wrote.
+pub async fn drain_soak(
+    mut stream: tonic::Streaming<shadowkpi_proto::v1::RunSoakResponse>,
+) -> (usize, u64) {
+    use shadowkpi_proto::v1::run_soak_response::Event;
+    let (mut windows, mut keys) = (0, 0);
+    while let Some(m) = tokio::time::timeout(std::time::Duration::from_secs(120), stream.message())
+        .await
+        .expect("soak hung")
+        .unwrap()
+    {
+        match m.event.unwrap() {
+            Event::Summary(_) => windows += 1,
+            Event::ExportReport(r) => keys = r.keys_written,
+            _ => {}
+        }
+    }
+    (windows, keys)
+}
+
+/// Reads a `Validate` stream to its end: its report.
+pub async fn drain_validate(
+    mut stream: tonic::Streaming<shadowkpi_proto::v1::ValidateResponse>,
+) -> shadowkpi_proto::v1::AccuracyReport {
+    use shadowkpi_proto::v1::validate_response::Event;
+    let mut report = None;
+    while let Some(m) = tokio::time::timeout(std::time::Duration::from_secs(120), stream.message())
+        .await
+        .expect("validate hung")
+        .unwrap()
+    {
+        if let Some(Event::Report(r)) = m.event {
+            report = Some(r);
+        }
+    }
+    report.expect("a report")
+}
+
+/// A soak of `iterations` 10 s windows of `symbols` (seed 7) with
+/// auto-export into the namespace `e2e`.
+pub fn auto_export_soak(symbols: &[&str], iterations: u32) -> shadowkpi_proto::v1::RunSoakRequest {
+    shadowkpi_proto::v1::RunSoakRequest {
+        symbols: symbols.iter().map(|s| s.to_string()).collect(),
+        iterations,
+        window_ms: 10_000,
+        seed: 7,
+        idle_timeout_ms: 10_000,
+        auto_export: true,
+        export_options: Some(shadowkpi_proto::v1::ExportOptions {
+            env: "e2e".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// A dry run of `iterations` 10 s windows of `symbols` (seed 7) against the
+/// predictions in the namespace `e2e`.
+pub fn e2e_validate(symbols: &[&str], iterations: u32) -> shadowkpi_proto::v1::ValidateRequest {
+    shadowkpi_proto::v1::ValidateRequest {
+        symbols: symbols.iter().map(|s| s.to_string()).collect(),
+        env: "e2e".into(),
+        iterations,
+        window_ms: 10_000,
+        seed: 7,
+        idle_timeout_ms: 10_000,
+        ..Default::default()
+    }
 }
