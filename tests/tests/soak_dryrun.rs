@@ -194,15 +194,7 @@ async fn the_same_feed_and_seed_give_identical_kpis() {
 
 async fn validate(s: &Stack, symbols: &[&str], iterations: u32) -> AccuracyReport {
     let mut stream = DryRunServiceClient::new(channel(&s.dryrun.url()).await)
-        .validate(ValidateRequest {
-            symbols: symbols.iter().map(|x| x.to_string()).collect(),
-            env: "e2e".into(),
-            iterations,
-            window_ms: 10_000,
-            seed: 7,
-            idle_timeout_ms: 10_000,
-            ..Default::default()
-        })
+        .validate(stack_common::e2e_validate(symbols, iterations))
         .await
         .unwrap()
         .into_inner();

@@ -404,14 +404,8 @@ async fn validate(
 ) -> Result<AccuracyReport, tonic::Status> {
     let mut stream = DryRunServiceClient::new(channel(&s.dryrun.url()).await)
         .validate(ValidateRequest {
-            symbols: SYMBOLS.iter().map(|x| x.to_string()).collect(),
-            env: "e2e".into(),
-            iterations,
-            window_ms: WINDOW_MS,
-            seed: 7,
-            idle_timeout_ms: 10_000,
             strategy,
-            ..Default::default()
+            ..stack_common::e2e_validate(&SYMBOLS, iterations)
         })
         .await?
         .into_inner();

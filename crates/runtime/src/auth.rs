@@ -32,8 +32,20 @@ pub const OPEN_PATHS: [&str; 3] = [
 ];
 
 /// A bearer token.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Token(Arc<str>);
+#[derive(Clone)]
+pub struct Token {
+    secret: Arc<str>,
+    /// `Bearer <token>`, built once: every client call sends it.
+    header: MetadataValue<Ascii>,
+}
+
+impl PartialEq for Token {
+    fn eq(&self, other: &Self) -> bool {
+        constant_time_eq(self.secret.as_bytes(), other.secret.as_bytes())
+    }
+}
+
+impl Eq for Token {}
 
 impl std::fmt::Debug for Token {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -58,7 +70,12 @@ impl Token {
                     .into(),
             );
         }
-        Ok(Self(t.into()))
+        let header = MetadataValue::try_from(format!("Bearer {t}"))
+            .map_err(|_| "the token is not a valid header value".to_string())?;
+        Ok(Self {
+            secret: t.into(),
+            header,
+        })
     }
 
     /// The token in `path` (its whole content, trimmed).
@@ -85,9 +102,7 @@ impl Token {
 
     /// `Bearer <token>`, the `authorization` value a client sends.
     pub fn header(&self) -> MetadataValue<Ascii> {
-        // `new` admits visible ASCII only, which is always a valid value.
-        MetadataValue::try_from(format!("Bearer {}", self.0))
-            .unwrap_or_else(|_| MetadataValue::from_static("Bearer"))
+        self.header.clone()
     }
 
     /// True when `header` is `Bearer <this token>`, in time independent of
@@ -96,7 +111,7 @@ impl Token {
         let Some(given) = header.strip_prefix(b"Bearer ") else {
             return false;
         };
-        constant_time_eq(given, self.0.as_bytes())
+        constant_time_eq(given, self.secret.as_bytes())
     }
 }
 

@@ -344,6 +344,15 @@ enum StartError {
     Other(String),
 }
 
+/// `openssl req` arguments for a new P-256 key without a passphrase.
+const EC_KEY: [&str; 5] = [
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+];
+
 /// Runs `openssl args` in `dir`.
 fn openssl(dir: &Path, args: &[&str]) -> Result<(), TlsUnavailable> {
     let out = Command::new("openssl")
@@ -367,13 +376,7 @@ fn openssl(dir: &Path, args: &[&str]) -> Result<(), TlsUnavailable> {
 /// `127.0.0.1` and `localhost`) in `dir` with the `openssl` command.
 fn make_certificates(dir: &Path) -> Result<(), TlsUnavailable> {
     let run = |args: &[&str]| openssl(dir, args);
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
+    let ec = EC_KEY;
     let mut ca = vec![
         "req",
         "-x509",
@@ -431,20 +434,10 @@ impl TestPki {
         std::fs::create_dir(&other).unwrap_or_else(|e| panic!("{e}"));
         make_certificates(&other).unwrap_or_else(|e| panic!("{e}"));
         let run = |args: &[&str]| openssl(dir.path(), args).unwrap_or_else(|e| panic!("{e}"));
-        run(&[
-            "req",
-            "-subj",
-            "/CN=shadowkpi test client",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "client.key",
-            "-out",
-            "client.csr",
-        ]);
+        let mut csr = vec!["req", "-subj", "/CN=shadowkpi test client"];
+        csr.extend(EC_KEY);
+        csr.extend(["-keyout", "client.key", "-out", "client.csr"]);
+        run(&csr);
         std::fs::write(
             dir.path().join("client.ext"),
             "extendedKeyUsage=clientAuth\n",

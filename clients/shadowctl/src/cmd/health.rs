@@ -122,7 +122,7 @@ pub async fn check(
                 .map_err(|s| format!("{:?}: {}", s.code(), s.message()))
         };
         let ready = ask(service).await?;
-        let live = ask("").await?;
+        let live = ask(shadowkpi_runtime::server::LIVENESS).await?;
         Ok::<_, String>((ready, live))
     })
     .await;
