@@ -168,6 +168,7 @@ pub async fn subscribe(
         symbols: Vec::new(),
         subscriber: name.to_string(),
         max_batch: 0,
+        ..Default::default()
     })
     .await
     .map_err(|e| bench_err("subscribe", e))?

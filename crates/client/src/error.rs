@@ -13,6 +13,9 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_STORE: u8 = 3;
 /// Exit code: a service failed (also [`EXIT_GATE`]'s number).
 pub const EXIT_SERVICE: u8 = 1;
+/// Exit code: a service went away in the middle of a run (its process or
+/// node died, the connection broke); the message says how to resume.
+pub const EXIT_VANISHED: u8 = 4;
 
 /// An error that ends the command.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +34,10 @@ pub enum ClientError {
     /// A service failed or could not be reached (exit 1).
     #[error("{0}")]
     Service(String),
+    /// A service went away in the middle of a run (exit 4): the message
+    /// names it, the last completed window, the artifacts and how to resume.
+    #[error("{0}")]
+    Vanished(String),
 }
 
 impl ClientError {
@@ -40,6 +47,7 @@ impl ClientError {
             ClientError::Usage(_) => EXIT_USAGE,
             ClientError::StoreUnreachable { .. } => EXIT_STORE,
             ClientError::Service(_) => EXIT_SERVICE,
+            ClientError::Vanished(_) => EXIT_VANISHED,
         })
     }
 
@@ -66,6 +74,17 @@ impl ClientError {
             _ => ClientError::Service(format!("{message} ({:?})", s.code())),
         }
     }
+}
+
+/// True when a failed call's status says the service itself is gone (the
+/// connection broke or was refused, no answer of ours) rather than that it
+/// answered with an error.
+pub fn is_vanished(s: &tonic::Status) -> bool {
+    Reason::of_status(s).is_none()
+        && matches!(
+            s.code(),
+            tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled
+        )
 }
 
 /// The exit code of a reason when a command fails with it.
@@ -95,6 +114,9 @@ pub fn exit_code_of(s: &tonic::Status) -> u8 {
         {
             EXIT_STORE
         }
+        Some(Reason::FeedUnavailable) if status::upstream_of(s) == Some(Reason::FeedTrimmed) => {
+            EXIT_USAGE
+        }
         Some(r) => exit_code_of_reason(r),
         None => match s.code() {
             tonic::Code::InvalidArgument
@@ -111,6 +133,23 @@ pub type ClientResult<T> = Result<T, ClientError>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_broken_connection_is_a_vanished_service_and_an_answer_is_not() {
+        assert!(is_vanished(&tonic::Status::unknown(
+            "h2 protocol error: error reading a body from connection"
+        )));
+        assert!(is_vanished(&tonic::Status::unavailable(
+            "connection refused"
+        )));
+        let answered = status::status(Reason::FeedUnavailable, "ingestd is down");
+        assert!(!is_vanished(&answered));
+        assert!(!is_vanished(&tonic::Status::invalid_argument("bad")));
+        assert_eq!(
+            ClientError::Vanished("x".into()).exit_code(),
+            ExitCode::from(EXIT_VANISHED)
+        );
+    }
     use shadowkpi_runtime::status;
 
     /// The exit code of every reason, by name; the same as the contract's
@@ -133,6 +172,7 @@ mod tests {
             ("STRATEGY_UNAVAILABLE", 1),
             ("STRATEGY_FAILED", 1),
             ("UNAUTHENTICATED", 2),
+            ("FEED_TRIMMED", 2),
         ];
         assert_eq!(Reason::ALL.len(), expected.len());
         let contract = std::fs::read_to_string(

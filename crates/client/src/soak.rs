@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use prost::Message;
+use serde::{Deserialize, Serialize};
 use shadowkpi_domain::gate::{GateThresholds, SoakVerdict, Verdict};
 use shadowkpi_domain::kpi::KpiSet;
 use shadowkpi_domain::params::StrategyParams;
@@ -14,7 +15,7 @@ use shadowkpi_proto::v1::shadow_service_client::ShadowServiceClient;
 use shadowkpi_proto::v1::{self, RunSoakRequest};
 
 use crate::artifacts::{create_dir, write_json};
-use crate::error::{ClientError, ClientResult};
+use crate::error::{ClientError, ClientResult, is_vanished};
 use crate::services::Cluster;
 
 /// What a caller sees of a running soak or dry run (a progress bar, the
@@ -90,6 +91,90 @@ pub struct SymbolDoc {
     pub grid: Option<String>,
 }
 
+/// `CHECKPOINT.json`: what a soak's artifacts need to be resumed
+/// (`shadowctl soak --resume RUN_ID`), rewritten after every window.
+///
+/// shadowd keeps no state of its own: a resume computes the soak again from
+/// the feed position it started at (the engine and a strategy are
+/// deterministic on the same ticks and seed), sends the windows the
+/// artifacts hold again to be compared with them, then goes on. So the
+/// state to continue is the request and the position, and a resume that
+/// would not reproduce what is on disk says so instead of going on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Format version (`1.0`).
+    pub schema_version: String,
+    /// Run id.
+    pub run_id: String,
+    /// The feed position the soak reads after (an entry id of the stream).
+    pub feed_position: String,
+    /// Windows completed and written (ITER_SUMMARY_001 … _NNN).
+    pub windows: u32,
+    /// Windows requested.
+    pub iterations: u32,
+    /// The feed position read through when the last window closed.
+    pub position: String,
+    /// The RunSoak request, protobuf bytes in hex (the inline profile
+    /// included), so a resume asks for exactly the same soak.
+    pub request: String,
+}
+
+/// The checkpoint's file name.
+pub const CHECKPOINT_FILE: &str = "CHECKPOINT.json";
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+impl Checkpoint {
+    /// Reads `dir/CHECKPOINT.json`; errors name the file and say what is wrong.
+    pub fn read(dir: &std::path::Path) -> ClientResult<Checkpoint> {
+        let path = dir.join(CHECKPOINT_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            ClientError::Usage(format!(
+                "cannot resume: {} cannot be read ({e}); only a soak that reads from a feed \
+                 position (--from) leaves one",
+                path.display()
+            ))
+        })?;
+        serde_json::from_str(&text)
+            .map_err(|e| ClientError::Usage(format!("{}: {e}", path.display())))
+    }
+
+    /// The request that resumes the soak: the original one, reading after
+    /// the soak's starting position, with the windows already on disk.
+    pub fn resume_request(&self) -> ClientResult<RunSoakRequest> {
+        let bytes = unhex(&self.request).ok_or_else(|| {
+            ClientError::Usage(format!("{CHECKPOINT_FILE}: `request` is not hex"))
+        })?;
+        let mut req = RunSoakRequest::decode(bytes.as_slice())
+            .map_err(|e| ClientError::Usage(format!("{CHECKPOINT_FILE}: `request`: {e}")))?;
+        req.run_id.clone_from(&self.run_id);
+        req.feed_from.clone_from(&self.feed_position);
+        req.resume_windows = self.windows;
+        Ok(req)
+    }
+}
+
+/// A summary as compared on a resume: everything but each symbol's
+/// `clock_drift_ms` (wall-clock lateness of the reading, not of the market).
+fn comparable(mut doc: IterSummary) -> IterSummary {
+    for s in doc.symbols.values_mut() {
+        s.summary.clock_drift_ms = None;
+    }
+    doc
+}
+
 /// What a soak produced.
 #[derive(Debug, Clone)]
 pub struct SoakOutcome {
@@ -138,11 +223,24 @@ pub async fn run_soak(
     let mut verdict_wire = None;
     let mut export_report = None;
     let mut dir_for = Some(dir_for);
-    while let Some(msg) = stream
-        .message()
-        .await
-        .map_err(|s| ClientError::from_status("soak", &s))?
-    {
+    let mut checkpoint: Option<Checkpoint> = None;
+    let resume = request.resume_windows;
+    loop {
+        let msg = match stream.message().await {
+            Ok(Some(m)) => m,
+            Ok(None) => break,
+            Err(s) if is_vanished(&s) && !run_id.is_empty() => {
+                return Err(vanished(
+                    &s,
+                    &run_id,
+                    &dir,
+                    summaries.len(),
+                    &request,
+                    checkpoint.as_ref(),
+                ));
+            }
+            Err(s) => return Err(ClientError::from_status("soak", &s)),
+        };
         match msg.event {
             Some(Event::Started(s)) => {
                 observer.soak_started(&s);
@@ -153,13 +251,54 @@ pub async fn run_soak(
                 sources = s.param_sources;
                 dir = dir_for.take().map(|f| f(&run_id)).unwrap_or_default();
                 create_dir(&dir)?;
+                if !s.feed_position.is_empty() {
+                    let cp = Checkpoint {
+                        schema_version: "1.0".into(),
+                        run_id: run_id.clone(),
+                        feed_position: s.feed_position.clone(),
+                        windows: resume,
+                        iterations: request.iterations,
+                        position: s.feed_position.clone(),
+                        request: hex(&RunSoakRequest {
+                            resume_windows: 0,
+                            run_id: run_id.clone(),
+                            ..request.clone()
+                        }
+                        .encode_to_vec()),
+                    };
+                    if resume == 0 {
+                        write_json(&dir.join(CHECKPOINT_FILE), &cp)?;
+                    }
+                    checkpoint = Some(cp);
+                }
             }
             Some(Event::Summary(s)) => {
                 let doc = IterSummary::from(&s);
-                write_json(
-                    &dir.join(format!("ITER_SUMMARY_{:03}.json", s.iteration)),
-                    &doc,
-                )?;
+                let path = dir.join(format!("ITER_SUMMARY_{:03}.json", s.iteration));
+                if s.iteration <= resume {
+                    let on_disk = std::fs::read_to_string(&path)
+                        .map_err(|e| ClientError::Usage(format!("{}: {e}", path.display())))?;
+                    let on_disk = shadowkpi_domain::export::reader::parse_iter_summary(&on_disk)
+                        .map_err(|e| ClientError::Usage(format!("{}: {e}", path.display())))?;
+                    if comparable(on_disk) != comparable(doc.clone()) {
+                        return Err(ClientError::Service(format!(
+                            "resume of soak {run_id}: window {} computed again differs from {}: \
+                             the feed, the profile or the services changed since the soak \
+                             started, so it cannot be continued",
+                            s.iteration,
+                            path.display()
+                        )));
+                    }
+                } else {
+                    write_json(&path, &doc)?;
+                }
+                if let Some(cp) = checkpoint.as_mut()
+                    && s.iteration > cp.windows
+                {
+                    cp.windows = s.iteration;
+                    cp.position.clone_from(&msg.feed_position);
+                    write_json(&dir.join(CHECKPOINT_FILE), cp)?;
+                }
                 observer.advanced(u64::from(s.iteration));
                 summaries.push(s);
             }
@@ -225,4 +364,30 @@ pub async fn run_soak(
         doc,
         export_report,
     })
+}
+
+/// The error of a soak whose shadowd went away: which service, the last
+/// completed window, where the artifacts are, and how to resume.
+fn vanished(
+    s: &tonic::Status,
+    run_id: &str,
+    dir: &std::path::Path,
+    windows: usize,
+    request: &RunSoakRequest,
+    checkpoint: Option<&Checkpoint>,
+) -> ClientError {
+    let last = match checkpoint.map_or(windows as u32, |c| c.windows) {
+        0 => "no window was completed".to_string(),
+        n => format!("the last completed window is {n} of {}", request.iterations),
+    };
+    let next = if checkpoint.is_some() {
+        format!("resume it with `shadowctl soak --resume {run_id}` once shadowd is back")
+    } else {
+        "it read the live feed (--from live), so it cannot be resumed; run it again".to_string()
+    };
+    ClientError::Vanished(format!(
+        "soak {run_id}: shadowd went away ({}); {last}; artifacts in {}; {next}",
+        s.message(),
+        dir.display()
+    ))
 }

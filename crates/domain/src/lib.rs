@@ -37,6 +37,7 @@ pub mod accuracy;
 pub mod aggregate;
 pub mod autotune;
 mod draw;
+pub mod duration;
 pub mod engine;
 pub mod export;
 pub mod feed;

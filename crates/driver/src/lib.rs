@@ -93,8 +93,10 @@ pub struct DriveLimits {
 /// What a service does with the drive: the only part a soak and a dry run do
 /// differently.
 pub trait WindowSink {
-    /// A finished window, in order; `false` when the client is gone.
-    fn window(&mut self, w: &WindowResult) -> impl Future<Output = bool> + Send;
+    /// A finished window, in order, with the feed position read through when
+    /// it closed (empty for a live subscription); `false` when the client is
+    /// gone.
+    fn window(&mut self, w: &WindowResult, position: &str) -> impl Future<Output = bool> + Send;
 
     /// Resolves when the client is gone (e.g. the response stream closed).
     fn closed(&self) -> impl Future<Output = ()> + Send;
@@ -107,33 +109,183 @@ pub trait WindowSink {
     }
 }
 
+/// How long a subscription from a feed position keeps asking a vanished
+/// ingestd again before the run fails.
+pub const RECONNECT_FOR: Duration = Duration::from_secs(60);
+
+/// A run's tick stream from ingestd.
+///
+/// A live subscription (`from` unset) is the consumer group's: when ingestd
+/// goes away the run fails. One from a feed position survives that: it asks
+/// again, from the same position, skipping the ticks it already delivered,
+/// for up to [`RECONNECT_FOR`], so the run sees exactly the ticks it would
+/// have seen (ingestd's positional subscriptions are deterministic).
+#[derive(Debug)]
+pub struct Feed {
+    addr: String,
+    symbols: Vec<String>,
+    subscriber: String,
+    /// The resolved starting position, for a positional subscription.
+    start: Option<String>,
+    /// The position of the last batch (the last entry read).
+    position: String,
+    delivered: u64,
+    stream: Streaming<SubscribeResponse>,
+}
+
+impl Feed {
+    /// The resolved feed position the run reads after (positional only).
+    pub fn start(&self) -> Option<&str> {
+        self.start.as_deref()
+    }
+
+    /// The id of the last stream entry read (positional only; empty before
+    /// the first batch).
+    pub fn position(&self) -> &str {
+        &self.position
+    }
+
+    /// The next batch: `Ok(None)` when the stream ended.
+    pub async fn message(&mut self) -> Result<Option<SubscribeResponse>, tonic::Status> {
+        loop {
+            match self.stream.message().await {
+                Ok(Some(batch)) => {
+                    self.delivered += batch.ticks.len() as u64;
+                    if !batch.position.is_empty() {
+                        self.position.clone_from(&batch.position);
+                    }
+                    return Ok(Some(batch));
+                }
+                Ok(None) if self.start.is_none() => return Ok(None),
+                Err(s) if self.start.is_none() || !lost_ingestd(&s) => return Err(s),
+                // ingestd went away (or is shutting down): ask again.
+                end => {
+                    let why = match end {
+                        Err(s) => s.message().to_string(),
+                        _ => "the tick stream ended".to_string(),
+                    };
+                    tracing::warn!(
+                        error = %why,
+                        delivered = self.delivered,
+                        "lost ingestd, subscribing again from the feed position"
+                    );
+                    self.reconnect(&why).await?;
+                }
+            }
+        }
+    }
+
+    async fn reconnect(&mut self, why: &str) -> Result<(), tonic::Status> {
+        let deadline = tokio::time::Instant::now() + RECONNECT_FOR;
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match open(
+                &self.addr,
+                &self.symbols,
+                &self.subscriber,
+                self.start.as_deref().unwrap_or_default(),
+                self.delivered,
+            )
+            .await
+            {
+                Ok((stream, _)) => {
+                    tracing::info!(delivered = self.delivered, "subscribed again");
+                    self.stream = stream;
+                    return Ok(());
+                }
+                Err(s) if lost_ingestd(&s) && tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
+                Err(s) => {
+                    return Err(tonic::Status::unavailable(format!(
+                        "ingestd went away ({why}) and did not come back within {} s: {}",
+                        RECONNECT_FOR.as_secs(),
+                        s.message()
+                    )));
+                }
+            }
+        }
+    }
+}
+
+/// True for a status that says ingestd is gone (transport failure, or it
+/// is shutting down), not that it refused the subscription.
+fn lost_ingestd(s: &tonic::Status) -> bool {
+    use shadowkpi_runtime::status::Reason;
+    match Reason::of_status(s) {
+        Some(r) => matches!(
+            r,
+            Reason::ShuttingDown | Reason::StoreUnreachable | Reason::StoreTimeout
+        ),
+        None => matches!(
+            s.code(),
+            tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled
+        ),
+    }
+}
+
+async fn open(
+    addr: &str,
+    symbols: &[String],
+    subscriber: &str,
+    from: &str,
+    skip_ticks: u64,
+) -> Result<(Streaming<SubscribeResponse>, Option<String>), tonic::Status> {
+    let channel = shadowkpi_runtime::client::connect("ingestd", addr)
+        .await
+        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    let mut stream = IngestServiceClient::new(channel)
+        .subscribe(SubscribeRequest {
+            symbols: symbols.to_vec(),
+            subscriber: subscriber.to_string(),
+            max_batch: 0,
+            from: from.to_string(),
+            skip_ticks,
+        })
+        .await?
+        .into_inner();
+    if from.is_empty() {
+        return Ok((stream, None));
+    }
+    // A positional subscription says where it starts, first.
+    let first = stream
+        .message()
+        .await?
+        .ok_or_else(|| tonic::Status::unavailable("ingestd ended the subscription at once"))?;
+    Ok((stream, Some(first.position)))
+}
+
 /// Subscribes to ingestd at `addr` for `symbols` as `subscriber` (a name for
-/// its stats, e.g. `shadowd/<run id>`).
+/// its stats, e.g. `shadowd/<run id>`): live through the consumer group when
+/// `from` is `None`, else from that feed position (`group`, `now`, `start`
+/// or an entry id: `SubscribeRequest.from`).
 pub async fn subscribe(
     addr: &str,
     symbols: &[String],
     subscriber: String,
-) -> Result<Streaming<SubscribeResponse>, DriveError> {
-    let channel = shadowkpi_runtime::client::connect("ingestd", addr)
+    from: Option<&str>,
+) -> Result<Feed, DriveError> {
+    let from = from.unwrap_or_default();
+    let (stream, start) = open(addr, symbols, &subscriber, from, 0)
         .await
-        .map_err(|e| DriveError::Feed(PeerFailure::new(e.to_string())))?;
-    let stream = IngestServiceClient::new(channel)
-        .subscribe(SubscribeRequest {
-            symbols: symbols.to_vec(),
-            subscriber,
-            max_batch: 0,
-        })
-        .await
-        .map_err(|s| DriveError::Feed(PeerFailure::of_status("subscribe", &s)))?
-        .into_inner();
-    Ok(stream)
+        .map_err(|s| DriveError::Feed(PeerFailure::of_status("subscribe", &s)))?;
+    Ok(Feed {
+        addr: addr.to_string(),
+        symbols: symbols.to_vec(),
+        subscriber,
+        position: start.clone().unwrap_or_default(),
+        start,
+        delivered: 0,
+        stream,
+    })
 }
 
 /// Feeds `ticks` into `engine` and the finished windows into `sink` until one
 /// of the ends in the module docs.
 pub async fn drive<S: WindowSink + Send>(
     engine: &mut ShadowEngine,
-    ticks: &mut Streaming<SubscribeResponse>,
+    ticks: &mut Feed,
     limits: DriveLimits,
     cancel: &CancellationToken,
     sink: &mut S,
@@ -194,7 +346,7 @@ pub async fn drive<S: WindowSink + Send>(
         };
         for w in &windows {
             d.log_grids(engine, w);
-            if !sink.window(w).await {
+            if !sink.window(w, ticks.position()).await {
                 return Ok(d.outcome(DriveEnd::ClientGone));
             }
             d.windows += 1;

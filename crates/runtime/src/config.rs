@@ -94,18 +94,7 @@ impl ServiceArgs {
     }
 }
 
-/// Parses `60s`, `500ms`, `2m`, `1h30m` or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    if t.is_empty() {
-        return Err("empty duration".into());
-    }
-    if let Ok(secs) = t.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    humantime::parse_duration(t)
-        .map_err(|e| format!("invalid duration `{s}` ({e}); use e.g. 60s, 500ms, 2m"))
-}
+pub use shadowkpi_domain::duration::parse_duration;
 
 /// Makes a peer address usable by tonic: `host:port` becomes `http://host:port`.
 pub fn normalize_endpoint(addr: &str) -> String {
@@ -137,15 +126,6 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_accept_the_documented_forms() {
-        assert_eq!(parse_duration("60s"), Ok(Duration::from_secs(60)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("15"), Ok(Duration::from_secs(15)));
-        assert!(parse_duration("soon").unwrap_err().contains("soon"));
-    }
 
     #[test]
     fn endpoints_get_a_scheme() {

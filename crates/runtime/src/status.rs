@@ -67,11 +67,15 @@ pub enum Reason {
     /// The request carried no bearer token, or not the service's
     /// (`SHADOWKPI_AUTH_TOKEN`).
     Unauthenticated,
+    /// A subscription from a feed position (a resumed soak or dry run) asked
+    /// for entries the stream has trimmed away (MAXLEN): continuing would
+    /// leave a hole; the message says how much is missing.
+    FeedTrimmed,
 }
 
 impl Reason {
     /// Every reason, in the order of the contract's table.
-    pub const ALL: [Reason; 15] = [
+    pub const ALL: [Reason; 16] = [
         Reason::StoreUnreachable,
         Reason::StoreTimeout,
         Reason::StoreAuth,
@@ -87,6 +91,7 @@ impl Reason {
         Reason::StrategyUnavailable,
         Reason::StrategyFailed,
         Reason::Unauthenticated,
+        Reason::FeedTrimmed,
     ];
 
     /// The `ErrorInfo.reason` string (`UPPER_SNAKE_CASE`, stable).
@@ -107,6 +112,7 @@ impl Reason {
             Reason::StrategyUnavailable => "STRATEGY_UNAVAILABLE",
             Reason::StrategyFailed => "STRATEGY_FAILED",
             Reason::Unauthenticated => "UNAUTHENTICATED",
+            Reason::FeedTrimmed => "FEED_TRIMMED",
         }
     }
 
@@ -128,7 +134,9 @@ impl Reason {
             | Reason::ShuttingDown => Code::Unavailable,
             // Not UNAVAILABLE: clients retry that, and a wrong password or a
             // bad URL must not be retried in a loop.
-            Reason::StoreAuth | Reason::StoreConfig => Code::FailedPrecondition,
+            Reason::StoreAuth | Reason::StoreConfig | Reason::FeedTrimmed => {
+                Code::FailedPrecondition
+            }
             Reason::StoreCommand => Code::Internal,
             Reason::InvalidArgument => Code::InvalidArgument,
             Reason::ExportFailed | Reason::StrategyFailed => Code::Aborted,
@@ -364,6 +372,7 @@ mod tests {
             ("STRATEGY_UNAVAILABLE", Code::Unavailable, false),
             ("STRATEGY_FAILED", Code::Aborted, false),
             ("UNAUTHENTICATED", Code::Unauthenticated, false),
+            ("FEED_TRIMMED", Code::FailedPrecondition, false),
         ];
         assert_eq!(Reason::ALL.len(), expected.len());
         for (r, (name, code, unusable)) in Reason::ALL.into_iter().zip(expected) {

@@ -45,6 +45,90 @@ impl StreamEntry {
     }
 }
 
+/// A stream entry id, `<ms>-<seq>`, ordered as Redis orders them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct StreamId {
+    /// Milliseconds part.
+    pub ms: u64,
+    /// Sequence part.
+    pub seq: u64,
+}
+
+impl StreamId {
+    /// `0-0`: before every entry.
+    pub const ZERO: StreamId = StreamId { ms: 0, seq: 0 };
+
+    /// Parses `<ms>-<seq>` or `<ms>` (sequence 0); `None` for anything else.
+    pub fn parse(s: &str) -> Option<StreamId> {
+        let (ms, seq) = match s.split_once('-') {
+            Some((a, b)) => (a.parse().ok()?, b.parse().ok()?),
+            None => (s.parse().ok()?, 0),
+        };
+        Some(StreamId { ms, seq })
+    }
+
+    /// The smallest id after this one.
+    pub fn successor(self) -> StreamId {
+        match self.seq.checked_add(1) {
+            Some(seq) => StreamId { ms: self.ms, seq },
+            None => StreamId {
+                ms: self.ms.saturating_add(1),
+                seq: 0,
+            },
+        }
+    }
+
+    /// The largest id before this one (`0-0` stays `0-0`).
+    pub fn predecessor(self) -> StreamId {
+        match (self.ms, self.seq) {
+            (0, 0) => self,
+            (ms, 0) => StreamId {
+                ms: ms - 1,
+                seq: u64::MAX,
+            },
+            (ms, seq) => StreamId { ms, seq: seq - 1 },
+        }
+    }
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.ms, self.seq)
+    }
+}
+
+/// What `XINFO STREAM` says of a stream's extent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StreamInfo {
+    /// Entries it holds (`XLEN`).
+    pub length: u64,
+    /// Its first entry, if any.
+    pub first_id: Option<StreamId>,
+    /// The id of the last entry ever added (`last-generated-id`).
+    pub last_generated_id: StreamId,
+    /// Entries ever added (`entries-added`): more than `length` once any
+    /// was trimmed or deleted.
+    pub entries_added: u64,
+}
+
+impl StreamInfo {
+    /// True when entries after `position` (the last entry a reader read, or
+    /// `0-0` before any) may have been trimmed away: the first entry left is
+    /// later than the one right after `position` could have been, or the
+    /// stream was ever trimmed for a reader at `0-0`. (Redis 7.0 does not
+    /// keep `max-deleted-entry-id` when trimming, so this is what a reader
+    /// can tell.)
+    pub fn lost_after(&self, position: StreamId) -> bool {
+        if position == StreamId::ZERO {
+            return self.entries_added > self.length;
+        }
+        match self.first_id {
+            Some(first) => first > position.successor(),
+            None => self.last_generated_id > position,
+        }
+    }
+}
+
 /// Result of an `XAUTOCLAIM`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AutoClaimed {
@@ -318,7 +402,14 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// `XLEN`.
     async fn stream_len(&self, stream: &str) -> StoreResult<u64>;
 
-    /// `XRANGE key start end [COUNT n]`.
+    /// `XINFO STREAM`: the stream's extent; `None` when it does not exist.
+    async fn stream_info(&self, stream: &str) -> StoreResult<Option<StreamInfo>>;
+
+    /// The `last-delivered-id` of `group` (`XINFO GROUPS`): where the group
+    /// stands; `None` when the group or the stream does not exist.
+    async fn group_position(&self, stream: &str, group: &str) -> StoreResult<Option<StreamId>>;
+
+    /// `XRANGE key start end [COUNT n]`; `start` may be exclusive (`(id`).
     async fn stream_range(
         &self,
         stream: &str,

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-use crate::{AutoClaimed, Store, StoreError, StoreResult, StreamEntry, WriteCommand};
+use crate::{
+    AutoClaimed, Store, StoreError, StoreResult, StreamEntry, StreamId, StreamInfo, WriteCommand,
+};
 
 type Fields = Vec<(String, String)>;
 
@@ -65,6 +67,8 @@ struct Group {
 struct StreamData {
     entries: BTreeMap<EntryId, Fields>,
     last_id: EntryId,
+    /// Entries ever added (`entries-added`).
+    added: u64,
     groups: BTreeMap<String, Group>,
 }
 
@@ -173,6 +177,7 @@ impl State {
         };
         s.entries.insert(id, fields);
         s.last_id = id;
+        s.added += 1;
         if let Some(max) = maxlen {
             while s.entries.len() as u64 > max {
                 s.entries.pop_first();
@@ -572,6 +577,28 @@ impl Store for MemoryStore {
             .unwrap_or(0))
     }
 
+    async fn stream_info(&self, stream: &str) -> StoreResult<Option<StreamInfo>> {
+        let mut st = self.lock();
+        let id = |e: EntryId| StreamId { ms: e.0, seq: e.1 };
+        Ok(st.stream(stream)?.map(|s| StreamInfo {
+            length: s.entries.len() as u64,
+            first_id: s.entries.keys().next().map(|e| id(*e)),
+            last_generated_id: id(s.last_id),
+            entries_added: s.added,
+        }))
+    }
+
+    async fn group_position(&self, stream: &str, group: &str) -> StoreResult<Option<StreamId>> {
+        let mut st = self.lock();
+        Ok(st
+            .stream(stream)?
+            .and_then(|s| s.groups.get(group))
+            .map(|g| StreamId {
+                ms: g.last_delivered.0,
+                seq: g.last_delivered.1,
+            }))
+    }
+
     async fn stream_len(&self, stream: &str) -> StoreResult<u64> {
         let mut st = self.lock();
         Ok(st
@@ -588,7 +615,10 @@ impl Store for MemoryStore {
         count: Option<usize>,
     ) -> StoreResult<Vec<StreamEntry>> {
         let bad = |s: &str| StoreError::Command(format!("ERR Invalid stream ID `{s}`"));
-        let a = EntryId::parse(start).ok_or_else(|| bad(start))?;
+        let a = match start.strip_prefix('(') {
+            Some(after) => EntryId::parse(after).ok_or_else(|| bad(start))?.next(),
+            None => EntryId::parse(start).ok_or_else(|| bad(start))?,
+        };
         let b = EntryId::parse(end).ok_or_else(|| bad(end))?;
         let mut st = self.lock();
         let Some(s) = st.stream(stream)? else {

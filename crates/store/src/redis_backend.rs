@@ -12,7 +12,9 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnecti
 use redis::{AsyncConnectionConfig, ErrorKind, RedisError, Value};
 use tokio::sync::{Mutex, OnceCell};
 
-use crate::{AutoClaimed, Store, StoreError, StoreResult, StreamEntry, WriteCommand};
+use crate::{
+    AutoClaimed, Store, StoreError, StoreResult, StreamEntry, StreamId, StreamInfo, WriteCommand,
+};
 
 /// Connection settings.
 #[derive(Debug, Clone, Copy)]
@@ -135,6 +137,17 @@ impl RedisStore {
         cmd.query_async::<Value>(&mut c)
             .await
             .map_err(|e| classify(&self.display, e))
+    }
+
+    /// `XINFO <what> stream`; `None` when the stream does not exist.
+    async fn xinfo(&self, what: &str, stream: &str) -> StoreResult<Option<Value>> {
+        let mut cmd = redis::cmd("XINFO");
+        cmd.arg(what).arg(stream);
+        match self.query(&cmd).await {
+            Ok(v) => Ok(Some(v)),
+            Err(StoreError::Command(m)) if m.contains("no such key") => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     async fn blocking_conn(&self, block: Duration) -> StoreResult<MultiplexedConnection> {
@@ -271,6 +284,23 @@ fn parse_fields(v: &Value) -> Vec<(String, String)> {
             _ => None,
         })
         .collect()
+}
+
+/// A reply of alternating names and values (RESP2) or a map (RESP3), by name.
+fn field_map(v: &Value) -> BTreeMap<String, Value> {
+    match v {
+        Value::Map(m) => m
+            .iter()
+            .filter_map(|(k, v)| Some((as_string(k)?, v.clone())))
+            .collect(),
+        other => items(other)
+            .chunks(2)
+            .filter_map(|c| match c {
+                [k, v] => Some((as_string(k)?, v.clone())),
+                _ => None,
+            })
+            .collect(),
+    }
 }
 
 fn parse_entries(v: &Value) -> Vec<StreamEntry> {
@@ -493,27 +523,11 @@ impl Store for RedisStore {
     }
 
     async fn group_lag(&self, stream: &str, group: &str) -> StoreResult<Option<u64>> {
-        let mut cmd = redis::cmd("XINFO");
-        cmd.arg("GROUPS").arg(stream);
-        let reply = match self.query(&cmd).await {
-            Ok(v) => v,
-            Err(StoreError::Command(m)) if m.contains("no such key") => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(reply) = self.xinfo("GROUPS", stream).await? else {
+            return Ok(None);
         };
         for g in items(&reply) {
-            let fields: BTreeMap<String, Value> = match g {
-                Value::Map(m) => m
-                    .iter()
-                    .filter_map(|(k, v)| Some((as_string(k)?, v.clone())))
-                    .collect(),
-                other => items(other)
-                    .chunks(2)
-                    .filter_map(|c| match c {
-                        [k, v] => Some((as_string(k)?, v.clone())),
-                        _ => None,
-                    })
-                    .collect(),
-            };
+            let fields = field_map(g);
             if fields.get("name").and_then(as_string).as_deref() != Some(group) {
                 continue;
             }
@@ -523,6 +537,41 @@ impl Store for RedisStore {
             return Ok(Some(lag.unwrap_or(pending)));
         }
         Ok(None)
+    }
+
+    async fn stream_info(&self, stream: &str) -> StoreResult<Option<StreamInfo>> {
+        let Some(reply) = self.xinfo("STREAM", stream).await? else {
+            return Ok(None);
+        };
+        let fields = field_map(&reply);
+        let id = |name: &str| {
+            fields
+                .get(name)
+                .and_then(as_string)
+                .and_then(|s| StreamId::parse(&s))
+        };
+        let first_id = fields
+            .get("first-entry")
+            .and_then(|e| items(e).first().and_then(as_string))
+            .and_then(|s| StreamId::parse(&s));
+        Ok(Some(StreamInfo {
+            length: fields.get("length").and_then(as_u64).unwrap_or(0),
+            first_id,
+            last_generated_id: id("last-generated-id").unwrap_or_default(),
+            entries_added: fields.get("entries-added").and_then(as_u64).unwrap_or(0),
+        }))
+    }
+
+    async fn group_position(&self, stream: &str, group: &str) -> StoreResult<Option<StreamId>> {
+        let Some(reply) = self.xinfo("GROUPS", stream).await? else {
+            return Ok(None);
+        };
+        Ok(items(&reply)
+            .iter()
+            .map(field_map)
+            .find(|f| f.get("name").and_then(as_string).as_deref() == Some(group))
+            .and_then(|f| f.get("last-delivered-id").and_then(as_string))
+            .and_then(|s| StreamId::parse(&s)))
     }
 
     async fn pending_count(&self, stream: &str, group: &str) -> StoreResult<u64> {

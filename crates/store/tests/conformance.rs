@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shadowkpi_store::{MemoryStore, RedisStore, Store, StoreError, StoreOptions, WriteCommand};
+use shadowkpi_store::{
+    MemoryStore, RedisStore, Store, StoreError, StoreOptions, StreamId, WriteCommand,
+};
 use shadowkpi_testkit::{RedisServer, wait_until};
 
 macro_rules! conformance {
@@ -39,6 +41,7 @@ conformance!(
     autoclaim_leaves_recently_delivered_entries,
     wrong_type_is_a_command_error,
     hdel_removes_fields_and_the_emptied_key,
+    stream_extent_trimming_and_exclusive_ranges,
 );
 
 /// A read blocked in the backend returns what is appended after it blocked.
@@ -428,3 +431,86 @@ async fn wrong_type_is_a_command_error<S: Store>(s: Arc<S>) {
 }
 
 fn _assert_object_safe(_: &dyn Store, _: MemoryStore) {}
+
+/// `XINFO STREAM`'s extent (first entry, last generated id, the largest id
+/// trimmed away), a group's position, and `XRANGE (id +`: what a reader of
+/// a feed position needs to tell it has lost nothing.
+async fn stream_extent_trimming_and_exclusive_ranges<S: Store>(s: Arc<S>) {
+    assert_eq!(s.stream_info("feed").await.unwrap(), None);
+    assert_eq!(s.group_position("feed", "g").await.unwrap(), None);
+    let entry = |i: u32| vec![("n".to_string(), i.to_string())];
+    let ids = s
+        .append("feed", &(1..=5).map(entry).collect::<Vec<_>>(), None)
+        .await
+        .unwrap();
+    let id = |i: usize| StreamId::parse(&ids[i]).unwrap();
+    let info = s.stream_info("feed").await.unwrap().unwrap();
+    assert_eq!(info.length, 5);
+    assert_eq!(info.first_id, Some(id(0)));
+    assert_eq!(info.last_generated_id, id(4));
+    assert_eq!(info.entries_added, 5);
+    assert!(!info.lost_after(StreamId::ZERO));
+    assert!(!info.lost_after(id(1)));
+    let after: Vec<String> = s
+        .stream_range("feed", &format!("({}", ids[1]), "+", Some(2))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(after, vec![ids[2].clone(), ids[3].clone()]);
+
+    s.create_group("feed", "g").await.unwrap();
+    assert_eq!(
+        s.group_position("feed", "g").await.unwrap(),
+        Some(StreamId::ZERO)
+    );
+    let read = s
+        .read_group("feed", "g", "c", 2, None, false)
+        .await
+        .unwrap();
+    assert_eq!(read.len(), 2);
+    assert_eq!(s.group_position("feed", "g").await.unwrap(), Some(id(1)));
+
+    // Trimming (`MAXLEN ~`: Redis drops whole nodes of entries, the
+    // in-process store exactly the excess) moves the first entry on and
+    // records the last id it dropped.
+    let bulk: Vec<_> = (6..=300).map(entry).collect();
+    s.append("feed", &bulk, None).await.unwrap();
+    let more = s.append("feed", &[entry(301)], Some(100)).await.unwrap();
+    let info = s.stream_info("feed").await.unwrap().unwrap();
+    assert!((100..301).contains(&info.length), "{info:?}");
+    let first = info.first_id.unwrap();
+    assert!(first > id(4), "{info:?}");
+    assert_eq!(info.entries_added, 301);
+    let gone = s
+        .stream_range("feed", "-", &first.predecessor().to_string(), None)
+        .await
+        .unwrap();
+    assert!(gone.is_empty());
+    // A reader at 0-0, or at the second entry, has lost entries; one right
+    // before the first entry left, or at it, has not.
+    assert!(info.lost_after(StreamId::ZERO));
+    assert!(info.lost_after(id(1)));
+    assert!(!info.lost_after(first.predecessor()));
+    assert!(!info.lost_after(first));
+    assert_eq!(info.last_generated_id, StreamId::parse(&more[0]).unwrap());
+}
+
+#[test]
+fn stream_ids_order_and_step_as_redis_orders_them() {
+    let id = |s: &str| StreamId::parse(s).unwrap();
+    assert!(id("12-3") < id("12-4") && id("11-9") < id("12"));
+    assert_eq!(id("12-3").successor(), id("12-4"));
+    assert_eq!(
+        id("12-0").predecessor(),
+        StreamId {
+            ms: 11,
+            seq: u64::MAX
+        }
+    );
+    assert_eq!(id("12-0").predecessor().successor(), id("12-0"));
+    assert_eq!(StreamId::ZERO.predecessor(), StreamId::ZERO);
+    assert_eq!(StreamId::parse("x"), None);
+    assert_eq!(id("5-6").to_string(), "5-6");
+}

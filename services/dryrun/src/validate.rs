@@ -364,6 +364,7 @@ async fn run_inner(
         &config.ingest_addr,
         &symbols,
         format!("dryrund/{}", plan.run_id),
+        None,
     )
     .await
     .map_err(drive_error)?;
@@ -519,7 +520,7 @@ struct DryRunSink<'a> {
 }
 
 impl WindowSink for DryRunSink<'_> {
-    async fn window(&mut self, w: &WindowResult) -> bool {
+    async fn window(&mut self, w: &WindowResult, _position: &str) -> bool {
         let span = tracing::info_span!("dryrun.iteration", iteration = w.iteration);
         span.in_scope(|| tracing::debug!(partial = w.partial, "iteration done"));
         for (sym, sw) in &w.symbols {

@@ -22,6 +22,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             symbols,
             subscriber: "example".into(),
             max_batch: 0,
+            ..Default::default()
         })
         .await?
         .into_inner();

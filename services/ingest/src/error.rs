@@ -24,6 +24,9 @@ pub enum IngestError {
     /// The service is shutting down.
     #[error("ingestd is shutting down")]
     ShuttingDown,
+    /// A subscription's feed position has been trimmed from the stream.
+    #[error("{0}")]
+    FeedTrimmed(String),
     /// The store failed (Redis unreachable, command error).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -48,6 +51,7 @@ impl From<IngestError> for tonic::Status {
             }
             IngestError::TooManySubscribers { .. } => status::status(Reason::Overloaded, msg),
             IngestError::ShuttingDown => status::status(Reason::ShuttingDown, msg),
+            IngestError::FeedTrimmed(_) => status::status(Reason::FeedTrimmed, msg),
             IngestError::Store(s) => status::store_status(&s, msg),
         }
     }
@@ -95,6 +99,11 @@ mod tests {
                 IngestError::ShuttingDown,
                 tonic::Code::Unavailable,
                 "SHUTTING_DOWN",
+            ),
+            (
+                IngestError::FeedTrimmed("gone".into()),
+                tonic::Code::FailedPrecondition,
+                "FEED_TRIMMED",
             ),
             (
                 StoreError::Unavailable("down".into()).into(),

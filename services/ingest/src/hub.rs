@@ -210,6 +210,7 @@ impl Subscriber {
         Some(SubscribeResponse {
             ticks: taken.into_iter().map(Released::take).collect(),
             counters,
+            position: String::new(),
         })
     }
 

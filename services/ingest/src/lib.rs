@@ -38,6 +38,7 @@ pub mod error;
 mod hub;
 pub mod metrics;
 mod pipeline;
+mod positional;
 mod reader;
 mod server;
 mod stats;

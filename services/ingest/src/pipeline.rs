@@ -62,24 +62,30 @@ impl Sequenced for Carrier {
     }
 }
 
+/// The wire tick of a decoded entry read at `read_at_ms`, its symbol left
+/// empty (set on release).
+pub(crate) fn wire_tick(raw: &RawTick<'_>, read_at_ms: i64) -> Tick {
+    Tick {
+        symbol: String::new(),
+        seq: raw.seq,
+        ts_server_ms: raw.ts_server_ms,
+        bid: raw.bid,
+        ask: raw.ask,
+        last_qty: raw.last_qty,
+        bid_qty: raw.bid_qty,
+        ask_qty: raw.ask_qty,
+        last_px: raw.last_px,
+        side: v1::Side::from(raw.side) as i32,
+        ts_ingest_ms: ingest_time_ms(raw.ts_wall_ms, raw.ts_server_ms, read_at_ms),
+        ts_recv_ms: raw.ts_recv_ms,
+    }
+}
+
 impl Carrier {
     fn new(raw: &RawTick<'_>, id: String, read_at_ms: i64) -> Self {
         Self {
             id,
-            tick: Tick {
-                symbol: String::new(),
-                seq: raw.seq,
-                ts_server_ms: raw.ts_server_ms,
-                bid: raw.bid,
-                ask: raw.ask,
-                last_qty: raw.last_qty,
-                bid_qty: raw.bid_qty,
-                ask_qty: raw.ask_qty,
-                last_px: raw.last_px,
-                side: v1::Side::from(raw.side) as i32,
-                ts_ingest_ms: ingest_time_ms(raw.ts_wall_ms, raw.ts_server_ms, read_at_ms),
-                ts_recv_ms: raw.ts_recv_ms,
-            },
+            tick: wire_tick(raw, read_at_ms),
         }
     }
 

@@ -62,7 +62,7 @@ pub(crate) struct Reader {
     pub shutdown: CancellationToken,
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

@@ -18,6 +18,7 @@ use crate::config::IngestConfig;
 use crate::error::IngestError;
 use crate::hub::{Hub, response_stream};
 use crate::pipeline::Pipeline;
+use crate::positional::{self, Positional};
 use crate::reader::{Reader, run_lag};
 use crate::stats::{Stats, add_counters};
 
@@ -153,7 +154,12 @@ impl IngestServer {
         }
     }
 
-    fn subscribe_stream(&self, req: SubscribeRequest) -> Result<crate::TickStream, IngestError> {
+    /// The normalised symbol filter, the batch size and the subscriber name
+    /// of a request.
+    fn subscription(
+        &self,
+        req: &SubscribeRequest,
+    ) -> Result<(Vec<String>, usize, String), IngestError> {
         let i = &self.inner;
         if i.shutdown.is_triggered() {
             return Err(IngestError::ShuttingDown);
@@ -176,6 +182,34 @@ impl IngestServer {
         } else {
             req.subscriber.chars().take(128).collect()
         };
+        Ok((filter, max_batch, name))
+    }
+
+    /// A subscription from a feed position ([`crate::positional`]).
+    async fn positional_stream(
+        &self,
+        req: SubscribeRequest,
+    ) -> Result<crate::TickStream, IngestError> {
+        let (filter, max_batch, name) = self.subscription(&req)?;
+        let i = &self.inner;
+        let position = positional::resolve(i.store.as_ref(), &i.cfg, &req.from).await?;
+        let (tx, rx) = mpsc::channel(4);
+        let p = Positional {
+            store: i.store.clone(),
+            cfg: i.cfg.clone(),
+            name,
+            filter,
+            max_batch,
+            position,
+            skip: req.skip_ticks,
+        };
+        i.tasks.spawn(p.run(tx, i.shutdown.token()));
+        Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)))
+    }
+
+    fn subscribe_stream(&self, req: SubscribeRequest) -> Result<crate::TickStream, IngestError> {
+        let i = &self.inner;
+        let (filter, max_batch, name) = self.subscription(&req)?;
         let sub = i.hub.add(
             name,
             filter,
@@ -206,7 +240,18 @@ impl IngestService for IngestServer {
         &self,
         request: Request<SubscribeRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
-        Ok(Response::new(self.subscribe_stream(request.into_inner())?))
+        let req = request.into_inner();
+        if !req.from.is_empty() {
+            return Ok(Response::new(self.positional_stream(req).await?));
+        }
+        if req.skip_ticks > 0 {
+            return Err(IngestError::invalid(
+                "skip_ticks",
+                "only a subscription with `from` skips ticks",
+            )
+            .into());
+        }
+        Ok(Response::new(self.subscribe_stream(req)?))
     }
 
     async fn get_stats(

@@ -77,6 +77,12 @@ pub struct SoakPlan {
     pub auto_export: Option<ExportOptions>,
     /// The external strategy, if the soak runs one.
     pub strategy: Option<Endpoint>,
+    /// The feed position to read from (`RunSoakRequest.feed_from`); `None`:
+    /// live, through the consumer group.
+    pub feed_from: Option<String>,
+    /// Windows the client already holds (a resume): computed and sent again,
+    /// not exported again.
+    pub resume_windows: u32,
 }
 
 /// Validates a request against the server's profile.
@@ -99,6 +105,12 @@ pub fn plan(req: &RunSoakRequest, server_profile: &Profile) -> Result<SoakPlan, 
     } else {
         req.iterations
     };
+    if req.resume_windows > 0 && req.feed_from.trim().is_empty() {
+        return Err(ShadowError::invalid(
+            "resume_windows",
+            "only a soak that reads from a feed position (`feed_from`) can be resumed",
+        ));
+    }
     if iterations > MAX_ITERATIONS {
         return Err(ShadowError::invalid(
             "iterations",
@@ -170,6 +182,8 @@ pub fn plan(req: &RunSoakRequest, server_profile: &Profile) -> Result<SoakPlan, 
             .auto_export
             .then(|| req.export_options.clone().unwrap_or_default()),
         strategy,
+        feed_from: Some(req.feed_from.trim().to_string()).filter(|f| !f.is_empty()),
+        resume_windows: req.resume_windows,
     })
 }
 
@@ -214,10 +228,13 @@ pub use shadowkpi_runtime::ids::new_run_id;
 
 type Tx = mpsc::Sender<Result<RunSoakResponse, tonic::Status>>;
 
-async fn send(tx: &Tx, event: Event) -> bool {
-    tx.send(Ok(RunSoakResponse { event: Some(event) }))
-        .await
-        .is_ok()
+async fn send(tx: &Tx, event: Event, position: &str) -> bool {
+    tx.send(Ok(RunSoakResponse {
+        event: Some(event),
+        feed_position: position.to_string(),
+    }))
+    .await
+    .is_ok()
 }
 
 /// The soak's state between windows.
@@ -345,6 +362,7 @@ async fn run_inner(
         &config.ingest_addr,
         &plan.symbols,
         format!("shadowd/{}", plan.run_id),
+        plan.feed_from.as_deref(),
     )
     .await
     .map_err(drive_error)?;
@@ -385,6 +403,7 @@ async fn run_inner(
         profile: plan.profile_name.clone(),
         model: Some((&plan.model).into()),
         strategy: Some((&strategy).into()),
+        feed_position: ticks.start().unwrap_or_default().to_string(),
         param_sources: plan
             .param_sources
             .iter()
@@ -400,7 +419,7 @@ async fn run_inner(
             })
             .collect(),
     };
-    if !send(tx, Event::Started(started)).await {
+    if !send(tx, Event::Started(started), ticks.position()).await {
         return Ok(());
     }
 
@@ -442,7 +461,7 @@ async fn run_inner(
         &state.plan.thresholds,
     );
     tracing::info!(verdict = %verdict.verdict, windows = state.emitted, "soak gated");
-    if !send(tx, Event::Verdict(wire)).await {
+    if !send(tx, Event::Verdict(wire), "").await {
         return Ok(());
     }
     if let Some((etx, call)) = export.take() {
@@ -456,7 +475,7 @@ async fn run_inner(
             .into_inner()
             .report
             .unwrap_or_default();
-        send(tx, Event::ExportReport(report)).await;
+        send(tx, Event::ExportReport(report), "").await;
     }
     Ok(())
 }
@@ -484,7 +503,7 @@ struct SoakSink<'a> {
 }
 
 impl WindowSink for SoakSink<'_> {
-    async fn window(&mut self, w: &WindowResult) -> bool {
+    async fn window(&mut self, w: &WindowResult, position: &str) -> bool {
         let summary = {
             let _g = self.span.enter();
             self.state.summary(w)
@@ -497,7 +516,10 @@ impl WindowSink for SoakSink<'_> {
         );
         self.span = tracing::info_span!("soak.window", iteration = w.iteration + 1);
         let wire: v1::IterSummary = (&summary).into();
-        if let Some((etx, _)) = self.export.as_ref()
+        // A resumed soak's first windows are the client's already (and
+        // exported already): sent again to be compared, not exported again.
+        let resent = w.iteration <= self.state.plan.resume_windows;
+        if let Some((etx, _)) = self.export.as_ref().filter(|_| !resent)
             && etx
                 .send(ExportSummariesRequest {
                     payload: Some(export_summaries_request::Payload::Summary(wire.clone())),
@@ -507,7 +529,7 @@ impl WindowSink for SoakSink<'_> {
         {
             tracing::warn!("export stream closed early; the export report will say why");
         }
-        send(self.tx, Event::Summary(wire)).await
+        send(self.tx, Event::Summary(wire), position).await
     }
 
     async fn closed(&self) {

@@ -83,6 +83,7 @@ pub async fn subscribe(
         symbols: symbols.iter().map(|s| s.to_string()).collect(),
         subscriber: name.to_string(),
         max_batch: 0,
+        ..Default::default()
     })
     .await
     .unwrap()

@@ -82,6 +82,16 @@ impl<H: Hooks> Store for Hooked<H> {
     async fn stream_len(&self, stream: &str) -> StoreResult<u64> {
         self.inner.stream_len(stream).await
     }
+    async fn stream_info(&self, stream: &str) -> StoreResult<Option<shadowkpi_store::StreamInfo>> {
+        self.inner.stream_info(stream).await
+    }
+    async fn group_position(
+        &self,
+        stream: &str,
+        group: &str,
+    ) -> StoreResult<Option<shadowkpi_store::StreamId>> {
+        self.inner.group_position(stream, group).await
+    }
     async fn stream_range(
         &self,
         stream: &str,

@@ -17,7 +17,7 @@ use crate::globals::GlobalArgs;
 use shadowkpi_client::artifacts::update_latest;
 use shadowkpi_client::feedplan::{FeedChoice, FeedPlan, SyntheticFeedSpec};
 use shadowkpi_client::services::Cluster;
-use shadowkpi_client::soak::{SoakSummaryDoc, run_soak};
+use shadowkpi_client::soak::{Checkpoint, SoakSummaryDoc, run_soak};
 
 /// Help of every `--model` flag.
 pub const MODEL_HELP: &str = "Execution model set: a built-in one (lenient, shadow, dryrun) or one of the profile's `models` (list them with `shadowctl config show`)";
@@ -85,6 +85,15 @@ pub struct SoakFlags {
     /// clock); one that does not ends the run with STRATEGY_FAILED.
     #[arg(long, default_value = "5s", value_parser = shadowkpi_runtime::parse_duration)]
     pub strategy_timeout: Duration,
+    /// Where the soak reads the feed from: `group` (where ingestd's consumer
+    /// group stands: entries not yet delivered), `now` (entries added from
+    /// now on), `start` (everything the stream holds), an entry id (the
+    /// entries after it), or `live` (through the consumer group, shared with
+    /// other live subscribers). All but `live` read the stream in order,
+    /// losslessly, the same ticks every time: such a soak survives a restart
+    /// of ingestd and can be resumed (`shadowctl soak --resume RUN_ID`).
+    #[arg(long = "from", value_name = "POSITION", default_value = "group")]
+    pub feed_from: String,
 }
 
 /// The endpoint of `--strategy ADDR` with `--strategy-timeout`.
@@ -138,6 +147,15 @@ pub struct SoakArgs {
     /// Run id (default: generated).
     #[arg(long)]
     pub run_id: Option<String>,
+    /// Resume an interrupted soak from its artifacts
+    /// (`<artifacts>/soak/RUN_ID/CHECKPOINT.json`): the same request, read
+    /// again from the soak's feed position; the windows on disk are computed
+    /// again and must come out identical, then the soak goes on. The soak's
+    /// own flags are taken from the checkpoint (only --artifacts and the
+    /// service addresses apply), and no feed is started: the stream and
+    /// whoever publishes it are expected to be there still.
+    #[arg(long, value_name = "RUN_ID", conflicts_with = "run_id")]
+    pub resume: Option<String>,
 }
 
 /// Reads a profile file with its latency recordings (relative to the file)
@@ -203,6 +221,11 @@ pub fn request(flags: &SoakFlags, run_id: Option<&str>) -> CliResult<RunSoakRequ
         seed: flags.seed,
         idle_timeout_ms: flags.idle_timeout.as_millis() as u64,
         strategy: flags.strategy_endpoint(),
+        feed_from: match flags.feed_from.trim() {
+            "live" | "" => String::new(),
+            other => other.to_string(),
+        },
+        resume_windows: 0,
     })
 }
 
@@ -243,6 +266,10 @@ pub fn print_table(doc: &SoakSummaryDoc) {
 
 /// Runs the command.
 pub async fn run(args: SoakArgs, global: &GlobalArgs) -> CliResult<ExitCode> {
+    let root = args.soak.artifacts.join("soak");
+    if let Some(id) = &args.resume {
+        return resume(&args, global, &root, id).await;
+    }
     let cluster = Cluster::start(&global.services()).await?;
     eprintln!("{}", cluster.describe());
     let feed = FeedPlan::for_run(
@@ -262,15 +289,54 @@ pub async fn run(args: SoakArgs, global: &GlobalArgs) -> CliResult<ExitCode> {
             ..Default::default()
         });
     }
-    let root = args.soak.artifacts.join("soak");
     let mut progress = crate::progress::RunProgress::new(global.json);
     let result = run_soak(&cluster, req, |id| root.join(id), &mut progress).await;
     if let Some(t) = feed_task {
         t.abort();
     }
     cluster.stop().await;
-    let outcome = result?;
-    update_latest(&root, &outcome.run_id)?;
+    report(&args, global, &root, result?)
+}
+
+/// `shadowctl soak --resume RUN_ID`.
+async fn resume(
+    args: &SoakArgs,
+    global: &GlobalArgs,
+    root: &Path,
+    id: &str,
+) -> CliResult<ExitCode> {
+    let dir = root.join(id);
+    let checkpoint = Checkpoint::read(&dir)?;
+    let services = global.services();
+    if services.redis_url.is_none() && services.ingest_addr.is_none() {
+        return Err(CliError::Usage(format!(
+            "cannot resume soak {id} in all-in-one mode without REDIS_URL: its feed lived in \
+             the in-process store of the run that stopped; resume against the services \
+             (--ingest-addr, --shadow-addr) or the Redis it read"
+        )));
+    }
+    let req = checkpoint.resume_request()?;
+    let cluster = Cluster::start(&services).await?;
+    eprintln!("{}", cluster.describe());
+    eprintln!(
+        "resuming soak {id}: {} of {} windows on disk, feed read again after {} (last window at {})",
+        checkpoint.windows, checkpoint.iterations, checkpoint.feed_position, checkpoint.position
+    );
+    let mut progress = crate::progress::RunProgress::new(global.json);
+    let result = run_soak(&cluster, req, |_| dir.clone(), &mut progress).await;
+    cluster.stop().await;
+    report(args, global, root, result?)
+}
+
+/// Points `latest` at the run, prints its table and decides the exit code.
+fn report(
+    args: &SoakArgs,
+    global: &GlobalArgs,
+    root: &Path,
+    outcome: shadowkpi_client::soak::SoakOutcome,
+) -> CliResult<ExitCode> {
+    update_latest(root, &outcome.run_id)?;
+    update_latest(root, &outcome.run_id)?;
     if global.json {
         println!(
             "{}",

@@ -616,6 +616,25 @@ pub fn normalize_summary(mut summary: IterSummary) -> Result<IterSummary> {
 mod tests {
     use super::*;
 
+    /// A long decimal reads back exactly after being written again (the JSON
+    /// parser's `float_roundtrip`; found by the `iter_summary` fuzz target).
+    #[test]
+    fn long_decimals_survive_write_and_read() {
+        let text = r#"{"symbol": "BTC-USDT", "edge_bps": 2.7, "p95_latency_ms": 180.444444444444444444445}"#;
+        let s = normalize_summary(parse_iter_summary(text).unwrap()).unwrap();
+        let again = serde_json::to_string(&s).unwrap();
+        let back = normalize_summary(parse_iter_summary(&again).unwrap()).unwrap();
+        assert_eq!(back, s);
+        let p95 = s.symbols["BTCUSDT"].summary.p95_latency_ms.unwrap();
+        assert_eq!(
+            p95.to_bits(),
+            "180.444444444444444444445"
+                .parse::<f64>()
+                .unwrap()
+                .to_bits()
+        );
+    }
+
     const OURS: &str = r#"{
       "schema_version": "1.0",
       "run_id": "run-7",

@@ -115,6 +115,16 @@ impl<R: BufRead> Lines<R> {
         while !self.done {
             self.buf.clear();
             match self.reader.read_line(&mut self.buf) {
+                // read_line consumed the line (through its newline) before
+                // finding it is not UTF-8: only this line is lost.
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    self.line += 1;
+                    return Some(Err(ReplayError::line(
+                        name,
+                        self.line,
+                        "line is not valid UTF-8",
+                    )));
+                }
                 Err(e) => {
                     self.done = true;
                     return Some(Err(ReplayError::fatal(name, self.line, e.to_string())));
@@ -363,7 +373,8 @@ pub fn tardis_csv<R: BufRead>(
                 "empty file: no CSV header",
             ));
         }
-        Some(r) => r?,
+        Some(Err(e)) => return Err(ReplayError { fatal: true, ..e }),
+        Some(Ok(())) => {}
     }
     let line = lines.line;
     let header: Vec<String> = lines
@@ -733,6 +744,29 @@ not json
             e4.to_string().starts_with("ticks.jsonl:6: not JSON"),
             "{e4}"
         );
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_one_bad_line_not_the_end_of_the_file() {
+        let mut bytes =
+            br#"{"symbol":"BTCUSDT","seq":1,"ts_server":1,"bid":1,"ask":2,"last_qty":0}"#.to_vec();
+        bytes.extend_from_slice(b"\n{\"symbol\":\"\xff\"}\n");
+        bytes.extend_from_slice(
+            br#"{"symbol":"BTCUSDT","seq":2,"ts_server":2,"bid":1,"ask":2,"last_qty":0}"#,
+        );
+        let got: Vec<_> = jsonl(bytes.as_slice(), "t.jsonl").collect();
+        assert_eq!(got.len(), 3);
+        let e = got[1].as_ref().unwrap_err();
+        assert_eq!((e.line, e.fatal), (2, false));
+        assert!(
+            e.to_string()
+                .starts_with("t.jsonl:2: line is not valid UTF-8"),
+            "{e}"
+        );
+        assert_eq!(got[2].as_ref().unwrap().seq, 2);
+        // A header that is not UTF-8 makes the whole CSV file unusable.
+        let e = tardis_csv(&b"sym\xffbol,price\n"[..], "q.csv", MergeClock::Local).unwrap_err();
+        assert!(e.fatal, "{e}");
     }
 
     const QUOTES: &str =
