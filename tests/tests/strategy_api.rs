@@ -2,16 +2,16 @@
 //! processes: the Rust and the Python example give the built-in market
 //! maker's windows bit for bit on the real USD-M recording.
 
-use std::io::{BufRead, BufReader};
+mod recording;
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use flate2::read::MultiGzDecoder;
+use recording::usdm;
 use shadowkpi_domain::engine::model_spec::builtin_sets;
 use shadowkpi_domain::engine::{EngineConfig, ShadowEngine, StrategyFactory, WindowResult};
-use shadowkpi_domain::feed::replay::{MergeClock, TardisMerge, tardis_csv};
 use shadowkpi_domain::instrument::Instrument;
 use shadowkpi_domain::params::{ParamOverrides, StrategyParams};
 use shadowkpi_domain::profile::Profile;
@@ -55,27 +55,6 @@ fn python_example(wake_on: &str) -> ListeningProcess {
 
 // ---------------------------------------------------------------------------
 // The examples against the built-in strategy, on the real recording.
-
-fn data(file: &str) -> Box<dyn BufRead> {
-    let path = repo().join("data/binance-btcusdt-2024-08-08").join(file);
-    let f = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    Box::new(BufReader::new(MultiGzDecoder::new(f)))
-}
-
-/// The first `seconds` of the USD-M recording, quotes and trades merged on
-/// the exchange's clock.
-fn usdm(seconds: i64) -> Vec<Tick> {
-    let sources = ["usdm_quotes.csv.gz", "usdm_trades.csv.gz"]
-        .map(|name| tardis_csv(data(name), name, MergeClock::Exchange).expect("a Tardis header"))
-        .into_iter()
-        .collect();
-    let ticks: Vec<Tick> = TardisMerge::new(sources).filter_map(Result::ok).collect();
-    let t0 = ticks[0].ts_server_ms;
-    ticks
-        .into_iter()
-        .take_while(|t| t.ts_server_ms < t0 + seconds * 1000)
-        .collect()
-}
 
 fn params() -> StrategyParams {
     Profile::builtin()

@@ -29,7 +29,12 @@ impl ServiceProcess {
     /// Starts `bin` with `--listen`/`--metrics-listen` on free ports plus `args`,
     /// and waits until the gRPC port accepts connections.
     pub fn start(bin: &Path, args: &[&str], envs: &[(&str, &str)]) -> Self {
-        let grpc: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        Self::start_on(bin, ([127, 0, 0, 1], free_port()).into(), args, envs)
+    }
+
+    /// [`start`](Self::start) with the gRPC port `grpc` (a service started
+    /// again where its clients look for it).
+    pub fn start_on(bin: &Path, grpc: SocketAddr, args: &[&str], envs: &[(&str, &str)]) -> Self {
         let metrics: SocketAddr = ([127, 0, 0, 1], free_port()).into();
         let child = Command::new(bin)
             .arg("--listen")
@@ -78,6 +83,14 @@ impl ServiceProcess {
                 .arg("-TERM")
                 .arg(c.id().to_string())
                 .status();
+        }
+    }
+
+    /// Kills the process with SIGKILL (no drain, no goodbye) and reaps it.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
         }
     }
 
