@@ -10,6 +10,9 @@
 //!   ingestd reads on from the same position and the soak finishes on its own;
 //! - the three soaks' ITER_SUMMARY files equal those of an uninterrupted soak on the
 //!   same feed, but for `clock_drift_ms` and the run id;
+//! - dryrund killed mid-run: `shadowctl validate` exits 4 with the resume
+//!   command, and `--resume` measures exactly what an uninterrupted dry run
+//!   from the same position does;
 //! - once the stream has been trimmed past the soak's position, a resume is
 //!   refused with exit 2 saying how much of the feed is missing.
 
@@ -54,48 +57,113 @@ fn shadowd(ingest: &ServiceProcess) -> ServiceProcess {
     )
 }
 
-/// `shadowctl ARGS --artifacts DIR` against `ingest` and `shadow`.
+/// `shadowctl ARGS --artifacts DIR` against `ingest` and `peer` (shadowd or
+/// dryrund, by its address flag).
 fn shadowctl<S: AsRef<std::ffi::OsStr>>(
     ingest: &ServiceProcess,
-    shadow: &ServiceProcess,
+    peer: (&str, &ServiceProcess),
     dir: &Path,
     args: &[S],
 ) -> Command {
     let mut cmd = Command::new(cargo_bin("shadowctl"));
-    cmd.args([
-        "--ingest-addr",
-        &ingest.url(),
-        "--shadow-addr",
-        &shadow.url(),
-    ])
-    .args(args)
-    .arg("--artifacts")
-    .arg(dir)
-    .env_remove("REDIS_URL")
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    cmd.args(["--ingest-addr", &ingest.url(), peer.0, &peer.1.url()])
+        .args(args)
+        .arg("--artifacts")
+        .arg(dir)
+        .env_remove("REDIS_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     cmd
 }
 
+fn dryrund(ingest: &ServiceProcess, redis: &RedisServer) -> ServiceProcess {
+    let url = redis.url();
+    ServiceProcess::start(
+        &cargo_bin("dryrund"),
+        &["--ingest-addr", &ingest.url()],
+        &[("REDIS_URL", url.as_str())],
+    )
+}
+
+/// The flags of every soak and dry run of the test: the same symbol,
+/// windows and feed position.
+const RUN_FLAGS: [&str; 10] = [
+    "--symbols",
+    "BTCUSDT",
+    "--iterations",
+    WINDOWS,
+    "--duration",
+    "1s",
+    "--idle-timeout",
+    "30s",
+    "--from",
+    "start",
+];
+
 fn soak_args(run_id: &str) -> Vec<String> {
-    [
-        "soak",
-        "--symbols",
-        "BTCUSDT",
-        "--iterations",
-        WINDOWS,
-        "--duration",
-        "1s",
-        "--idle-timeout",
-        "30s",
-        "--from",
-        "start",
-        "--run-id",
-        run_id,
-    ]
-    .map(String::from)
-    .to_vec()
+    let mut args = vec!["soak".to_string()];
+    args.extend(RUN_FLAGS.map(String::from));
+    args.extend(["--run-id".to_string(), run_id.to_string()]);
+    args
+}
+
+/// `validate` over the same feed as the soaks; `validate EXTRA` when
+/// `extra` is given (a resume takes its flags from the checkpoint).
+fn dry_args(extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["validate".to_string()];
+    if extra.is_empty() {
+        args.extend(RUN_FLAGS.map(String::from));
+    } else {
+        args.extend(extra.iter().map(|a| a.to_string()));
+    }
+    args
+}
+
+/// Waits until a dry run has left its checkpoint; its run id.
+async fn dry_run_checkpointed(dir: &Path, child: &mut Child) -> String {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Ok(entries) = std::fs::read_dir(dir.join("dryrun")) {
+            for e in entries {
+                let e = e.unwrap();
+                if e.path().join("CHECKPOINT.json").exists() {
+                    return e.file_name().into_string().unwrap();
+                }
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the dry run ended with {status} before its first iteration");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the dry run never left a checkpoint"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every KPI's median actual value in a dry run's report, but
+/// `clock_drift_ms`.
+fn measured(dir: &Path, run_id: &str) -> Vec<(String, Option<f64>)> {
+    let path = dir
+        .join("dryrun")
+        .join(run_id)
+        .join("DRYRUN_ACCURACY_REPORT.json");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    report["symbols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["kpis"].as_array().unwrap().iter())
+        .filter(|k| k["kpi"] != "clock_drift_ms")
+        .map(|k| {
+            (
+                k["kpi"].as_str().unwrap().to_string(),
+                k["median_actual"].as_f64(),
+            )
+        })
+        .collect()
 }
 
 /// `shadowctl soak --resume RUN_ID`: its output, and all of it as text.
@@ -107,7 +175,7 @@ fn resume(
 ) -> (Output, String) {
     let out = run(shadowctl(
         ingest,
-        shadow,
+        ("--shadow-addr", shadow),
         dir,
         &["soak", "--resume", run_id],
     ));
@@ -217,9 +285,14 @@ async fn a_soak_survives_shadowd_and_ingestd_dying_and_comes_out_identical() {
     let mut shadow = shadowd(&ingest);
 
     // 1. shadowd dies mid-window.
-    let mut b = shadowctl(&ingest, &shadow, dir.path(), &soak_args("killed-shadowd"))
-        .spawn()
-        .unwrap();
+    let mut b = shadowctl(
+        &ingest,
+        ("--shadow-addr", &shadow),
+        dir.path(),
+        &soak_args("killed-shadowd"),
+    )
+    .spawn()
+    .unwrap();
     window_written(dir.path(), "killed-shadowd", 2, &mut b).await;
     shadow.kill();
     let out = b.wait_with_output().unwrap();
@@ -247,9 +320,14 @@ async fn a_soak_survives_shadowd_and_ingestd_dying_and_comes_out_identical() {
 
     // 2. ingestd dies mid-soak and comes back where shadowd looks for it.
     let mut shadow = shadowd(&ingest);
-    let mut c = shadowctl(&ingest, &shadow, dir.path(), &soak_args("killed-ingestd"))
-        .spawn()
-        .unwrap();
+    let mut c = shadowctl(
+        &ingest,
+        ("--shadow-addr", &shadow),
+        dir.path(),
+        &soak_args("killed-ingestd"),
+    )
+    .spawn()
+    .unwrap();
     window_written(dir.path(), "killed-ingestd", 2, &mut c).await;
     let addr = ingest.grpc;
     ingest.kill();
@@ -257,11 +335,40 @@ async fn a_soak_survives_shadowd_and_ingestd_dying_and_comes_out_identical() {
     ingest = ingestd(&redis, Some(addr));
 
     // 3. Redis dies mid-soak and comes back from its append-only file.
-    let mut d = shadowctl(&ingest, &shadow, dir.path(), &soak_args("killed-redis"))
-        .spawn()
-        .unwrap();
+    let mut d = shadowctl(
+        &ingest,
+        ("--shadow-addr", &shadow),
+        dir.path(),
+        &soak_args("killed-redis"),
+    )
+    .spawn()
+    .unwrap();
     window_written(dir.path(), "killed-redis", 2, &mut d).await;
     redis.restart();
+
+    // 3b. dryrund dies mid-run.
+    let dryrun = dryrund(&ingest, &redis);
+    let mut e = shadowctl(
+        &ingest,
+        ("--dryrun-addr", &dryrun),
+        dir.path(),
+        &dry_args(&[]),
+    )
+    .spawn()
+    .unwrap();
+    let dry_id = dry_run_checkpointed(dir.path(), &mut e).await;
+    let mut dryrun = dryrun;
+    dryrun.kill();
+    let out = e.wait_with_output().unwrap();
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{said}");
+    for part in [
+        format!("dry run {dry_id}: dryrund went away"),
+        "its checkpoint is in".to_string(),
+        format!("shadowctl validate --resume {dry_id}"),
+    ] {
+        assert!(said.contains(&part), "`{part}` missing:\n{said}");
+    }
 
     // The rest of the feed (the publisher connects again too); both soaks
     // go on from where they were.
@@ -287,7 +394,7 @@ async fn a_soak_survives_shadowd_and_ingestd_dying_and_comes_out_identical() {
     // 5. The same soak, uninterrupted.
     let out = run(shadowctl(
         &ingest,
-        &shadow,
+        ("--shadow-addr", &shadow),
         dir.path(),
         &soak_args("uninterrupted"),
     ));
@@ -327,6 +434,50 @@ async fn a_soak_survives_shadowd_and_ingestd_dying_and_comes_out_identical() {
         a
     };
     assert_eq!(verdict("killed-shadowd"), verdict("uninterrupted"));
+
+    // 5b. The dry run, run again from its checkpoint, and uninterrupted.
+    let dryrun = dryrund(&ingest, &redis);
+    let resumed = run(shadowctl(
+        &ingest,
+        ("--dryrun-addr", &dryrun),
+        dir.path(),
+        &dry_args(&["--resume", &dry_id]),
+    ));
+    assert_eq!(
+        resumed.status.code(),
+        Some(1),
+        "NO_PREDICTION blocks: {}",
+        text(&resumed)
+    );
+    assert!(text(&resumed).contains(&format!(
+        "running dry run {dry_id} again from its feed position 0-0"
+    )));
+    let before: Vec<_> = std::fs::read_dir(dir.path().join("dryrun"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    let whole = run(shadowctl(
+        &ingest,
+        ("--dryrun-addr", &dryrun),
+        dir.path(),
+        &dry_args(&[]),
+    ));
+    assert_eq!(whole.status.code(), Some(1), "{}", text(&whole));
+    let whole_id = std::fs::read_dir(dir.path().join("dryrun"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .find(|n| !before.contains(n) && n != "latest")
+        .expect("the uninterrupted dry run's folder")
+        .into_string()
+        .unwrap();
+    let resumed_kpis = measured(dir.path(), &dry_id);
+    assert_eq!(resumed_kpis, measured(dir.path(), &whole_id));
+    assert!(
+        resumed_kpis
+            .iter()
+            .any(|(k, v)| k == "edge_bps" && v.is_some()),
+        "{resumed_kpis:?}"
+    );
 
     // 6. The stream trimmed past the soak's start: a resume would leave a
     //    hole, so it is refused, saying how much is missing.

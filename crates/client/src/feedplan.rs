@@ -23,7 +23,7 @@ use shadowkpi_domain::feed::synthetic::{
 use shadowkpi_domain::symbol::normalize_symbol;
 use shadowkpi_domain::tick::Tick;
 use shadowkpi_feed::{MergeClock, ReplayFormat, ReplaySource, read_replay};
-use shadowkpi_store::{Store, StoreError};
+use shadowkpi_store::{Store, StoreError, StreamId};
 use tokio::task::JoinHandle;
 
 use crate::error::{ClientError, ClientResult};
@@ -136,7 +136,7 @@ impl FeedPlan {
     /// for an external feed.
     pub async fn start(&self, cluster: &Cluster) -> ClientResult<Option<FeedTask>> {
         if let Some(r) = &self.replay {
-            return r.start(cluster).map(Some);
+            return r.start(cluster).await.map(Some);
         }
         let Some(cfg) = self.config.clone() else {
             return Ok(None);
@@ -158,12 +158,14 @@ impl FeedPlan {
             cfg.seed
         );
         let cutoff = cfg.start_ms + self.soak_ms;
+        let position = stream_end(&store).await?;
         let part = FeedPart {
             store,
             entries: Box::new(feed.map(|e| (e.ts_ms(), e.fields()))),
             held: None,
         };
         Ok(Some(FeedTask {
+            position,
             running: tokio::spawn(part.publish_until(Some(cutoff))),
         }))
     }
@@ -213,6 +215,24 @@ const MAXLEN: Option<u64> = Some(10_000_000);
 /// A feed being published.
 pub struct FeedTask {
     running: JoinHandle<Result<FeedPart, StoreError>>,
+    /// The id of the stream's last entry before this part was published:
+    /// the feed position (`--from`) of the run that reads this part.
+    pub position: String,
+}
+
+/// The id of the stream's last entry (`0-0` when it never held one): the
+/// position a run that reads what is published next starts after.
+async fn stream_end(store: &Arc<dyn Store>) -> ClientResult<String> {
+    let info = store
+        .stream_info(FEED_STREAM)
+        .await
+        .map_err(|e| ClientError::StoreUnreachable {
+            message: format!("feed: {e}"),
+            hint: Some(crate::services::REDIS_HINT.into()),
+        })?;
+    Ok(info
+        .map_or(StreamId::ZERO, |i| i.last_generated_id)
+        .to_string())
 }
 
 impl std::fmt::Debug for FeedTask {
@@ -234,6 +254,7 @@ impl FeedTask {
                 hint: Some(crate::services::REDIS_HINT.into()),
             })?;
         Ok(FeedTask {
+            position: stream_end(&part.store).await?,
             running: tokio::spawn(part.publish_until(None)),
         })
     }
@@ -435,7 +456,7 @@ impl ReplayFeed {
         out
     }
 
-    fn start(&self, cluster: &Cluster) -> ClientResult<FeedTask> {
+    async fn start(&self, cluster: &Cluster) -> ClientResult<FeedTask> {
         let store = cluster.store.clone().ok_or_else(|| {
             ClientError::Usage(
                 "--replay with deployed services needs --redis-url (the services' Redis) to publish the recording into the feed stream"
@@ -449,12 +470,14 @@ impl ReplayFeed {
             self.dry.len()
         );
         let ticks: Vec<Tick> = self.soak.iter().chain(&self.dry).cloned().collect();
+        let position = stream_end(&store).await?;
         let part = FeedPart {
             store,
             entries: Box::new(ticks.into_iter().map(|t| (t.ts_server_ms, encode(&t)))),
             held: None,
         };
         Ok(FeedTask {
+            position,
             running: tokio::spawn(part.publish_until(Some(self.plan.split_ms))),
         })
     }

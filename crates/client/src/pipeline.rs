@@ -88,9 +88,16 @@ pub async fn run_pipeline(
         }
         None => {
             let mut run_dir = PathBuf::new();
+            let mut req = plan.soak.clone();
+            // `now` for a feed published here is where its first entry goes.
+            if let Some(f) = &feed
+                && req.feed_from == "now"
+            {
+                req.feed_from.clone_from(&f.position);
+            }
             let outcome = crate::soak::run_soak(
                 cluster,
-                plan.soak.clone(),
+                req,
                 |id| {
                     run_dir = root.join(id);
                     run_dir.join("soak")
@@ -156,7 +163,11 @@ pub async fn run_pipeline(
         let t = Instant::now();
         // The dry run gets fresh data: the rest of the feed goes out now.
         if let Some(f) = feed.take() {
-            feed = Some(f.continue_for_dry_run().await?);
+            let rest = f.continue_for_dry_run().await?;
+            if req.feed_from == "now" {
+                req.feed_from.clone_from(&rest.position);
+            }
+            feed = Some(rest);
         }
         // The dry run checks what was exported, nothing else.
         req.symbols = report.symbols.clone();

@@ -122,11 +122,13 @@ pub struct Checkpoint {
 /// The checkpoint's file name.
 pub const CHECKPOINT_FILE: &str = "CHECKPOINT.json";
 
-fn hex(bytes: &[u8]) -> String {
+/// Bytes as lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
+/// [`hex`] read back; `None` for anything that is not.
+pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
@@ -139,31 +141,48 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 impl Checkpoint {
     /// Reads `dir/CHECKPOINT.json`; errors name the file and say what is wrong.
     pub fn read(dir: &std::path::Path) -> ClientResult<Checkpoint> {
-        let path = dir.join(CHECKPOINT_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            ClientError::Usage(format!(
-                "cannot resume: {} cannot be read ({e}); only a soak that reads from a feed \
-                 position (--from) leaves one",
-                path.display()
-            ))
-        })?;
-        serde_json::from_str(&text)
-            .map_err(|e| ClientError::Usage(format!("{}: {e}", path.display())))
+        read_checkpoint(dir, "soak")
+    }
+
+    /// The request that resumes the soak, decoded.
+    fn request(&self) -> ClientResult<RunSoakRequest> {
+        decode_request(&self.request)
     }
 
     /// The request that resumes the soak: the original one, reading after
     /// the soak's starting position, with the windows already on disk.
     pub fn resume_request(&self) -> ClientResult<RunSoakRequest> {
-        let bytes = unhex(&self.request).ok_or_else(|| {
-            ClientError::Usage(format!("{CHECKPOINT_FILE}: `request` is not hex"))
-        })?;
-        let mut req = RunSoakRequest::decode(bytes.as_slice())
-            .map_err(|e| ClientError::Usage(format!("{CHECKPOINT_FILE}: `request`: {e}")))?;
+        let mut req = self.request()?;
         req.run_id.clone_from(&self.run_id);
         req.feed_from.clone_from(&self.feed_position);
         req.resume_windows = self.windows;
         Ok(req)
     }
+}
+
+/// Reads `dir/CHECKPOINT.json` of a `what` (`soak`, `dry run`); errors name
+/// the file and say what is wrong.
+pub(crate) fn read_checkpoint<T: serde::de::DeserializeOwned>(
+    dir: &std::path::Path,
+    what: &str,
+) -> ClientResult<T> {
+    let path = dir.join(CHECKPOINT_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        ClientError::Usage(format!(
+            "cannot resume: {} cannot be read ({e}); only a {what} that reads from a feed \
+             position (--from) leaves one",
+            path.display()
+        ))
+    })?;
+    serde_json::from_str(&text).map_err(|e| ClientError::Usage(format!("{}: {e}", path.display())))
+}
+
+/// The request of a checkpoint (protobuf in hex), decoded.
+pub(crate) fn decode_request<M: Message + Default>(hexed: &str) -> ClientResult<M> {
+    let bytes = unhex(hexed)
+        .ok_or_else(|| ClientError::Usage(format!("{CHECKPOINT_FILE}: `request` is not hex")))?;
+    M::decode(bytes.as_slice())
+        .map_err(|e| ClientError::Usage(format!("{CHECKPOINT_FILE}: `request`: {e}")))
 }
 
 /// A summary as compared on a resume: everything but each symbol's

@@ -67,6 +67,9 @@ pub struct ValidatePlan {
     /// Where to dial the predictions' external strategy instead of the
     /// address their provenance records.
     pub strategy: Option<Endpoint>,
+    /// The feed position to read from (`ValidateRequest.feed_from`); `None`:
+    /// live, through the consumer group.
+    pub feed_from: Option<String>,
 }
 
 /// Validates a request against the server's profile.
@@ -165,6 +168,7 @@ pub fn plan(
             .as_ref()
             .map(|e| Endpoint::from_wire(e).map_err(|(field, m)| DryRunError::invalid(field, m)))
             .transpose()?,
+        feed_from: Some(req.feed_from.trim().to_string()).filter(|f| !f.is_empty()),
     })
 }
 
@@ -254,10 +258,13 @@ pub async fn read_prediction(
 
 type Tx = mpsc::Sender<Result<ValidateResponse, tonic::Status>>;
 
-async fn send(tx: &Tx, event: Event) -> bool {
-    tx.send(Ok(ValidateResponse { event: Some(event) }))
-        .await
-        .is_ok()
+async fn send(tx: &Tx, event: Event, position: &str) -> bool {
+    tx.send(Ok(ValidateResponse {
+        event: Some(event),
+        feed_position: position.to_string(),
+    }))
+    .await
+    .is_ok()
 }
 
 /// Runs a planned validation, streaming progress and the report into `tx`.
@@ -364,7 +371,7 @@ async fn run_inner(
         &config.ingest_addr,
         &symbols,
         format!("dryrund/{}", plan.run_id),
-        None,
+        plan.feed_from.as_deref(),
     )
     .await
     .map_err(drive_error)?;
@@ -372,7 +379,9 @@ async fn run_inner(
         iterations: plan.iterations,
         idle_timeout: plan.idle_timeout,
     };
+    let start = ticks.start().unwrap_or_default().to_string();
     let mut sink = DryRunSink {
+        start: start.clone(),
         plan: &plan,
         tx,
         actuals: BTreeMap::new(),
@@ -438,7 +447,7 @@ async fn run_inner(
         iterations = done,
         "dry run graded"
     );
-    send(tx, Event::Report(report)).await;
+    send(tx, Event::Report(report), &start).await;
     Ok(())
 }
 
@@ -514,6 +523,8 @@ fn predictions_strategy(
 struct DryRunSink<'a> {
     plan: &'a ValidatePlan,
     tx: &'a Tx,
+    /// The feed position the dry run reads after (empty when live).
+    start: String,
     actuals: BTreeMap<String, Vec<KpiSet>>,
     /// Every window's equity path, joined per symbol.
     paths: BTreeMap<String, Vec<PathPoint>>,
@@ -539,7 +550,7 @@ impl WindowSink for DryRunSink<'_> {
                 actual: Some(v1::KpiSet::from(&sw.kpis)),
                 window: Some((&w.window).into()),
             });
-            if !send(self.tx, ev).await {
+            if !send(self.tx, ev, &self.start).await {
                 return false;
             }
         }

@@ -246,21 +246,30 @@ async fn phases(
             batch_size: 50,
             ..Default::default()
         },
-        validate: (!args.skip_validate).then(|| {
-            crate::cmd::validate::request(
-                &[],
-                args.validate_iterations,
-                args.validate_duration,
-                &args.env,
-                &args.exchange,
-                args.soak.seed,
-                args.soak.idle_timeout,
-                &args.thresholds,
-                &args.validate_model,
-                profile_json,
-                args.soak.strategy_endpoint(),
-            )
-        }),
+        validate: (!args.skip_validate)
+            .then(|| {
+                crate::cmd::validate::request(
+                    &[],
+                    args.validate_iterations,
+                    args.validate_duration,
+                    &args.env,
+                    &args.exchange,
+                    args.soak.seed,
+                    args.soak.idle_timeout,
+                    &args.thresholds,
+                    &args.validate_model,
+                    profile_json,
+                    args.soak.strategy_endpoint(),
+                )
+            })
+            .map(|mut r| {
+                // The dry run reads fresh data from its own start, as the soak
+                // does, unless the soak reads live.
+                if !crate::cmd::validate::feed_from(&args.soak.feed_from).is_empty() {
+                    r.feed_from = "now".into();
+                }
+                r
+            }),
         feed,
         replay_doc,
     };

@@ -85,14 +85,15 @@ pub struct SoakFlags {
     /// clock); one that does not ends the run with STRATEGY_FAILED.
     #[arg(long, default_value = "5s", value_parser = shadowkpi_runtime::parse_duration)]
     pub strategy_timeout: Duration,
-    /// Where the soak reads the feed from: `group` (where ingestd's consumer
-    /// group stands: entries not yet delivered), `now` (entries added from
-    /// now on), `start` (everything the stream holds), an entry id (the
-    /// entries after it), or `live` (through the consumer group, shared with
-    /// other live subscribers). All but `live` read the stream in order,
-    /// losslessly, the same ticks every time: such a soak survives a restart
-    /// of ingestd and can be resumed (`shadowctl soak --resume RUN_ID`).
-    #[arg(long = "from", value_name = "POSITION", default_value = "group")]
+    /// Where the soak reads the feed from: `now` (entries added from now on;
+    /// when shadowctl publishes the feed itself, the entries it publishes),
+    /// `group` (where ingestd's consumer group stands), `start` (everything
+    /// the stream holds), an entry id (the entries after it), or `live`
+    /// (through the consumer group, shared with other live subscribers).
+    /// All but `live` read the stream in order, losslessly, the same ticks
+    /// every time: such a soak survives a restart of ingestd and can be
+    /// resumed (`shadowctl soak --resume RUN_ID`).
+    #[arg(long = "from", value_name = "POSITION", default_value = "now")]
     pub feed_from: String,
 }
 
@@ -221,10 +222,7 @@ pub fn request(flags: &SoakFlags, run_id: Option<&str>) -> CliResult<RunSoakRequ
         seed: flags.seed,
         idle_timeout_ms: flags.idle_timeout.as_millis() as u64,
         strategy: flags.strategy_endpoint(),
-        feed_from: match flags.feed_from.trim() {
-            "live" | "" => String::new(),
-            other => other.to_string(),
-        },
+        feed_from: crate::cmd::validate::feed_from(&flags.feed_from),
         resume_windows: 0,
     })
 }
@@ -281,6 +279,13 @@ pub async fn run(args: SoakArgs, global: &GlobalArgs) -> CliResult<ExitCode> {
     )?;
     let feed_task = feed.start(&cluster).await?;
     let mut req = request(&args.soak, args.run_id.as_deref())?;
+    // `now` for a feed published here is where its first entry goes: the
+    // service's `now` would come after some of it.
+    if let Some(t) = &feed_task
+        && req.feed_from == "now"
+    {
+        req.feed_from.clone_from(&t.position);
+    }
     if args.auto_export {
         req.auto_export = true;
         req.export_options = Some(v1::ExportOptions {

@@ -2,7 +2,7 @@
 //! dry run and write the accuracy report.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ use crate::globals::GlobalArgs;
 use shadowkpi_client::artifacts::update_latest;
 use shadowkpi_client::report::{ReportDoc, fmt_pct, fmt_value};
 use shadowkpi_client::services::Cluster;
-use shadowkpi_client::validate::run_validate;
+use shadowkpi_client::validate::{DryRunCheckpoint, run_validate};
 
 /// Flags shared by `validate` and `pipeline`.
 #[derive(Debug, Clone, clap::Args)]
@@ -76,6 +76,25 @@ pub struct ValidateArgs {
     /// How long the external strategy may take to answer one decision.
     #[arg(long, default_value = "5s", value_parser = shadowkpi_runtime::parse_duration)]
     pub strategy_timeout: Duration,
+    /// Where the dry run reads the feed from: `now` (entries added from now
+    /// on: fresh data), `group`, `start`, an entry id, or `live` (through the
+    /// consumer group); see `shadowctl soak --help`. All but `live` leave a
+    /// CHECKPOINT.json for --resume.
+    #[arg(long = "from", value_name = "POSITION", default_value = "now")]
+    pub feed_from: String,
+    /// Run an interrupted dry run again on exactly the same ticks, from its
+    /// `<artifacts>/dryrun/RUN_ID/CHECKPOINT.json` (its own flags are taken
+    /// from the checkpoint).
+    #[arg(long, value_name = "RUN_ID")]
+    pub resume: Option<String>,
+}
+
+/// A `--from` value as `feed_from`: `live` is the consumer group (empty).
+pub fn feed_from(flag: &str) -> String {
+    match flag.trim() {
+        "live" | "" => String::new(),
+        other => other.to_string(),
+    }
 }
 
 /// The `Validate` request.
@@ -112,6 +131,7 @@ pub fn request(
         model_set: model_set.to_string(),
         profile_json,
         strategy,
+        feed_from: String::new(),
     }
 }
 
@@ -166,13 +186,21 @@ pub async fn run(args: ValidateArgs, global: &GlobalArgs) -> CliResult<ExitCode>
             args.thresholds.fail_above, args.thresholds.pass_below
         )));
     }
+    let root = args.artifacts.join("dryrun");
+    if let Some(id) = &args.resume {
+        let checkpoint = DryRunCheckpoint::read(&root.join(id))?;
+        let req = checkpoint.resume_request()?;
+        eprintln!(
+            "running dry run {id} again from its feed position {} ({} iterations)",
+            checkpoint.feed_position, checkpoint.iterations
+        );
+        return finish(&root, global, req).await;
+    }
     let profile_json = match &args.profile {
         Some(p) => crate::cmd::soak::read_profile(p)?,
         None => String::new(),
     };
-    let cluster = Cluster::start(&global.services()).await?;
-    eprintln!("{}", cluster.describe());
-    let req = request(
+    let mut req = request(
         &args.symbols,
         args.iterations,
         args.duration,
@@ -185,12 +213,19 @@ pub async fn run(args: ValidateArgs, global: &GlobalArgs) -> CliResult<ExitCode>
         profile_json,
         crate::cmd::soak::strategy_endpoint(args.strategy.as_deref(), args.strategy_timeout),
     );
-    let root = args.artifacts.join("dryrun");
+    req.feed_from = feed_from(&args.feed_from);
+    finish(&root, global, req).await
+}
+
+/// Runs the dry run, writes its reports and decides the exit code.
+async fn finish(root: &Path, global: &GlobalArgs, req: ValidateRequest) -> CliResult<ExitCode> {
+    let cluster = Cluster::start(&global.services()).await?;
+    eprintln!("{}", cluster.describe());
     let mut progress = crate::progress::RunProgress::new(global.json);
     let result = run_validate(&cluster, req, |id| root.join(id), &mut progress, None).await;
     cluster.stop().await;
     let (doc, dir) = result?;
-    update_latest(&root, &doc.run_id)?;
+    update_latest(root, &doc.run_id)?;
     if global.json {
         println!(
             "{}",
