@@ -47,6 +47,7 @@ async fn scrape_text() -> String {
                 let addr = shadowkpi_runtime::metrics::spawn(
                     "127.0.0.1:0".parse().unwrap(),
                     CancellationToken::new(),
+                    None,
                 )
                 .await
                 .unwrap();

@@ -50,15 +50,6 @@ where
             return ExitCode::from(2);
         }
     };
-    if let Some(addr) = metrics_addr {
-        match crate::metrics::spawn(addr, shutdown.token()).await {
-            Ok(bound) => tracing::info!(%bound, "metrics endpoint listening on /metrics"),
-            Err(e) => {
-                tracing::error!(%addr, error = %e, "cannot bind metrics endpoint");
-                return ExitCode::from(1);
-            }
-        }
-    }
     let token = match args.auth.token() {
         Ok(t) => t,
         Err(e) => {
@@ -99,6 +90,18 @@ where
             return ExitCode::from(2);
         }
     };
+    if let Some(addr) = metrics_addr {
+        match crate::metrics::spawn(addr, shutdown.token(), Some(host.health_view())).await {
+            Ok(bound) => {
+                tracing::info!(%bound, "metrics endpoint listening on /metrics, /livez, /readyz")
+            }
+            Err(e) => {
+                tracing::error!(%addr, error = %e, "cannot bind metrics endpoint");
+                telemetry.shutdown();
+                return ExitCode::from(1);
+            }
+        }
+    }
     let addr = args.grpc_addr(ports.grpc);
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => l,

@@ -104,24 +104,71 @@ pub fn render() -> String {
     String::from_utf8(buf).unwrap_or_default()
 }
 
-/// Serves `GET /metrics` on `listener` until `shutdown` is cancelled.
-pub async fn serve(listener: TcpListener, shutdown: CancellationToken) -> std::io::Result<()> {
+/// Serves `GET /metrics` on `listener` until `shutdown` is cancelled, and
+/// with `health` also `GET /livez` and `GET /readyz`: 200 while the gRPC
+/// health says so (overall status, every service name), 503 with the reason
+/// otherwise.
+pub async fn serve(
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    health: Option<crate::server::HealthView>,
+) -> std::io::Result<()> {
     use axum::routing::get;
-    let app = axum::Router::new().route(
+    let mut app = axum::Router::new().route(
         "/metrics",
         get(|| async { ([(http::header::CONTENT_TYPE, TEXT_FORMAT)], render()) }),
     );
+    if let Some(h) = health {
+        let live = h.clone();
+        app = app
+            .route(
+                "/livez",
+                get(move || {
+                    let h = live.clone();
+                    async move {
+                        if h.live().await {
+                            (http::StatusCode::OK, "live\n".to_string())
+                        } else {
+                            (
+                                http::StatusCode::SERVICE_UNAVAILABLE,
+                                "not live\n".to_string(),
+                            )
+                        }
+                    }
+                }),
+            )
+            .route(
+                "/readyz",
+                get(move || {
+                    let h = h.clone();
+                    async move {
+                        match h.ready().await {
+                            Ok(()) => (http::StatusCode::OK, "ready\n".to_string()),
+                            Err(why) => (
+                                http::StatusCode::SERVICE_UNAVAILABLE,
+                                format!("not ready: {why}\n"),
+                            ),
+                        }
+                    }
+                }),
+            );
+    }
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
 }
 
-/// Binds `addr` and serves `/metrics` in a background task; returns the bound address.
-pub async fn spawn(addr: SocketAddr, shutdown: CancellationToken) -> std::io::Result<SocketAddr> {
+/// Binds `addr` and serves `/metrics` (and with `health` `/livez`,
+/// `/readyz`) in a background task; returns the bound address.
+pub async fn spawn(
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    health: Option<crate::server::HealthView>,
+) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     tokio::spawn(async move {
-        if let Err(e) = serve(listener, shutdown).await {
+        if let Err(e) = serve(listener, shutdown, health).await {
             tracing::warn!(error = %e, "metrics endpoint stopped");
         }
     });

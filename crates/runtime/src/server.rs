@@ -83,6 +83,62 @@ pub struct ServiceHost {
     dependencies: Vec<(&'static str, Probe)>,
     token: Option<crate::auth::Token>,
     tls: Option<tonic::transport::ServerTlsConfig>,
+    reporter: tonic_health::server::HealthReporter,
+}
+
+use tonic_health::pb::health_check_response::ServingStatus as WireStatus;
+
+/// The health a service reports over gRPC, read over HTTP by
+/// [`crate::metrics`]'s `/livez` and `/readyz` (for probes that cannot speak
+/// gRPC over TLS, Kubernetes' native gRPC probes among them).
+#[derive(Clone)]
+pub struct HealthView {
+    reporter: tonic_health::server::HealthReporter,
+    names: Vec<&'static str>,
+}
+
+impl std::fmt::Debug for HealthView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HealthView")
+            .field("names", &self.names)
+            .finish()
+    }
+}
+
+impl HealthView {
+    async fn status(&self, name: &str) -> WireStatus {
+        use tonic_health::pb::health_server::Health;
+        let service =
+            tonic_health::server::HealthService::from_health_reporter(self.reporter.clone());
+        let req = tonic::Request::new(tonic_health::pb::HealthCheckRequest {
+            service: name.to_string(),
+        });
+        match service.check(req).await {
+            Ok(r) => WireStatus::try_from(r.into_inner().status).unwrap_or(WireStatus::Unknown),
+            Err(_) => WireStatus::ServiceUnknown,
+        }
+    }
+
+    /// Liveness: the overall status ([`LIVENESS`]) is `SERVING`.
+    pub async fn live(&self) -> bool {
+        self.status(LIVENESS).await == WireStatus::Serving
+    }
+
+    /// Readiness: every service name is `SERVING`; else the first that is
+    /// not, with its status.
+    pub async fn ready(&self) -> Result<(), String> {
+        for name in &self.names {
+            let s = self.status(name).await;
+            if s != WireStatus::Serving {
+                return Err(format!("{name} {}", s.as_str_name()));
+            }
+        }
+        if self.live().await {
+            Ok(())
+        } else {
+            Err("the server is not serving".into())
+        }
+    }
 }
 
 /// A check of a dependency the service cannot work without (its store):
@@ -173,6 +229,16 @@ impl ServiceHost {
             dependencies: Vec::new(),
             token: None,
             tls: None,
+            reporter: tonic_health::server::HealthReporter::new(),
+        }
+    }
+
+    /// The health this host will report, for `/livez` and `/readyz`; take it
+    /// once every service is added.
+    pub fn health_view(&self) -> HealthView {
+        HealthView {
+            reporter: self.reporter.clone(),
+            names: self.service_names.clone(),
         }
     }
 
@@ -306,7 +372,10 @@ impl ServiceHost {
         shutdown: Shutdown,
     ) -> Result<(), ServeError> {
         let addr = listener.local_addr()?;
-        let (reporter, health) = tonic_health::server::health_reporter();
+        let reporter = self.reporter.clone();
+        let health = tonic_health::pb::health_server::HealthServer::new(
+            tonic_health::server::HealthService::from_health_reporter(reporter.clone()),
+        );
         reporter
             .set_service_status("", ServingStatus::Serving)
             .await;

@@ -128,7 +128,7 @@ impl Drop for ServiceProcess {
 /// Checks the runtime contract of a service binary: health reports `SERVING`
 /// for the server and for `grpc_service`, reflection lists `grpc_service` and
 /// health, `/metrics` answers in Prometheus text format with the gRPC request
-/// metrics, and SIGTERM with a server stream still open exits 0 within the
+/// metrics, `/livez` and `/readyz` answer 200, and SIGTERM with a server stream still open exits 0 within the
 /// drain deadline.
 pub async fn check_service_binary(bin: &Path, grpc_service: &str, args: &[&str]) {
     let mut p = ServiceProcess::start(bin, args, &[]);
@@ -176,6 +176,13 @@ pub async fn check_service_binary(bin: &Path, grpc_service: &str, args: &[&str])
         .unwrap_or_else(|| panic!("bad sample line {handled}"));
     assert_eq!(count, 2.0, "two health checks were made: {handled}");
     assert!(body.contains("# TYPE grpc_server_handling_seconds histogram"));
+
+    // The same health over HTTP, for probes that cannot speak gRPC over TLS.
+    for (path, want) in [("/livez", "live\n"), ("/readyz", "ready\n")] {
+        let (code, body) =
+            crate::http_get(p.metrics, path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!((code, body.as_str()), (200, want), "{path}");
+    }
 
     // A server stream that never ends on its own: the drain deadline must close it.
     let mut watch = health
