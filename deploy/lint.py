@@ -16,6 +16,7 @@ Run by deploy/validate.sh (one sub-command per PASS/FAIL line); usable alone:
     python3 deploy/lint.py k8s prod RENDERED.yaml
     python3 deploy/lint.py k8s jobs deploy/k8s/jobs/*.yaml
     python3 deploy/lint.py servicemonitor RENDERED.yaml
+    python3 deploy/lint.py grpc-tls RENDERED.yaml
 
 Ports, health names and metric names come from the tables of docs/contract.md
 (`contract-sources` checks them against the Rust sources). Each command prints
@@ -817,6 +818,50 @@ def cmd_servicemonitor(args):
         problem("ServiceMonitor: should scrape the named port `metrics`")
 
 
+def cmd_grpc_tls(args):
+    """prod + components/grpc-tls: every workload serves and dials TLS from the
+    cert-manager Secret, and probes over HTTP on the metrics port."""
+    docs = [d for f in args for d in load_yaml_all(Path(f))]
+    certs = [d for d in docs if d["kind"] == "Certificate"]
+    if len(certs) != 1:
+        problem(f"expected one Certificate, found {len(certs)}")
+        return
+    cert = certs[0]["spec"]
+    secret = cert.get("secretName")
+    for name in SERVICES:
+        if name not in cert.get("dnsNames", []):
+            problem(f"Certificate: no dnsName {name} (its peers dial https://{name}:PORT)")
+    if set(cert.get("usages", [])) != {"server auth", "client auth"}:
+        problem("Certificate: usages should be server auth and client auth (mutual TLS)")
+    config = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("shadowkpi-config")]
+    data = config[0].get("data", {}) if config else {}
+    for key in ("SHADOWKPI_TLS_CERT", "SHADOWKPI_TLS_KEY", "SHADOWKPI_TLS_CLIENT_CA", "SHADOWKPI_TLS_CA",
+                "SHADOWKPI_TLS_CLIENT_CERT", "SHADOWKPI_TLS_CLIENT_KEY"):
+        if not str(data.get(key, "")).startswith("/etc/shadowkpi/tls/"):
+            problem(f"shadowkpi-config: {key} should name a file of /etc/shadowkpi/tls/")
+    for key, value in data.items():
+        if key.endswith("_ADDR") and key != "SHADOWKPI_METRICS_ADDR" and not str(value).startswith("https://"):
+            problem(f"shadowkpi-config: {key}={value} should be https://")
+    workloads = [d for d in docs if d["kind"] in ("Deployment", "StatefulSet")]
+    if {w["metadata"]["name"] for w in workloads} != set(SERVICES):
+        problem(f"workloads {sorted(w['metadata']['name'] for w in workloads)}, expected {sorted(SERVICES)}")
+    for w in workloads:
+        name = w["metadata"]["name"]
+        spec = w["spec"]["template"]["spec"]
+        vols = {v["name"]: v for v in spec.get("volumes", [])}
+        if vols.get("grpc-tls", {}).get("secret", {}).get("secretName") != secret:
+            problem(f"{name}: no volume grpc-tls from the Secret {secret}")
+        c = spec["containers"][0]
+        mounts = {m["name"]: m for m in c.get("volumeMounts", [])}
+        m = mounts.get("grpc-tls", {})
+        if m.get("mountPath") != "/etc/shadowkpi/tls" or not m.get("readOnly"):
+            problem(f"{name}: grpc-tls should be mounted read-only at /etc/shadowkpi/tls")
+        for probe, path in (("startupProbe", "/livez"), ("livenessProbe", "/livez"), ("readinessProbe", "/readyz")):
+            p = c.get(probe, {})
+            if "grpc" in p or p.get("httpGet", {}) != {"path": path, "port": "metrics"}:
+                problem(f"{name}: {probe} should be HTTP GET {path} on the metrics port (gRPC probes cannot speak TLS)")
+
+
 COMMANDS = {
     "contract-sources": cmd_contract_sources,
     "contract-metrics": cmd_contract_metrics,
@@ -829,6 +874,7 @@ COMMANDS = {
     "dockerignore": cmd_dockerignore,
     "k8s": cmd_k8s,
     "servicemonitor": cmd_servicemonitor,
+    "grpc-tls": cmd_grpc_tls,
 }
 
 

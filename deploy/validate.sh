@@ -169,6 +169,7 @@ check "dockerignore: excludes build output, keeps sources" "$PY" deploy/lint.py 
 compose_config() { "${COMPOSE[@]}" -f docker-compose.yml "$@" config -q; }
 check "compose: config (default services)" compose_config
 check "compose: config (profiles observability + tools + strategy)" compose_config --profile observability --profile tools --profile strategy
+check "compose: config with deploy/compose.tls.yaml (gRPC over mutual TLS)" compose_config -f deploy/compose.tls.yaml --profile tools
 check "compose: Compose Specification schema" "$CJS" --builtin-schema vendor.compose-spec docker-compose.yml
 check "compose: ports, health checks, hardening, wiring" "$PY" deploy/lint.py compose
 
@@ -192,9 +193,29 @@ monitoring_component() {
         'resources:' '  - ../overlays/prod' 'components:' '  - ../components/monitoring' \
         > "$KTMP/kustomization.yaml"
     "${KUSTOMIZE[@]}" "$KTMP" > "$WORK/prod-monitoring.yaml" || return 1
+    rm -rf "$KTMP"
+    KTMP=""
     "$PY" deploy/lint.py servicemonitor "$WORK/prod-monitoring.yaml"
 }
 check "k8s: components/monitoring (ServiceMonitor, CRD: lint only)" monitoring_component
+# gRPC over mutual TLS: prod + the component; the Certificate is a CRD (no
+# schema offline), everything else is checked strictly, then the wiring.
+grpc_tls_component() {
+    KTMP=$(mktemp -d -p deploy/k8s .validate.XXXXXX) || return 1
+    printf '%s\n' 'apiVersion: kustomize.config.k8s.io/v1beta1' 'kind: Kustomization' \
+        'resources:' '  - ../overlays/prod' 'components:' '  - ../components/grpc-tls' \
+        > "$KTMP/kustomization.yaml"
+    "${KUSTOMIZE[@]}" "$KTMP" > "$WORK/prod-tls.yaml" || return 1
+    rm -rf "$KTMP"
+    KTMP=""
+    "$PY" - "$WORK/prod-tls.yaml" "$WORK/prod-tls-core.yaml" <<'PYEOF' || return 1
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d.get("kind") != "Certificate"]
+yaml.safe_dump_all(docs, open(sys.argv[2], "w"))
+PYEOF
+    kv "$WORK/prod-tls-core.yaml" && "$PY" deploy/lint.py grpc-tls "$WORK/prod-tls.yaml"
+}
+check "k8s: components/grpc-tls (schema; Certificate CRD: lint only)" grpc_tls_component
 
 # --- prometheus
 check "prometheus: promtool check config" promtool check config deploy/prometheus/prometheus.yml
