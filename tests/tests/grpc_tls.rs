@@ -133,3 +133,43 @@ async fn a_pipeline_runs_over_mutual_tls_and_other_clients_are_refused() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("SHADOWKPI_TLS_CA"), "{out}");
 }
+
+/// `shadowctl config show` names the TLS files it would use, and where each
+/// setting came from, but never shows what is in them.
+#[test]
+fn config_show_names_the_tls_files_and_never_their_content() {
+    let pki = shadowkpi_testkit::TestPki::new();
+    let out = Command::new(cargo_bin("shadowctl"))
+        .args(["config", "show", "--json"])
+        .env_remove("SHADOWKPI_CONFIG")
+        .env("SHADOWKPI_TLS_CA", pki.path("ca.crt"))
+        .env("SHADOWKPI_TLS_CLIENT_CERT", pki.path("client.crt"))
+        .env("SHADOWKPI_TLS_CLIENT_KEY", pki.path("client.key"))
+        .output()
+        .expect("shadowctl runs");
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let setting = |key: &str| {
+        doc["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["key"] == key)
+            .unwrap_or_else(|| panic!("no setting {key}: {doc}"))
+            .clone()
+    };
+    for (key, file) in [
+        ("tls_ca", "ca.crt"),
+        ("tls_client_cert", "client.crt"),
+        ("tls_client_key", "client.key"),
+    ] {
+        let s = setting(key);
+        assert_eq!(s["value"], pki.path(file).display().to_string(), "{s}");
+        assert_eq!(s["source"], "env", "{s}");
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let key = String::from_utf8(pki.pem("client.key")).unwrap();
+    let body = key.lines().nth(1).unwrap();
+    assert!(!text.contains(body), "config show never shows a key");
+    assert!(!text.contains("PRIVATE KEY"), "{text}");
+}

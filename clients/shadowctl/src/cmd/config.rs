@@ -237,6 +237,22 @@ pub fn run(
         },
         source: token_source,
     });
+    // TLS files by path (a path is no secret; the key's content never shows).
+    for (key, path) in [
+        ("tls_ca", &global.tls.tls_ca),
+        ("tls_client_cert", &global.tls.tls_client_cert),
+        ("tls_client_key", &global.tls.tls_client_key),
+    ] {
+        out.push(Setting {
+            key: key.into(),
+            value: path.as_ref().map(|p| p.display().to_string()),
+            source: match global_source(matches, key) {
+                Some(ValueSource::CommandLine) => "flag",
+                Some(ValueSource::EnvVariable) => "env",
+                _ => "default",
+            },
+        });
+    }
     if global.json {
         let doc = ConfigDoc {
             settings: out,
