@@ -308,6 +308,76 @@ pub async fn ingestd_pass(
     Ok(pass)
 }
 
+/// Ticks at the end of a backlog a reader from a feed position may still
+/// hold: its reorder buffer releases by event time only, and the last 40 ms
+/// (400 ticks at ten per ms) wait for later ticks. Passes count the rest.
+const POSITIONAL_TAIL: u64 = 1_000;
+
+/// One pass of a backlog of `n` entries through a fresh ingestd to one
+/// subscription from the stream's start (`SubscribeRequest.from`), until it
+/// holds all but the last [`POSITIONAL_TAIL`] ticks; seconds taken.
+pub async fn positional_pass(env: &Env, stream: &str, n: u64) -> BenchResult<f64> {
+    let cfg = ingest_config(env, stream, IngestConfig::default().reorder_window_ms);
+    let handle = start_ingestd(env, cfg).await?;
+    let mut c = client(&handle.url(), false).await?;
+    let deadline = tokio::time::Instant::now() + env.hang_guard(n);
+    let started = Instant::now();
+    let s = c
+        .subscribe(SubscribeRequest {
+            subscriber: "bench-positional".into(),
+            from: "start".into(),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| bench_err("subscribe", e))?
+        .into_inner();
+    let (got, s) = consume(s, n.saturating_sub(POSITIONAL_TAIL), deadline).await?;
+    let secs = started.elapsed().as_secs_f64();
+    if got.drops > 0 || got.anomalies > 0 {
+        return Err(bench_err(
+            "positional pass",
+            format!(
+                "{} drops, {} anomalies: a positional read is lossless",
+                got.drops, got.anomalies
+            ),
+        ));
+    }
+    drop(s);
+    stop(handle).await;
+    Ok(secs)
+}
+
+/// The bare client reading the same entries: `XRANGE (last + COUNT
+/// READ_COUNT` until `n - POSITIONAL_TAIL`; seconds taken.
+pub async fn bare_range_pass(env: &Env, stream: &str, n: u64) -> BenchResult<f64> {
+    let want = n.saturating_sub(POSITIONAL_TAIL);
+    let mut conn = env.conn.clone();
+    let started = Instant::now();
+    let mut got = 0u64;
+    let mut last = "-".to_string();
+    while got < want {
+        let reply: Value = redis::cmd("XRANGE")
+            .arg(stream)
+            .arg(&last)
+            .arg("+")
+            .arg("COUNT")
+            .arg(READ_COUNT)
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_err)?;
+        let entries = as_array(&reply);
+        let Some(Value::BulkString(id)) = entries.last().and_then(|e| as_array(e).first()) else {
+            return Err(bench_err(
+                "bare range pass",
+                format!("stream ran dry after {got} of {want}"),
+            ));
+        };
+        last = format!("({}", String::from_utf8_lossy(id));
+        got += entries.len() as u64;
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
 /// Ids of a stream reply (`XREADGROUP`), RESP2 or RESP3.
 fn reply_entries(v: &Value) -> &[Value] {
     let streams = match v {
@@ -390,7 +460,10 @@ pub async fn throughput(env: &Env, n: u64, symbols: u64) -> BenchResult<Section>
             "A backlog of {} ticks over {symbols} symbols in one stream (10 fields each) → ingestd (in-process, defaults: \
              COUNT {READ_COUNT}, reorder window 40 ms) → one gRPC subscriber; timed from Subscribe until the subscriber \
              holds every tick and XPENDING is 0. Bare: `XREADGROUP COUNT {READ_COUNT}` + `XACK` of each batch on one \
-             connection. Each run reads the same backlog through a fresh consumer group.",
+             connection. Each run reads the same backlog through a fresh consumer group. From a feed position: the same \
+             backlog through `SubscribeRequest.from = start` (the stream read with XRANGE, its own guards, no \
+             acknowledgements), timed until the subscriber holds all but the last {POSITIONAL_TAIL} ticks (a reorder \
+             window's worth wait for later ticks); bare: `XRANGE (last + COUNT {READ_COUNT}` over the same entries.",
             fmt_number(n as f64)
         ),
     );
@@ -409,6 +482,23 @@ pub async fn throughput(env: &Env, n: u64, symbols: u64) -> BenchResult<Section>
         Row::versus("ingestd → 1 subscriber", "ticks/s", ours, bare)
             .target(0.8)
             .note("incl. XACK"),
+    );
+    let counted = n.saturating_sub(POSITIONAL_TAIL) as f64;
+    let (ours, bare) = interleave(
+        env.runs,
+        async || Ok(counted / positional_pass(env, &stream, n).await?),
+        async || Ok(counted / bare_range_pass(env, &stream, n).await?),
+    )
+    .await?;
+    section.rows.push(
+        Row::versus(
+            "ingestd from a feed position → 1 subscriber",
+            "ticks/s",
+            ours,
+            bare,
+        )
+        .target(0.8)
+        .note("vs XRANGE; lossless"),
     );
     let drops: u64 = passes.iter().map(|p| p.drops).sum();
     let anomalies: u64 = passes.iter().map(|p| p.anomalies).sum();

@@ -602,7 +602,7 @@ impl Store for RedisStore {
         if let Some(n) = count {
             cmd.arg("COUNT").arg(n);
         }
-        Ok(parse_entries(&self.query(&cmd).await?))
+        Ok(take_entries(self.query(&cmd).await?))
     }
 
     async fn apply(&self, commands: &[WriteCommand]) -> StoreResult<()> {

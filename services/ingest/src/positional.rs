@@ -29,7 +29,7 @@ use shadowkpi_domain::feed::decode::{decode_raw, field, has_symbol};
 use shadowkpi_domain::feed::guard::{Guarded, Sequenced, SymbolGuard, Verdict};
 use shadowkpi_domain::symbol::normalize_symbol;
 use shadowkpi_proto::v1::{IngestCounters, SubscribeResponse, Tick};
-use shadowkpi_store::{Store, StreamId, StreamInfo};
+use shadowkpi_store::{Store, StreamEntry, StreamId, StreamInfo};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
@@ -112,6 +112,84 @@ impl Sequenced for Carried {
     }
 }
 
+/// One symbol of a positional subscription: its name and its guards.
+#[derive(Debug)]
+struct Slot {
+    name: String,
+    guard: SymbolGuard<Carried>,
+}
+
+/// Fetches the entries after `position`, chunk by chunk, into `chunks`: at
+/// the end of the stream it polls; a store that fails transiently is asked
+/// again from the same position (backing off); entries trimmed away after
+/// the position end it with `FEED_TRIMMED`.
+async fn fetch(
+    store: Arc<dyn Store>,
+    stream: String,
+    count: usize,
+    mut position: StreamId,
+    chunks: mpsc::Sender<Result<Vec<StreamEntry>, IngestError>>,
+    stop: CancellationToken,
+) {
+    let mut backoff = Duration::from_millis(100);
+    let pause = async |d: Duration| {
+        tokio::select! {
+            () = tokio::time::sleep(d) => false,
+            () = chunks.closed() => true,
+            () = stop.cancelled() => true,
+        }
+    };
+    loop {
+        if stop.is_cancelled() {
+            return;
+        }
+        let read = store
+            .stream_range(&stream, &format!("({position}"), "+", Some(count))
+            .await;
+        let entries = match read {
+            Ok(e) => e,
+            Err(e) if e.is_transient() => {
+                tracing::warn!(error = %e, %position, "feed read failed, retrying from the same position");
+                if pause(backoff).await {
+                    return;
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
+            }
+            Err(e) => {
+                let _ = chunks.send(Err(e.into())).await;
+                return;
+            }
+        };
+        backoff = Duration::from_millis(100);
+        if entries.is_empty() {
+            if pause(POLL).await {
+                return;
+            }
+            continue;
+        }
+        // Read, then check: trimming only ever moves the stream's start on,
+        // so an extent that still holds the position now held it when the
+        // entries were read.
+        let kept = match store.stream_info(&stream).await {
+            Ok(Some(info)) => check_kept(&stream, &info, position),
+            Ok(None) => Ok(()),
+            Err(e) if e.is_transient() => continue,
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = kept {
+            let _ = chunks.send(Err(e)).await;
+            return;
+        }
+        if let Some(id) = entries.last().and_then(|e| StreamId::parse(&e.id)) {
+            position = id;
+        }
+        if chunks.send(Ok(entries)).await.is_err() {
+            return;
+        }
+    }
+}
+
 /// One positional subscription.
 #[derive(Debug)]
 pub(crate) struct Positional {
@@ -171,50 +249,39 @@ impl Positional {
         }
     }
 
+    /// Reads ahead of the processing (one task fetches chunks while the
+    /// other decodes, guards and sends), so a Redis round trip and the work
+    /// on the previous chunk overlap.
     async fn read(
         &mut self,
         tx: &mpsc::Sender<Result<SubscribeResponse, Status>>,
         shutdown: &CancellationToken,
     ) -> Result<(), IngestError> {
-        let mut guards: HashMap<String, SymbolGuard<Carried>> = HashMap::new();
-        let mut names: HashMap<String, Option<String>> = HashMap::new();
+        let (chunks_tx, mut chunks) = mpsc::channel::<Result<Vec<StreamEntry>, IngestError>>(2);
+        let stop = shutdown.child_token();
+        tokio::spawn(fetch(
+            self.store.clone(),
+            self.cfg.stream.clone(),
+            self.cfg.read_count,
+            self.position,
+            chunks_tx,
+            stop.clone(),
+        ));
+        let _stop_fetch = stop.drop_guard();
+        let mut slots: Vec<Slot> = Vec::new();
+        let mut by_raw: HashMap<String, Option<usize>> = HashMap::new();
         let mut out: Vec<Guarded<Carried>> = Vec::new();
         let mut batch = Batch::default();
-        let mut backoff = Duration::from_millis(100);
         loop {
-            if shutdown.is_cancelled() || tx.is_closed() {
-                return Ok(());
-            }
-            let start = format!("({}", self.position);
-            let read = self
-                .store
-                .stream_range(&self.cfg.stream, &start, "+", Some(self.cfg.read_count))
-                .await;
-            let entries = match read {
-                Ok(e) => e,
-                Err(e) if e.is_transient() => {
-                    tracing::warn!(error = %e, position = %self.position, "feed read failed, retrying from the same position");
-                    if self.pause(backoff, tx, shutdown).await {
-                        return Ok(());
-                    }
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
+            let entries = tokio::select! {
+                c = chunks.recv() => match c {
+                    Some(Ok(e)) => e,
+                    Some(Err(e)) => return Err(e),
+                    None => return Ok(()),
+                },
+                () = tx.closed() => return Ok(()),
+                () = shutdown.cancelled() => return Ok(()),
             };
-            backoff = Duration::from_millis(100);
-            if entries.is_empty() {
-                if self.pause(POLL, tx, shutdown).await {
-                    return Ok(());
-                }
-                continue;
-            }
-            // Read, then check: trimming only ever moves the stream's start
-            // on, so an extent that still holds the position now held it
-            // when the entries were read.
-            if let Some(info) = self.store.stream_info(&self.cfg.stream).await? {
-                check_kept(&self.cfg.stream, &info, self.position)?;
-            }
             let read_at_ms = crate::reader::now_ms();
             for entry in entries {
                 if let Some(id) = StreamId::parse(&entry.id) {
@@ -223,24 +290,21 @@ impl Positional {
                 let fields = entry.fields.iter().map(|(k, v)| (k.as_str(), v.as_str()));
                 match decode_raw(fields) {
                     Ok(raw) => {
-                        let Some(symbol) = names
-                            .entry(raw.symbol.to_string())
-                            .or_insert_with(|| {
-                                normalize_symbol(raw.symbol).filter(|s| self.wants(s))
-                            })
-                            .clone()
-                        else {
-                            continue;
+                        let slot = match by_raw.get(raw.symbol) {
+                            Some(s) => *s,
+                            None => {
+                                let s = self.slot(raw.symbol, &mut slots);
+                                by_raw.insert(raw.symbol.to_string(), s);
+                                s
+                            }
                         };
+                        let Some(i) = slot else { continue };
                         let mut tick = wire_tick(&raw, read_at_ms);
-                        tick.symbol.clone_from(&symbol);
+                        tick.symbol.clone_from(&slots[i].name);
                         // Event time alone releases: arrival is always 0.
-                        guards
-                            .entry(symbol.clone())
-                            .or_insert_with(|| SymbolGuard::new(self.cfg.reorder_window_ms))
-                            .push(Carried(tick), 0, &mut out);
+                        slots[i].guard.push(Carried(tick), 0, &mut out);
                         for g in out.drain(..) {
-                            self.judge(&symbol, g, &mut batch);
+                            self.judge(&slots[i].name, g, &mut batch);
                             if batch.ticks.len() >= self.max_batch
                                 && !self.flush(&mut batch, tx).await
                             {
@@ -268,6 +332,20 @@ impl Positional {
                 return Ok(());
             }
         }
+    }
+
+    /// The slot of a raw symbol spelling: `None` for a symbol this
+    /// subscription does not want.
+    fn slot(&self, raw: &str, slots: &mut Vec<Slot>) -> Option<usize> {
+        let name = normalize_symbol(raw).filter(|s| self.wants(s))?;
+        if let Some(i) = slots.iter().position(|s| s.name == name) {
+            return Some(i);
+        }
+        slots.push(Slot {
+            name,
+            guard: SymbolGuard::new(self.cfg.reorder_window_ms),
+        });
+        Some(slots.len() - 1)
     }
 
     fn wants(&self, symbol: &str) -> bool {
@@ -331,19 +409,5 @@ impl Positional {
         }))
         .await
         .is_ok()
-    }
-
-    /// Waits `d`; true when the client left or ingestd shuts down meanwhile.
-    async fn pause(
-        &self,
-        d: Duration,
-        tx: &mpsc::Sender<Result<SubscribeResponse, Status>>,
-        shutdown: &CancellationToken,
-    ) -> bool {
-        tokio::select! {
-            () = tokio::time::sleep(d) => false,
-            () = tx.closed() => true,
-            () = shutdown.cancelled() => true,
-        }
     }
 }
