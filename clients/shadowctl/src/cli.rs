@@ -16,7 +16,7 @@ use crate::globals::GlobalArgs;
     name = "shadowctl",
     version,
     about = "Validate a market-making strategy before it trades real money: soak → export → validate",
-    after_help = "Examples:\n  shadowctl pipeline              # all-in-one, synthetic feed\n  shadowctl feed synthetic --symbols BTCUSDT ETHUSDT --duration 10m --rate 2000 --seed 7\n  shadowctl soak --symbols BTCUSDT --iterations 48 --duration 60s\n  shadowctl simulate data/binance-btcusdt-2024-08-08/usdm_*.csv.gz      # offline, on a recording\n  shadowctl export --src artifacts/soak/latest --env dev --exchange bybit\n  shadowctl validate --symbols BTCUSDT ETHUSDT --iterations 6 --duration 60s\n  shadowctl health\n\nExit codes: 0 success, 1 a gate or validation failed, 2 usage or input error,\n3 the store (Redis) was unreachable, timed out or refused the credentials."
+    after_help = "Examples:\n  shadowctl pipeline              # all-in-one, synthetic feed\n  shadowctl feed synthetic --symbols BTCUSDT ETHUSDT --duration 10m --rate 2000 --seed 7\n  shadowctl soak --symbols BTCUSDT --iterations 48 --duration 60s\n  shadowctl simulate data/binance-btcusdt-2024-08-08/usdm_*.csv.gz      # offline, on a recording\n  shadowctl export --src artifacts/soak/latest --env dev --exchange bybit\n  shadowctl validate --symbols BTCUSDT ETHUSDT --iterations 6 --duration 60s\n  shadowctl health\n\nExit codes: 0 success, 1 a gate or validation failed, 2 usage or input error,\n3 the store (Redis) was unreachable, timed out or refused the credentials,\n4 a service went away mid-run (the message says how to resume it)."
 )]
 pub struct Cli {
     /// Options shared by every command.

@@ -1,5 +1,6 @@
 //! CLI errors and the exit codes of the contract: 0 success, 1 a gate or
-//! validation failed, 2 usage or input error, 3 the store was unreachable.
+//! validation failed, 2 usage or input error, 3 the store was unreachable, 4 a
+//! service went away mid-run.
 
 use std::process::ExitCode;
 

@@ -127,7 +127,7 @@ impl SoakFlags {
 /// Flags of `shadowctl soak`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  shadowctl soak                                   # all-in-one, synthetic feed\n  shadowctl soak --symbols BTCUSDT ETHUSDT --iterations 48 --duration 60s --preset maker_bias_uplift_v1\n  shadowctl soak --auto-export --fail-on-hold\n  shadowctl soak --model dryrun                    # the dry run's model set\n  shadowctl soak --strategy 127.0.0.1:50060         # your own strategy (examples/strategies)\n\nWrites artifacts/soak/<run_id>/ITER_SUMMARY_NNN.json and SOAK_SUMMARY.json and\npoints artifacts/soak/latest at the run."
+    after_help = "Examples:\n  shadowctl soak                                   # all-in-one, synthetic feed\n  shadowctl soak --symbols BTCUSDT ETHUSDT --iterations 48 --duration 60s --preset maker_bias_uplift_v1\n  shadowctl soak --auto-export --fail-on-hold\n  shadowctl soak --model dryrun                    # the dry run's model set\n  shadowctl soak --strategy 127.0.0.1:50060         # your own strategy (examples/strategies)\n  shadowctl soak --resume soak-20261207T153000Z-ab12  # continue one whose shadowd went away (exit 4)\n\nWrites artifacts/soak/<run_id>/ITER_SUMMARY_NNN.json and SOAK_SUMMARY.json and\npoints artifacts/soak/latest at the run."
 )]
 pub struct SoakArgs {
     /// Soak settings.
