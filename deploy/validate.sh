@@ -185,29 +185,28 @@ check "k8s: schema (strict, $K8S_VERSION) jobs/*.yaml" kv deploy/k8s/jobs/*.yaml
 check "k8s: policy overlays/dev" "$PY" deploy/lint.py k8s dev "$WORK/dev.yaml"
 check "k8s: policy overlays/prod" "$PY" deploy/lint.py k8s prod "$WORK/prod.yaml"
 check "k8s: policy jobs/*.yaml" "$PY" deploy/lint.py k8s jobs deploy/k8s/jobs/*.yaml
-# The ServiceMonitor is a CRD (no schema offline): build prod + the component
-# the way an overlay would and check the ServiceMonitor against the Services.
-monitoring_component() {
+# Renders overlays/prod with components/$1 the way an overlay would, into $2.
+render_prod_with() {
     KTMP=$(mktemp -d -p deploy/k8s .validate.XXXXXX) || return 1
     printf '%s\n' 'apiVersion: kustomize.config.k8s.io/v1beta1' 'kind: Kustomization' \
-        'resources:' '  - ../overlays/prod' 'components:' '  - ../components/monitoring' \
+        'resources:' '  - ../overlays/prod' 'components:' "  - ../components/$1" \
         > "$KTMP/kustomization.yaml"
-    "${KUSTOMIZE[@]}" "$KTMP" > "$WORK/prod-monitoring.yaml" || return 1
+    "${KUSTOMIZE[@]}" "$KTMP" > "$2"
+    local rc=$?
     rm -rf "$KTMP"
     KTMP=""
+    return $rc
+}
+# The ServiceMonitor is a CRD (no schema offline): check it against the Services.
+monitoring_component() {
+    render_prod_with monitoring "$WORK/prod-monitoring.yaml" || return 1
     "$PY" deploy/lint.py servicemonitor "$WORK/prod-monitoring.yaml"
 }
 check "k8s: components/monitoring (ServiceMonitor, CRD: lint only)" monitoring_component
-# gRPC over mutual TLS: prod + the component; the Certificate is a CRD (no
-# schema offline), everything else is checked strictly, then the wiring.
+# gRPC over mutual TLS: the Certificate is a CRD (no schema offline),
+# everything else is checked strictly, then the wiring.
 grpc_tls_component() {
-    KTMP=$(mktemp -d -p deploy/k8s .validate.XXXXXX) || return 1
-    printf '%s\n' 'apiVersion: kustomize.config.k8s.io/v1beta1' 'kind: Kustomization' \
-        'resources:' '  - ../overlays/prod' 'components:' '  - ../components/grpc-tls' \
-        > "$KTMP/kustomization.yaml"
-    "${KUSTOMIZE[@]}" "$KTMP" > "$WORK/prod-tls.yaml" || return 1
-    rm -rf "$KTMP"
-    KTMP=""
+    render_prod_with grpc-tls "$WORK/prod-tls.yaml" || return 1
     "$PY" - "$WORK/prod-tls.yaml" "$WORK/prod-tls-core.yaml" <<'PYEOF' || return 1
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d.get("kind") != "Certificate"]
