@@ -316,11 +316,18 @@ def cmd_contract_sources(_args):
         if hsvc not in names:
             problem(f"{doc}: {binary} health name {hsvc}, but {proto.relative_to(ROOT)} defines {names or 'no service'}")
 
-    sources = sorted((ROOT / "services").glob("*/src/**/*.rs")) + sorted((ROOT / "crates" / "runtime" / "src").glob("**/*.rs"))
+    sources = (sorted((ROOT / "services").glob("*/src/**/*.rs"))
+               + sorted((ROOT / "crates" / "runtime" / "src").glob("**/*.rs"))
+               + sorted((ROOT / "crates" / "store" / "src").glob("**/*.rs")))
     seen = {}
     for path in sources:
         rel = path.relative_to(ROOT)
-        owner = components.get(rel.parts[1], f"services/{rel.parts[1]}") if rel.parts[0] == "services" else "every service"
+        if rel.parts[0] == "services":
+            owner = components.get(rel.parts[1], f"services/{rel.parts[1]}")
+        elif rel.parts[1] == "store":
+            owner = "ingestd, exportd, dryrund"  # the services with a Redis store
+        else:
+            owner = "every service"
         for mtype, name, labels in registered_metrics(path):
             if name in seen:
                 problem(f"{rel}: {name} is also registered in {seen[name]}")
@@ -338,7 +345,7 @@ def cmd_contract_sources(_args):
             if row["binary"] != owner:
                 problem(f"{where}: {name} belongs to {row['binary']}, but {rel} registers it ({owner})")
     for name in sorted(set(METRIC_TABLE) - set(seen)):
-        problem(f"{doc} line {METRIC_TABLE[name]['line']}: {name} is registered nowhere in services/*/src or crates/runtime/src")
+        problem(f"{doc} line {METRIC_TABLE[name]['line']}: {name} is registered nowhere in services/*/src, crates/runtime/src or crates/store/src")
 
 
 # --------------------------------------------------------------------------

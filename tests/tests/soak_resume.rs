@@ -120,6 +120,31 @@ fn dry_args(extra: &[&str]) -> Vec<String> {
     args
 }
 
+/// Waits until `service`'s gRPC health on `process` is SERVING.
+async fn serving(process: &ServiceProcess, service: &str) {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let url = process.url();
+    shadowkpi_testkit::wait_until(Duration::from_secs(30), || async {
+        let channel = tonic::transport::Endpoint::from_shared(url.clone())
+            .ok()?
+            .connect()
+            .await
+            .ok()?;
+        let status = HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: service.to_string(),
+            })
+            .await
+            .ok()?
+            .into_inner()
+            .status;
+        (status == ServingStatus::Serving as i32).then_some(())
+    })
+    .await
+    .unwrap_or_else(|| panic!("{service} never became SERVING again"));
+}
+
 /// Waits until a dry run has left its checkpoint; its run id.
 async fn dry_run_checkpointed(dir: &Path, child: &mut Child) -> String {
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -345,6 +370,9 @@ async fn a_soak_survives_shadowd_and_ingestd_dying_and_comes_out_identical() {
     .unwrap();
     window_written(dir.path(), "killed-redis", 2, &mut d).await;
     redis.restart();
+    // A dry run started before ingestd has seen Redis back (its readiness
+    // probe runs every 2 s) would be refused as unavailable.
+    serving(&ingest, "shadowkpi.v1.IngestService").await;
 
     // 3b. dryrund dies mid-run.
     let dryrun = dryrund(&ingest, &redis);

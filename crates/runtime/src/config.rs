@@ -26,7 +26,8 @@ pub struct ServiceArgs {
     #[arg(long, env = "SHADOWKPI_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<String>,
 
-    /// Redis URL (`redis://`, `rediss://` for TLS, `redis://user:pass@host` for ACL).
+    /// Redis URL (`redis://`, `rediss://` for TLS, `redis://user:pass@host` for ACL);
+    /// several comma-separated node URLs for a Redis Cluster.
     #[arg(
         long,
         env = "REDIS_URL",
@@ -34,6 +35,11 @@ pub struct ServiceArgs {
         hide_env_values = true
     )]
     pub redis_url: String,
+
+    /// Treat `--redis-url` as the seed of a Redis Cluster (several
+    /// comma-separated node URLs select cluster mode by themselves).
+    #[arg(long, env = "SHADOWKPI_REDIS_CLUSTER")]
+    pub redis_cluster: bool,
 
     /// Log format.
     #[arg(long, env = "SHADOWKPI_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]

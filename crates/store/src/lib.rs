@@ -24,7 +24,7 @@ pub mod memory;
 pub mod redis_backend;
 
 pub use memory::MemoryStore;
-pub use redis_backend::{RedisStore, StoreOptions};
+pub use redis_backend::{RedisStore, StoreOptions, cluster_error_class, is_cluster_url};
 
 /// One stream entry: its id (`<ms>-<seq>`) and its fields in order.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,14 +1,37 @@
-//! The Redis backend of [`Store`].
+//! The Redis backend of [`Store`]: one server, or a Redis Cluster.
 //!
-//! Short commands share one reconnecting [`ConnectionManager`]. Blocking
-//! `XREADGROUP … BLOCK` reads get a dedicated connection whose response timeout
-//! is longer than the block time, so a long block never stalls other commands
-//! and is never mistaken for a dead server.
+//! Against one server, short commands share one reconnecting
+//! [`ConnectionManager`]. Blocking `XREADGROUP … BLOCK` reads get a dedicated
+//! connection whose response timeout is longer than the block time, so a long
+//! block never stalls other commands and is never mistaken for a dead server.
+//!
+//! Against a cluster (several comma-separated node URLs, or
+//! [`StoreOptions::cluster`] with one seed) commands go through redis-rs'
+//! cluster client, which routes each by its key's slot and follows `MOVED` and
+//! `ASK` itself. What a cluster changes underneath the same [`Store`]
+//! semantics:
+//! - [`Store::apply`] splits a pipeline by slot (a cluster pipeline must not
+//!   span slots) and keeps the commands of a key in their order;
+//! - [`Store::scan`] runs `SCAN` on every primary (on a cluster it would cover
+//!   one random node);
+//! - the blocking read has a cluster connection of its own;
+//! - `PING` (readiness) must be answered by every primary;
+//! - cluster errors that reach shadowkpi after redis-rs' own retries are
+//!   classified (see [`cluster_error_class`]) and counted in
+//!   `shadow_redis_cluster_errors_total{code,class}`.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::aio::{
+    ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
+};
+use redis::cluster::{ClusterClient, ClusterClientBuilder};
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{
+    MultipleNodeRoutingInfo, ResponsePolicy, RoutingInfo, SingleNodeRoutingInfo, Slot,
+};
 use redis::{AsyncConnectionConfig, ErrorKind, RedisError, Value};
 use tokio::sync::{Mutex, OnceCell};
 
@@ -23,6 +46,9 @@ pub struct StoreOptions {
     pub connect_timeout: Duration,
     /// Timeout of a (non-blocking) command.
     pub response_timeout: Duration,
+    /// Treat the URL as the seed of a Redis Cluster even when it names one
+    /// node (`--redis-cluster`); several comma-separated URLs always do.
+    pub cluster: bool,
 }
 
 impl Default for StoreOptions {
@@ -30,8 +56,15 @@ impl Default for StoreOptions {
         Self {
             connect_timeout: Duration::from_secs(2),
             response_timeout: Duration::from_secs(5),
+            cluster: false,
         }
     }
+}
+
+/// True when `url` (a `REDIS_URL`) selects cluster mode by itself: it lists
+/// several comma-separated node URLs.
+pub fn is_cluster_url(url: &str) -> bool {
+    url.split(',').filter(|u| !u.trim().is_empty()).count() > 1
 }
 
 /// Adds an explicit-id stream entry only when that id is not there yet, so a
@@ -48,40 +81,54 @@ redis.call('XADD', unpack(args))
 return 1
 ";
 
-/// Redis-backed [`Store`].
-pub struct RedisStore {
+/// The connections of one server.
+struct Single {
     client: redis::Client,
-    display: String,
-    options: StoreOptions,
     manager: OnceCell<ConnectionManager>,
     blocking: Mutex<Option<MultiplexedConnection>>,
+}
+
+/// The connections of a cluster.
+struct Cluster {
+    /// The node URLs (the seeds), for the blocking reader's own client.
+    nodes: Vec<String>,
+    /// Client of the short commands.
+    client: ClusterClient,
+    conn: OnceCell<ClusterConnection>,
+    blocking: Mutex<Option<ClusterConnection>>,
+}
+
+enum Backend {
+    Single(Single),
+    Cluster(Cluster),
+}
+
+/// Redis-backed [`Store`].
+pub struct RedisStore {
+    backend: Backend,
+    display: String,
+    options: StoreOptions,
 }
 
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisStore")
             .field("url", &self.display)
+            .field("cluster", &self.is_cluster())
             .finish()
     }
 }
 
 impl RedisStore {
     /// Parses the URL; connects lazily on first use (and again after failures),
-    /// so a service can start before Redis does.
+    /// so a service can start before Redis does. Several comma-separated URLs,
+    /// or [`StoreOptions::cluster`], select a Redis Cluster: the URLs are its
+    /// seeds, and they must agree on scheme, user and password.
     pub fn open(url: &str, options: StoreOptions) -> StoreResult<Self> {
-        let display = redact(url);
-        let client = redis::Client::open(url)
-            .map_err(|e| StoreError::Config(format!("redis url {display}: {}", e.kind_str())))?;
-        Ok(Self {
-            client,
-            display,
-            options,
-            manager: OnceCell::new(),
-            blocking: Mutex::new(None),
-        })
+        Self::open_inner(url, options, None)
     }
 
-    /// Like [`RedisStore::open`], for a `rediss://` URL whose server certificate
+    /// Like [`RedisStore::open`], for `rediss://` URLs whose server certificate
     /// is signed by the CA in `root_ca_pem` (PEM) instead of one the system
     /// trusts. (A private CA can also be given to [`RedisStore::open`] through
     /// the `SSL_CERT_FILE` environment variable.)
@@ -90,21 +137,60 @@ impl RedisStore {
         options: StoreOptions,
         root_ca_pem: &[u8],
     ) -> StoreResult<Self> {
-        let display = redact(url);
-        let client = redis::Client::build_with_tls(
-            url,
-            redis::TlsCertificates {
-                client_tls: None,
-                root_cert: Some(root_ca_pem.to_vec()),
-            },
-        )
-        .map_err(|e| StoreError::Config(format!("redis url {display}: {}", e.kind_str())))?;
+        Self::open_inner(url, options, Some(root_ca_pem))
+    }
+
+    fn open_inner(
+        url: &str,
+        options: StoreOptions,
+        root_ca_pem: Option<&[u8]>,
+    ) -> StoreResult<Self> {
+        let nodes: Vec<String> = url
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(String::from)
+            .collect();
+        let display = nodes
+            .iter()
+            .map(|u| redact(u))
+            .collect::<Vec<_>>()
+            .join(",");
+        let bad =
+            |e: RedisError| StoreError::Config(format!("redis url {display}: {}", e.kind_str()));
+        if nodes.is_empty() {
+            return Err(StoreError::Config("redis url is empty".into()));
+        }
+        let certs = root_ca_pem.map(|pem| redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem.to_vec()),
+        });
+        let backend = if nodes.len() > 1 || options.cluster {
+            let client = cluster_builder(&nodes, options, options.response_timeout, certs)
+                .build()
+                .map_err(bad)?;
+            Backend::Cluster(Cluster {
+                nodes,
+                client,
+                conn: OnceCell::new(),
+                blocking: Mutex::new(None),
+            })
+        } else {
+            let client = match certs {
+                Some(c) => redis::Client::build_with_tls(nodes[0].as_str(), c),
+                None => redis::Client::open(nodes[0].as_str()),
+            }
+            .map_err(bad)?;
+            Backend::Single(Single {
+                client,
+                manager: OnceCell::new(),
+                blocking: Mutex::new(None),
+            })
+        };
         Ok(Self {
-            client,
+            backend,
             display,
             options,
-            manager: OnceCell::new(),
-            blocking: Mutex::new(None),
         })
     }
 
@@ -115,28 +201,113 @@ impl RedisStore {
         Ok(s)
     }
 
-    async fn conn(&self) -> StoreResult<ConnectionManager> {
+    /// True when this store talks to a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.backend, Backend::Cluster(_))
+    }
+
+    async fn manager(&self, single: &Single) -> StoreResult<ConnectionManager> {
         let cfg = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.options.connect_timeout))
             .set_response_timeout(Some(self.options.response_timeout))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
-        self.manager
+        single
+            .manager
             .get_or_try_init(|| async {
-                self.client
+                single
+                    .client
                     .get_connection_manager_with_config(cfg)
                     .await
-                    .map_err(|e| classify(&self.display, e))
+                    .map_err(|e| self.classify(e))
+            })
+            .await
+            .cloned()
+    }
+
+    async fn cluster_conn(&self, cluster: &Cluster) -> StoreResult<ClusterConnection> {
+        cluster
+            .conn
+            .get_or_try_init(|| async {
+                cluster
+                    .client
+                    .get_async_connection()
+                    .await
+                    .map_err(|e| self.classify(e))
             })
             .await
             .cloned()
     }
 
     async fn query(&self, cmd: &redis::Cmd) -> StoreResult<Value> {
-        let mut c = self.conn().await?;
-        cmd.query_async::<Value>(&mut c)
-            .await
-            .map_err(|e| classify(&self.display, e))
+        let reply = match &self.backend {
+            Backend::Single(s) => run(&mut self.manager(s).await?, cmd).await,
+            Backend::Cluster(c) => run(&mut self.cluster_conn(c).await?, cmd).await,
+        };
+        reply.map_err(|e| self.classify(e))
+    }
+
+    /// Runs a pipeline; on a cluster its keys must share a slot.
+    async fn pipeline(&self, pipe: &redis::Pipeline) -> StoreResult<Vec<Value>> {
+        let reply = match &self.backend {
+            Backend::Single(s) => pipe.query_async(&mut self.manager(s).await?).await,
+            Backend::Cluster(c) => pipe.query_async(&mut self.cluster_conn(c).await?).await,
+        };
+        reply.map_err(|e| self.classify(e))
+    }
+
+    /// Runs a blocking command on the dedicated connection (made on first use
+    /// with a response timeout of `block` plus the command timeout), dropping
+    /// it after a failure so the next read reconnects.
+    async fn query_blocking(&self, cmd: &redis::Cmd, block: Duration) -> StoreResult<Value> {
+        let patience = block + self.options.response_timeout;
+        let reply = match &self.backend {
+            Backend::Single(s) => {
+                let mut guard = s.blocking.lock().await;
+                let mut c = match guard.as_ref() {
+                    Some(c) => c.clone(),
+                    None => {
+                        let cfg = AsyncConnectionConfig::new()
+                            .set_connection_timeout(Some(self.options.connect_timeout))
+                            .set_response_timeout(Some(patience));
+                        let c = s
+                            .client
+                            .get_multiplexed_async_connection_with_config(&cfg)
+                            .await
+                            .map_err(|e| self.classify(e))?;
+                        guard.insert(c).clone()
+                    }
+                };
+                drop(guard);
+                let r = run(&mut c, cmd).await;
+                if r.is_err() {
+                    *s.blocking.lock().await = None;
+                }
+                r
+            }
+            Backend::Cluster(cl) => {
+                let mut guard = cl.blocking.lock().await;
+                let mut c = match guard.as_ref() {
+                    Some(c) => c.clone(),
+                    None => {
+                        let c = cluster_builder(&cl.nodes, self.options, patience, None)
+                            .build()
+                            .map_err(|e| self.classify(e))?
+                            .get_async_connection()
+                            .await
+                            .map_err(|e| self.classify(e))?;
+                        guard.insert(c).clone()
+                    }
+                };
+                drop(guard);
+                let r = run(&mut c, cmd).await;
+                if r.is_err() {
+                    *cl.blocking.lock().await = None;
+                }
+                r
+            }
+        };
+        reply.map_err(|e| self.classify(e))
     }
 
     /// `XINFO <what> stream`; `None` when the stream does not exist.
@@ -150,22 +321,149 @@ impl RedisStore {
         }
     }
 
-    async fn blocking_conn(&self, block: Duration) -> StoreResult<MultiplexedConnection> {
-        let mut guard = self.blocking.lock().await;
-        if let Some(c) = guard.as_ref() {
-            return Ok(c.clone());
-        }
-        let cfg = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.options.connect_timeout))
-            .set_response_timeout(Some(block + self.options.response_timeout));
-        let c = self
-            .client
-            .get_multiplexed_async_connection_with_config(&cfg)
-            .await
-            .map_err(|e| classify(&self.display, e))?;
-        *guard = Some(c.clone());
-        Ok(c)
+    fn classify(&self, e: RedisError) -> StoreError {
+        classify(&self.display, e)
     }
+
+    /// `host`/`port` of every primary, from `CLUSTER SLOTS` as the cluster
+    /// client knows them (so `SCAN` can be routed to each).
+    async fn primaries(&self, conn: &mut ClusterConnection) -> StoreResult<Vec<(String, u16)>> {
+        let reply = conn
+            .route_command(
+                redis::cmd("CLUSTER").arg("SLOTS").clone(),
+                RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
+            )
+            .await
+            .map_err(|e| self.classify(e))?;
+        let mut out = Vec::new();
+        for range in items(&reply) {
+            // [start, end, [host, port, id, …], replicas…]
+            if let Some(primary) = items(range).get(2) {
+                let node = items(primary);
+                if let (Some(host), Some(port)) = (
+                    node.first().and_then(as_string),
+                    node.get(1).and_then(as_u64),
+                ) && let Ok(port) = u16::try_from(port)
+                {
+                    out.push((host, port));
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        if out.is_empty() {
+            return Err(StoreError::Unavailable(format!(
+                "{}: CLUSTER SLOTS lists no primary",
+                self.display
+            )));
+        }
+        Ok(out)
+    }
+}
+
+impl RedisStore {
+    /// `SCAN` to the end on one server, or on the cluster node `node`.
+    async fn scan_node(
+        &self,
+        conn: &mut Option<ClusterConnection>,
+        node: Option<(String, u16)>,
+        pattern: &str,
+        keys: &mut Vec<String>,
+    ) -> StoreResult<()> {
+        let mut cursor = "0".to_string();
+        loop {
+            let mut cmd = redis::cmd("SCAN");
+            cmd.arg(&cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(1000);
+            let reply = match (conn.as_mut(), &node) {
+                (Some(c), Some((host, port))) => c
+                    .route_command(
+                        cmd,
+                        RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                            host: host.clone(),
+                            port: *port,
+                        }),
+                    )
+                    .await
+                    .map_err(|e| self.classify(e))?,
+                _ => self.query(&cmd).await?,
+            };
+            let parts = items(&reply);
+            cursor = parts
+                .first()
+                .and_then(as_string)
+                .unwrap_or_else(|| "0".into());
+            if let Some(batch) = parts.get(1) {
+                keys.extend(items(batch).iter().filter_map(as_string));
+            }
+            if cursor == "0" {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// A cluster client over `nodes` whose commands time out after `response`.
+fn cluster_builder(
+    nodes: &[String],
+    options: StoreOptions,
+    response: Duration,
+    certs: Option<redis::TlsCertificates>,
+) -> ClusterClientBuilder {
+    let mut b = ClusterClientBuilder::new(nodes.iter().map(String::as_str))
+        .connection_timeout(options.connect_timeout)
+        .response_timeout(response)
+        // redis-rs retries redirects, TRYAGAIN and lost nodes itself (and
+        // refreshes the slot map); bound how long it may keep trying, so
+        // the caller's own retry and breaker stay in charge.
+        .retries(6)
+        .min_retry_wait(50)
+        .max_retry_wait(1_000)
+        .overall_response_timeout(Some(response + options.response_timeout));
+    if let Some(c) = certs {
+        b = b.certs(c);
+    }
+    b
+}
+
+async fn run<C: ConnectionLike + Send>(c: &mut C, cmd: &redis::Cmd) -> redis::RedisResult<Value> {
+    cmd.query_async::<Value>(c).await
+}
+
+/// How a cluster error that reached shadowkpi (after redis-rs' own retries)
+/// is handled: `retry` (the topology is moving: `MOVED`, `ASK`, `TRYAGAIN`),
+/// `unavailable` (part of the cluster is down: `CLUSTERDOWN`, `MASTERDOWN`, a
+/// node it cannot reach), `bug` (`CROSSSLOT`: a command shadowkpi should never
+/// send). `None` for errors that are not cluster errors.
+pub fn cluster_error_class(code: &str) -> Option<&'static str> {
+    match code {
+        "MOVED" | "ASK" | "TRYAGAIN" => Some("retry"),
+        "CLUSTERDOWN" | "MASTERDOWN" | "NOTFOUND" => Some("unavailable"),
+        "CROSSSLOT" => Some("bug"),
+        _ => None,
+    }
+}
+
+/// `shadow_redis_cluster_errors_total{code,class}`.
+static CLUSTER_ERRORS: LazyLock<prometheus::IntCounterVec> = LazyLock::new(|| {
+    register_counter_vec(
+        "shadow_redis_cluster_errors_total",
+        "Redis Cluster errors that reached shadowkpi after the client's own retries, by code and class (retry, unavailable, bug)",
+        &["code", "class"],
+    )
+});
+
+/// Registers a counter vector in the default registry every service renders
+/// (as `shadowkpi_runtime::metrics` does; this crate cannot depend on it). A
+/// second registration (two stores in one process) keeps the first.
+fn register_counter_vec(name: &str, help: &str, labels: &[&str]) -> prometheus::IntCounterVec {
+    let c = prometheus::IntCounterVec::new(prometheus::Opts::new(name, help), labels)
+        .unwrap_or_else(|e| panic!("invalid metric {name}: {e}"));
+    let _ = prometheus::default_registry().register(Box::new(c.clone()));
+    c
 }
 
 trait KindStr {
@@ -187,6 +485,20 @@ fn classify(display: &str, e: RedisError) -> StoreError {
             .is_some_and(|c| c == "NOAUTH" || c == "WRONGPASS" || c == "NOPERM")
     {
         return StoreError::Auth(format!("{display}: {text}"));
+    }
+    let code = if matches!(e.kind(), ErrorKind::ClusterConnectionNotFound) {
+        Some("NOTFOUND")
+    } else {
+        e.code()
+    };
+    if let Some(code) = code
+        && let Some(class) = cluster_error_class(code)
+    {
+        CLUSTER_ERRORS.with_label_values(&[code, class]).inc();
+        return match class {
+            "bug" => StoreError::Command(text),
+            _ => StoreError::Unavailable(format!("{display}: {text}")),
+        };
     }
     if e.is_timeout() {
         return StoreError::Timeout(format!("{display}: {text}"));
@@ -373,6 +685,69 @@ fn take_entries(v: Value) -> Vec<StreamEntry> {
         .collect()
 }
 
+/// The pipeline of `commands`, in their order.
+fn write_pipeline<'a>(
+    commands: impl ExactSizeIterator<Item = &'a WriteCommand>,
+) -> redis::Pipeline {
+    let mut pipe = redis::Pipeline::with_capacity(commands.len());
+    for c in commands {
+        match c {
+            // The hot commands of an export get buffers of their final
+            // size: growing them argument by argument cost as much as
+            // everything else exportd does per symbol.
+            WriteCommand::HSet { key, fields } => {
+                let bytes =
+                    key.len() + fields.iter().map(|(f, v)| f.len() + v.len()).sum::<usize>();
+                let mut cmd = sized_cmd("HSET", 1 + 2 * fields.len(), bytes);
+                cmd.arg(key);
+                for (f, v) in fields {
+                    cmd.arg(f).arg(v);
+                }
+                pipe.add_command(cmd);
+            }
+            WriteCommand::Expire { key, seconds } => {
+                let mut cmd = sized_cmd("EXPIRE", 2, key.len() + 20);
+                cmd.arg(key).arg(*seconds);
+                pipe.add_command(cmd);
+            }
+            WriteCommand::Set {
+                key,
+                value,
+                ttl_seconds,
+            } => {
+                let cmd = pipe.cmd("SET").arg(key).arg(value);
+                if let Some(t) = ttl_seconds {
+                    cmd.arg("EX").arg(*t);
+                }
+            }
+            WriteCommand::XAddIfAbsent {
+                key,
+                id,
+                fields,
+                maxlen,
+            } => {
+                let cmd = pipe
+                    .cmd("EVAL")
+                    .arg(XADD_IF_ABSENT)
+                    .arg(1)
+                    .arg(key)
+                    .arg(id)
+                    .arg(maxlen.map(|n| n.to_string()).unwrap_or_default());
+                for (f, v) in fields {
+                    cmd.arg(f).arg(v);
+                }
+            }
+            WriteCommand::Del { key } => {
+                pipe.cmd("DEL").arg(key);
+            }
+            WriteCommand::HDel { key, fields } => {
+                pipe.cmd("HDEL").arg(key).arg(fields);
+            }
+        }
+    }
+    pipe
+}
+
 #[async_trait::async_trait]
 impl Store for RedisStore {
     fn describe(&self) -> String {
@@ -380,7 +755,22 @@ impl Store for RedisStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        self.query(&redis::cmd("PING")).await.map(|_| ())
+        let Backend::Cluster(cluster) = &self.backend else {
+            return self.query(&redis::cmd("PING")).await.map(|_| ());
+        };
+        // Ready means every primary answers: a cluster missing one cannot
+        // serve its slots (until a replica has taken over).
+        let mut conn = self.cluster_conn(cluster).await?;
+        conn.route_command(
+            redis::cmd("PING"),
+            RoutingInfo::MultiNode((
+                MultipleNodeRoutingInfo::AllMasters,
+                Some(ResponsePolicy::AllSucceeded),
+            )),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| self.classify(e))
     }
 
     async fn create_group(&self, stream: &str, group: &str) -> StoreResult<()> {
@@ -419,17 +809,7 @@ impl Store for RedisStore {
             .arg(stream)
             .arg(if pending { "0" } else { ">" });
         let reply = match block {
-            Some(b) => {
-                let mut c = self.blocking_conn(b).await?;
-                match cmd.query_async::<Value>(&mut c).await {
-                    Ok(v) => v,
-                    Err(e) => {
-                        // Drop the dedicated connection so the next read reconnects.
-                        *self.blocking.lock().await = None;
-                        return Err(classify(&self.display, e));
-                    }
-                }
-            }
+            Some(b) => self.query_blocking(&cmd, b).await?,
             None => self.query(&cmd).await?,
         };
         let mut out = Vec::new();
@@ -514,11 +894,7 @@ impl Store for RedisStore {
                 cmd.arg(k).arg(v);
             }
         }
-        let mut c = self.conn().await?;
-        let ids: Vec<Value> = pipe
-            .query_async(&mut c)
-            .await
-            .map_err(|e| classify(&self.display, e))?;
+        let ids = self.pipeline(&pipe).await?;
         Ok(ids.iter().filter_map(as_string).collect())
     }
 
@@ -609,67 +985,41 @@ impl Store for RedisStore {
         if commands.is_empty() {
             return Ok(());
         }
-        let mut pipe = redis::Pipeline::with_capacity(commands.len());
+        let Backend::Cluster(cluster) = &self.backend else {
+            return self
+                .pipeline(&write_pipeline(commands.iter()))
+                .await
+                .map(|_| ());
+        };
+        // One pipeline per slot, each in the commands' order (HSET before
+        // EXPIRE of a key), all sent at once over the cluster connection.
+        let mut by_slot: Vec<(Slot, Vec<&WriteCommand>)> = Vec::new();
+        let mut index: std::collections::HashMap<Slot, usize> = std::collections::HashMap::new();
         for c in commands {
-            match c {
-                // The hot commands of an export get buffers of their final
-                // size: growing them argument by argument cost as much as
-                // everything else exportd does per symbol.
-                WriteCommand::HSet { key, fields } => {
-                    let bytes =
-                        key.len() + fields.iter().map(|(f, v)| f.len() + v.len()).sum::<usize>();
-                    let mut cmd = sized_cmd("HSET", 1 + 2 * fields.len(), bytes);
-                    cmd.arg(key);
-                    for (f, v) in fields {
-                        cmd.arg(f).arg(v);
-                    }
-                    pipe.add_command(cmd);
-                }
-                WriteCommand::Expire { key, seconds } => {
-                    let mut cmd = sized_cmd("EXPIRE", 2, key.len() + 20);
-                    cmd.arg(key).arg(*seconds);
-                    pipe.add_command(cmd);
-                }
-                WriteCommand::Set {
-                    key,
-                    value,
-                    ttl_seconds,
-                } => {
-                    let cmd = pipe.cmd("SET").arg(key).arg(value);
-                    if let Some(t) = ttl_seconds {
-                        cmd.arg("EX").arg(*t);
-                    }
-                }
-                WriteCommand::XAddIfAbsent {
-                    key,
-                    id,
-                    fields,
-                    maxlen,
-                } => {
-                    let cmd = pipe
-                        .cmd("EVAL")
-                        .arg(XADD_IF_ABSENT)
-                        .arg(1)
-                        .arg(key)
-                        .arg(id)
-                        .arg(maxlen.map(|n| n.to_string()).unwrap_or_default());
-                    for (f, v) in fields {
-                        cmd.arg(f).arg(v);
-                    }
-                }
-                WriteCommand::Del { key } => {
-                    pipe.cmd("DEL").arg(key);
-                }
-                WriteCommand::HDel { key, fields } => {
-                    pipe.cmd("HDEL").arg(key).arg(fields);
-                }
+            let slot = Slot::for_key(c.key());
+            let i = *index.entry(slot).or_insert_with(|| {
+                by_slot.push((slot, Vec::new()));
+                by_slot.len() - 1
+            });
+            by_slot[i].1.push(c);
+        }
+        let conn = self.cluster_conn(cluster).await?;
+        let mut tasks = tokio::task::JoinSet::new();
+        for (_, group) in by_slot {
+            let pipe = write_pipeline(group.into_iter());
+            let mut conn = conn.clone();
+            tasks.spawn(async move { pipe.query_async::<Vec<Value>>(&mut conn).await });
+        }
+        let mut first_error = None;
+        while let Some(done) = tasks.join_next().await {
+            let result = done.map_err(|e| StoreError::Command(format!("pipeline task: {e}")))?;
+            if let Err(e) = result
+                && first_error.is_none()
+            {
+                first_error = Some(self.classify(e));
             }
         }
-        let mut c = self.conn().await?;
-        pipe.query_async::<Vec<Value>>(&mut c)
-            .await
-            .map(|_| ())
-            .map_err(|e| classify(&self.display, e))
+        first_error.map_or(Ok(()), Err)
     }
 
     async fn hgetall(&self, key: &str) -> StoreResult<BTreeMap<String, String>> {
@@ -685,26 +1035,20 @@ impl Store for RedisStore {
     }
 
     async fn scan(&self, pattern: &str) -> StoreResult<Vec<String>> {
-        let mut cursor = "0".to_string();
         let mut keys = Vec::new();
-        loop {
-            let mut cmd = redis::cmd("SCAN");
-            cmd.arg(&cursor)
-                .arg("MATCH")
-                .arg(pattern)
-                .arg("COUNT")
-                .arg(1000);
-            let reply = self.query(&cmd).await?;
-            let parts = items(&reply);
-            cursor = parts
-                .first()
-                .and_then(as_string)
-                .unwrap_or_else(|| "0".into());
-            if let Some(batch) = parts.get(1) {
-                keys.extend(items(batch).iter().filter_map(as_string));
+        match &self.backend {
+            Backend::Single(_) => {
+                let mut conn = None;
+                self.scan_node(&mut conn, None, pattern, &mut keys).await?;
             }
-            if cursor == "0" {
-                break;
+            Backend::Cluster(cluster) => {
+                // SCAN covers one node: run it on every primary.
+                let mut conn = self.cluster_conn(cluster).await?;
+                for node in self.primaries(&mut conn).await? {
+                    let mut conn = Some(conn.clone());
+                    self.scan_node(&mut conn, Some(node), pattern, &mut keys)
+                        .await?;
+                }
             }
         }
         keys.sort();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use shadowkpi_store::{
     MemoryStore, RedisStore, Store, StoreError, StoreOptions, StreamId, WriteCommand,
 };
-use shadowkpi_testkit::{RedisServer, wait_until};
+use shadowkpi_testkit::{RedisCluster, RedisServer, wait_until};
 
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
@@ -24,6 +24,13 @@ macro_rules! conformance {
                 async fn redis() {
                     let server = shadowkpi_testkit::RedisServer::start();
                     let store = super::redis_store(&server).await;
+                    super::$name(store).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn cluster() {
+                    let cluster = shadowkpi_testkit::RedisCluster::start();
+                    let store = super::cluster_store(&cluster).await;
                     super::$name(store).await;
                 }
             }
@@ -77,6 +84,41 @@ mod blocking_read_wakes_on_append {
         })
         .await;
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cluster() {
+        let cluster = shadowkpi_testkit::RedisCluster::start();
+        let store = super::cluster_store(&cluster).await;
+        let owner = cluster.primary_for_key(super::BLOCKING_STREAM);
+        super::blocking_read_wakes_on_append(store, async || {
+            shadowkpi_testkit::wait_until(Duration::from_secs(10), || async {
+                let info: String = redis::cmd("INFO")
+                    .arg("clients")
+                    .query(&mut cluster.connection(owner))
+                    .unwrap();
+                info.lines()
+                    .any(|l| l.trim() == "blocked_clients:1")
+                    .then_some(())
+            })
+            .await
+            .expect("the XREADGROUP never blocked on the stream's primary");
+        })
+        .await;
+    }
+}
+
+/// A cluster store from one seed and `cluster: true`, as `--redis-cluster`
+/// builds it (the comma-separated form is covered by the export tests).
+async fn cluster_store(cluster: &RedisCluster) -> Arc<RedisStore> {
+    let options = StoreOptions {
+        cluster: true,
+        ..StoreOptions::default()
+    };
+    let store = RedisStore::connect(&cluster.seed_url(), options)
+        .await
+        .unwrap();
+    assert!(store.is_cluster());
+    Arc::new(store)
 }
 
 async fn redis_store(server: &RedisServer) -> Arc<RedisStore> {
@@ -291,8 +333,8 @@ async fn scan_finds_matching_keys_only<S: Store>(s: Arc<S>) {
 }
 
 async fn consumer_group_pending_ack_and_claim<S: Store>(s: Arc<S>) {
-    s.create_group("feed", "g").await.unwrap();
-    s.create_group("feed", "g").await.unwrap(); // existing group is fine
+    s.create_group(BLOCKING_STREAM, "g").await.unwrap();
+    s.create_group(BLOCKING_STREAM, "g").await.unwrap(); // existing group is fine
     let ids = s
         .append(
             "feed",
@@ -368,14 +410,31 @@ async fn consumer_group_pending_ack_and_claim<S: Store>(s: Arc<S>) {
     assert_eq!(s.group_lag("feed", "nogroup").await.unwrap(), None);
 }
 
+/// The stream of the blocking-read test.
+const BLOCKING_STREAM: &str = "feed";
+
 async fn blocking_read_wakes_on_append<S: Store>(s: Arc<S>, blocked: impl AsyncFn()) {
-    s.create_group("feed", "g").await.unwrap();
+    s.create_group(BLOCKING_STREAM, "g").await.unwrap();
     let empty = s
-        .read_group("feed", "g", "c", 10, Some(Duration::from_millis(50)), false)
+        .read_group(
+            BLOCKING_STREAM,
+            "g",
+            "c",
+            10,
+            Some(Duration::from_millis(50)),
+            false,
+        )
         .await
         .unwrap();
     assert!(empty.is_empty(), "a block timeout reads nothing");
-    let reader = s.read_group("feed", "g", "c", 10, Some(Duration::from_secs(10)), false);
+    let reader = s.read_group(
+        BLOCKING_STREAM,
+        "g",
+        "c",
+        10,
+        Some(Duration::from_secs(10)),
+        false,
+    );
     let mut reader = std::pin::pin!(reader);
     // Drive the read (first, `biased`) until the backend holds it blocked, then
     // append; the read must return the entry.
@@ -384,7 +443,9 @@ async fn blocking_read_wakes_on_append<S: Store>(s: Arc<S>, blocked: impl AsyncF
         early = &mut reader => panic!("the read returned before the append: {early:?}"),
         () = blocked() => {}
     }
-    s.append("feed", &[fields(42)], Some(1000)).await.unwrap();
+    s.append(BLOCKING_STREAM, &[fields(42)], Some(1000))
+        .await
+        .unwrap();
     let got = tokio::time::timeout(Duration::from_secs(10), reader)
         .await
         .expect("blocked read did not wake")
@@ -394,7 +455,7 @@ async fn blocking_read_wakes_on_append<S: Store>(s: Arc<S>, blocked: impl AsyncF
 }
 
 async fn autoclaim_leaves_recently_delivered_entries<S: Store>(s: Arc<S>) {
-    s.create_group("feed", "g").await.unwrap();
+    s.create_group(BLOCKING_STREAM, "g").await.unwrap();
     s.append("feed", &[fields(1), fields(2)], None)
         .await
         .unwrap();
@@ -460,7 +521,7 @@ async fn stream_extent_trimming_and_exclusive_ranges<S: Store>(s: Arc<S>) {
         .collect();
     assert_eq!(after, vec![ids[2].clone(), ids[3].clone()]);
 
-    s.create_group("feed", "g").await.unwrap();
+    s.create_group(BLOCKING_STREAM, "g").await.unwrap();
     assert_eq!(
         s.group_position("feed", "g").await.unwrap(),
         Some(StreamId::ZERO)

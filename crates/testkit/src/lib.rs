@@ -8,13 +8,17 @@
 //!
 //! # Layout
 //! - [`RedisServer`]: the private server (plain, with an ACL user, or TLS).
+//! - [`RedisCluster`]: a private six-node Redis Cluster.
 //! - [`free_port`]: an unused loopback port.
 //! - [`wait_until`]: polls a condition with a deadline (no bare sleeps in tests).
 //! - [`process`]: runs a real service binary on free ports and checks the
 //!   runtime contract (health, reflection, `/metrics`, SIGTERM drain).
 #![warn(clippy::unwrap_used)]
 
+pub mod cluster;
 pub mod process;
+
+pub use cluster::RedisCluster;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -109,7 +113,12 @@ impl RedisServer {
     /// `PATH`, it exited at start, it never answered `PING`): for programs
     /// that report the failure instead of panicking (`shadowctl bench`).
     pub fn try_start() -> Result<Self, String> {
-        Self::start_inner(RedisConfig::default(), false).map_err(|e| match e {
+        Self::try_start_with(RedisConfig::default())
+    }
+
+    /// Starts a server with extra configuration, or says why it could not.
+    pub fn try_start_with(config: RedisConfig) -> Result<Self, String> {
+        Self::start_inner(config, false).map_err(|e| match e {
             StartError::Tls(t) => t.to_string(),
             StartError::Other(m) => m,
         })

@@ -155,8 +155,13 @@ pub async fn run(args: Args) -> ExitCode {
     };
     let redis_url = args.service.redis_url.clone();
     run_service("dryrund", &args.service, ports, |shutdown| async move {
-        let store: Arc<dyn Store> =
-            Arc::new(RedisStore::open(&redis_url, StoreOptions::default())?);
+        let store: Arc<dyn Store> = Arc::new(RedisStore::open(
+            &redis_url,
+            StoreOptions {
+                cluster: args.service.redis_cluster,
+                ..StoreOptions::default()
+            },
+        )?);
         Ok::<_, shadowkpi_store::StoreError>(host(DryRunServer::new(config, store, shutdown)))
     })
     .await

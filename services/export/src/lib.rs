@@ -115,11 +115,13 @@ impl ExportFlags {
         }
     }
 
-    /// The Redis connection settings.
+    /// The Redis connection settings (standalone unless the URL lists
+    /// several nodes; `--redis-cluster` is a service-wide flag).
     pub fn store_options(&self) -> StoreOptions {
         StoreOptions {
             connect_timeout: self.redis_connect_timeout,
             response_timeout: self.redis_response_timeout,
+            cluster: false,
         }
     }
 }
@@ -178,7 +180,10 @@ pub async fn run(args: Args) -> ExitCode {
     };
     let redis_url = args.service.redis_url.clone();
     let config = args.export.config();
-    let options = args.export.store_options();
+    let options = StoreOptions {
+        cluster: args.service.redis_cluster,
+        ..args.export.store_options()
+    };
     run_service("exportd", &args.service, ports, |_shutdown| async move {
         let store: Arc<dyn Store> = Arc::new(RedisStore::open(&redis_url, options)?);
         tracing::info!(store = %store.describe(), max_in_flight = config.max_in_flight, "exporting to redis");

@@ -131,8 +131,13 @@ pub async fn run(args: Args) -> ExitCode {
     let redis_url = args.service.redis_url.clone();
     let config = args.ingest.to_config();
     run_service("ingestd", &args.service, ports, |shutdown| async move {
-        let store: Arc<dyn Store> =
-            Arc::new(RedisStore::open(&redis_url, StoreOptions::default())?);
+        let store: Arc<dyn Store> = Arc::new(RedisStore::open(
+            &redis_url,
+            StoreOptions {
+                cluster: args.service.redis_cluster,
+                ..StoreOptions::default()
+            },
+        )?);
         Ok::<_, shadowkpi_store::StoreError>(host(IngestServer::new(store, config, shutdown)))
     })
     .await
