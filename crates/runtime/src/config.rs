@@ -81,6 +81,15 @@ pub struct ServiceArgs {
 }
 
 impl ServiceArgs {
+    /// The store's connection settings: the defaults, in cluster mode when
+    /// `--redis-cluster` is set.
+    pub fn store_options(&self) -> shadowkpi_store::StoreOptions {
+        shadowkpi_store::StoreOptions {
+            cluster: self.redis_cluster,
+            ..shadowkpi_store::StoreOptions::default()
+        }
+    }
+
     /// Effective gRPC listen address.
     pub fn grpc_addr(&self, default_port: u16) -> SocketAddr {
         self.listen

@@ -90,8 +90,10 @@ struct Single {
 
 /// The connections of a cluster.
 struct Cluster {
-    /// The node URLs (the seeds), for the blocking reader's own client.
+    /// The node URLs (the seeds) and the private CA, if any, for the
+    /// blocking reader's own client.
     nodes: Vec<String>,
+    certs: Option<redis::TlsCertificates>,
     /// Client of the short commands.
     client: ClusterClient,
     conn: OnceCell<ClusterConnection>,
@@ -166,11 +168,12 @@ impl RedisStore {
             root_cert: Some(pem.to_vec()),
         });
         let backend = if nodes.len() > 1 || options.cluster {
-            let client = cluster_builder(&nodes, options, options.response_timeout, certs)
+            let client = cluster_builder(&nodes, options, options.response_timeout, certs.clone())
                 .build()
                 .map_err(bad)?;
             Backend::Cluster(Cluster {
                 nodes,
+                certs,
                 client,
                 conn: OnceCell::new(),
                 blocking: Mutex::new(None),
@@ -261,52 +264,53 @@ impl RedisStore {
     /// it after a failure so the next read reconnects.
     async fn query_blocking(&self, cmd: &redis::Cmd, block: Duration) -> StoreResult<Value> {
         let patience = block + self.options.response_timeout;
-        let reply = match &self.backend {
+        match &self.backend {
             Backend::Single(s) => {
-                let mut guard = s.blocking.lock().await;
-                let mut c = match guard.as_ref() {
-                    Some(c) => c.clone(),
-                    None => {
-                        let cfg = AsyncConnectionConfig::new()
-                            .set_connection_timeout(Some(self.options.connect_timeout))
-                            .set_response_timeout(Some(patience));
-                        let c = s
-                            .client
-                            .get_multiplexed_async_connection_with_config(&cfg)
-                            .await
-                            .map_err(|e| self.classify(e))?;
-                        guard.insert(c).clone()
-                    }
-                };
-                drop(guard);
-                let r = run(&mut c, cmd).await;
-                if r.is_err() {
-                    *s.blocking.lock().await = None;
-                }
-                r
+                let cfg = AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(self.options.connect_timeout))
+                    .set_response_timeout(Some(patience));
+                self.run_dedicated(&s.blocking, cmd, || async {
+                    s.client
+                        .get_multiplexed_async_connection_with_config(&cfg)
+                        .await
+                })
+                .await
             }
             Backend::Cluster(cl) => {
-                let mut guard = cl.blocking.lock().await;
-                let mut c = match guard.as_ref() {
-                    Some(c) => c.clone(),
-                    None => {
-                        let c = cluster_builder(&cl.nodes, self.options, patience, None)
-                            .build()
-                            .map_err(|e| self.classify(e))?
-                            .get_async_connection()
-                            .await
-                            .map_err(|e| self.classify(e))?;
-                        guard.insert(c).clone()
-                    }
-                };
-                drop(guard);
-                let r = run(&mut c, cmd).await;
-                if r.is_err() {
-                    *cl.blocking.lock().await = None;
-                }
-                r
+                let builder = cluster_builder(&cl.nodes, self.options, patience, cl.certs.clone());
+                self.run_dedicated(&cl.blocking, cmd, || async {
+                    builder.build()?.get_async_connection().await
+                })
+                .await
             }
+        }
+    }
+
+    /// Runs `cmd` on the connection kept in `slot`, made with `connect` when
+    /// there is none; a failure drops it so the next call connects again.
+    async fn run_dedicated<C, F, Fut>(
+        &self,
+        slot: &Mutex<Option<C>>,
+        cmd: &redis::Cmd,
+        connect: F,
+    ) -> StoreResult<Value>
+    where
+        C: ConnectionLike + Clone + Send,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<C>>,
+    {
+        let mut guard = slot.lock().await;
+        let mut c = match guard.as_ref() {
+            Some(c) => c.clone(),
+            None => guard
+                .insert(connect().await.map_err(|e| self.classify(e))?)
+                .clone(),
         };
+        drop(guard);
+        let reply = run(&mut c, cmd).await;
+        if reply.is_err() {
+            *slot.lock().await = None;
+        }
         reply.map_err(|e| self.classify(e))
     }
 

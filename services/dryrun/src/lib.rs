@@ -36,7 +36,7 @@ use shadowkpi_proto::v1::dry_run_service_server::{DryRunService, DryRunServiceSe
 use shadowkpi_proto::v1::{ValidateRequest, ValidateResponse};
 use shadowkpi_runtime::app::{Ports, run_service};
 use shadowkpi_runtime::{ServiceArgs, ServiceHost, ServingHandle, Shutdown};
-use shadowkpi_store::{RedisStore, Store, StoreOptions};
+use shadowkpi_store::{RedisStore, Store};
 use tonic::{Request, Response, Status};
 
 /// Default gRPC port.
@@ -154,14 +154,9 @@ pub async fn run(args: Args) -> ExitCode {
         ingest_addr: args.ingest_addr.clone(),
     };
     let redis_url = args.service.redis_url.clone();
+    let store_options = args.service.store_options();
     run_service("dryrund", &args.service, ports, |shutdown| async move {
-        let store: Arc<dyn Store> = Arc::new(RedisStore::open(
-            &redis_url,
-            StoreOptions {
-                cluster: args.service.redis_cluster,
-                ..StoreOptions::default()
-            },
-        )?);
+        let store: Arc<dyn Store> = Arc::new(RedisStore::open(&redis_url, store_options)?);
         Ok::<_, shadowkpi_store::StoreError>(host(DryRunServer::new(config, store, shutdown)))
     })
     .await

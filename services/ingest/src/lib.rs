@@ -50,7 +50,7 @@ use shadowkpi_proto::v1::SubscribeResponse;
 use shadowkpi_proto::v1::ingest_service_server::IngestServiceServer;
 use shadowkpi_runtime::app::{Ports, run_service};
 use shadowkpi_runtime::{ServiceArgs, ServiceHost, ServingHandle, Shutdown};
-use shadowkpi_store::{RedisStore, Store, StoreOptions};
+use shadowkpi_store::{RedisStore, Store};
 use tonic::Status;
 
 pub use config::{IngestArgs, IngestConfig};
@@ -129,15 +129,10 @@ pub async fn run(args: Args) -> ExitCode {
         metrics: METRICS_PORT,
     };
     let redis_url = args.service.redis_url.clone();
+    let store_options = args.service.store_options();
     let config = args.ingest.to_config();
     run_service("ingestd", &args.service, ports, |shutdown| async move {
-        let store: Arc<dyn Store> = Arc::new(RedisStore::open(
-            &redis_url,
-            StoreOptions {
-                cluster: args.service.redis_cluster,
-                ..StoreOptions::default()
-            },
-        )?);
+        let store: Arc<dyn Store> = Arc::new(RedisStore::open(&redis_url, store_options)?);
         Ok::<_, shadowkpi_store::StoreError>(host(IngestServer::new(store, config, shutdown)))
     })
     .await
